@@ -1,0 +1,87 @@
+//! Command-line definitions (clap). No logic: arguments only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// feedfold: folds syndicated copies of one news story, from many feeds, into one story.
+#[derive(Debug, Parser)]
+#[command(name = "feedfold", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it every setting has its default.
+    #[arg(long, global = true, env = "FEEDFOLD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter for messages on stderr (e.g. `info`, `feedfold=debug`); also FEEDFOLD_LOG.
+    #[arg(long, global = true, env = "FEEDFOLD_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The database to use.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// SQLite store (default: the config's `database`, else ./feedfold.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline once over feed documents: parse, normalize, group, store.
+    Ingest {
+        #[command(flatten)]
+        db: DbArg,
+        /// Identify every source as this feed URL (instead of its self link, home link or path).
+        #[arg(long, value_name = "URL")]
+        feed_url: Option<String>,
+        /// How many sources to read and parse ahead of the writer.
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        jobs: usize,
+        /// Feed files, `-` for standard input, or http(s) URLs; processed in this order.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
+    },
+    /// List stories, newest first, with their copy counts and the feeds that carried them.
+    Stories {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only stories seen within this long (e.g. 90m, 24h, 7d, 2w).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// Only stories with at least this many copies.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        min_copies: i64,
+        /// At most this many stories.
+        #[arg(long, value_name = "N")]
+        limit: Option<i64>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one story's entries and why each joined it.
+    Story {
+        #[command(flatten)]
+        db: DbArg,
+        /// The story's id (as `feedfold stories` shows it).
+        id: i64,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a feed document as feedfold normalizes it, without storing anything.
+    Parse {
+        /// Feed file (`-` for standard input) or http(s) URL.
+        source: String,
+        /// Identify the feed as this URL.
+        #[arg(long, value_name = "URL")]
+        feed_url: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,115 @@
+//! Stage 3 of the pipeline: the near-duplicate detector.
+//!
+//! Given a new entry's [`Features`], finds the stored entries of other feeds
+//! within the grouping window that are copies of the same story: the
+//! [`index`] proposes candidates by shared words, [`similarity`] verifies
+//! each one and keeps the figures that decided. The detector does no I/O;
+//! the store's writer owns it, feeds it stored entries and applies its
+//! verdicts in the same transaction as the insert.
+
+pub mod features;
+pub mod index;
+pub mod similarity;
+
+use serde::{Deserialize, Serialize};
+
+pub use features::Features;
+pub use index::{CandidateIndex, Indexed};
+pub use similarity::{Rule, Similarity};
+
+/// The config's `[grouping]` table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupingConfig {
+    /// How far apart (in hours) two copies of one story may be dated.
+    pub window_hours: u64,
+    /// Most candidates verified per new entry.
+    pub max_candidates: usize,
+    /// Containment of the shorter text's word pairs in the longer one's
+    /// that alone makes two entries copies.
+    pub containment: f64,
+    /// Lower containment that suffices when the titles agree.
+    pub containment_with_title: f64,
+    /// Title word overlap (of the shorter title) that counts as agreeing.
+    pub title: f64,
+    /// Fewest word pairs the shorter text needs before containment alone may decide.
+    pub min_shingles: usize,
+    /// Share of the shorter text's figures the longer one must also carry.
+    pub numbers: f64,
+    /// SimHash Hamming distance at or below which texts are near-identical.
+    pub hamming: u32,
+}
+
+impl Default for GroupingConfig {
+    fn default() -> Self {
+        GroupingConfig {
+            window_hours: 72,
+            max_candidates: 24,
+            containment: 0.5,
+            containment_with_title: 0.25,
+            title: 0.6,
+            min_shingles: 8,
+            numbers: 0.5,
+            hamming: 3,
+        }
+    }
+}
+
+impl GroupingConfig {
+    /// The window in seconds.
+    pub fn window_seconds(&self) -> i64 {
+        i64::try_from(self.window_hours.saturating_mul(3600)).unwrap_or(i64::MAX)
+    }
+}
+
+/// A verified match of a new entry against an indexed one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Match {
+    /// `entries.id` of the matched entry.
+    pub entry_id: i64,
+    /// Its story.
+    pub story_id: i64,
+    /// The figures.
+    pub similarity: Similarity,
+    /// The rule that decided.
+    pub rule: Rule,
+}
+
+/// The detector: the candidate index plus the decision settings.
+#[derive(Debug)]
+pub struct Detector {
+    /// Settings.
+    pub config: GroupingConfig,
+    /// Entries of the window.
+    pub index: CandidateIndex,
+}
+
+impl Detector {
+    /// A detector with an empty index.
+    pub fn new(config: GroupingConfig) -> Self {
+        Detector { config, index: CandidateIndex::new() }
+    }
+
+    /// The verified matches of an entry of `feed_id` dated `time`, strongest
+    /// first (ties broken by entry id, so grouping is deterministic).
+    pub fn matches(&self, features: &Features, time: i64, feed_id: i64) -> Vec<Match> {
+        let window = self.config.window_seconds();
+        let mut out: Vec<Match> = self
+            .index
+            .candidates(features, time, window, feed_id, self.config.max_candidates)
+            .into_iter()
+            .filter_map(|id| {
+                let other = self.index.get(id)?;
+                let s = similarity::compare(features, &other.features, time - other.time);
+                let rule = similarity::decide(&s, &self.config)?;
+                Some(Match { entry_id: id, story_id: other.story_id, similarity: s, rule })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            similarity::strength(&b.similarity)
+                .total_cmp(&similarity::strength(&a.similarity))
+                .then(a.entry_id.cmp(&b.entry_id))
+        });
+        out
+    }
+}

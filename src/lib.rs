@@ -1,0 +1,66 @@
+//! # feedfold
+//!
+//! Folds syndicated copies of one news story, from many feeds, into one
+//! story kept in a SQLite file that people query directly.
+//!
+//! ## Bird's eye view
+//!
+//! ```text
+//! sources ──▶ fetcher ──RawDocument──▶ normalizer ──NormalizedFeed──▶ store::writer ──▶ SQLite
+//!  (files,     (fetcher/)               (normalizer/, on the            (owns the detector:
+//!   stdin,                               blocking pool; computes          detector/ finds and
+//!   URLs)                                detector features)               verifies near-duplicates)
+//! ```
+//!
+//! - [`fetcher`] reads a file, standard input or an http(s) URL into a
+//!   [`model::RawDocument`] (size-limited while streaming).
+//! - [`normalizer`] decodes, patches and parses it with feed-rs, and gives
+//!   every entry identity, resolved and canonical links, sanitized HTML,
+//!   plain text, a UTC date and its [`detector::Features`]
+//!   ([`model::NormalizedFeed`]).
+//! - [`detector`] proposes candidates from an inverted index over the
+//!   grouping window and verifies them (containment, resemblance, title,
+//!   figures, SimHash distance).
+//! - [`store`] runs one writer thread that owns the SQLite connection and
+//!   the detector's index; each feed document is grouped and written in one
+//!   transaction. [`store::queries`] reads on separate read-only connections.
+//! - [`pipeline`] is the one code path from sources to the writer, used by
+//!   `feedfold ingest` (and by the daemon to come).
+//!
+//! ## Threads and tasks
+//!
+//! A tokio runtime runs fetches as tasks and normalization on its blocking
+//! pool, a bounded number of sources ahead; results go, in source order,
+//! through a bounded channel to the writer thread (a plain `std::thread`),
+//! which replies on a oneshot channel. No async task touches SQLite.
+//!
+//! ## Where state lives
+//!
+//! All durable state is in the SQLite file (schema in [`store::schema`],
+//! documented in the README). The writer's candidate index is a cache of
+//! the stored features of the grouping window, rebuilt from the store when
+//! it opens and after a failed transaction.
+//!
+//! ## Invariants
+//!
+//! - Only [`store::writer`] writes to SQLite, and only inside a transaction
+//!   per feed document: readers never see half a document.
+//! - The grouping decision and the insert happen in the writer, in the same
+//!   transaction. Every entry belongs to exactly one story.
+//! - Only [`fetcher`] does network or file I/O for sources; [`normalizer`]
+//!   and [`detector`] are pure and never panic on input (a panic inside
+//!   feed-rs is caught and becomes that document's error).
+//! - Feature hashes use a specified hash (FNV-1a, SipHash with fixed keys
+//!   inside `simhash`), so stored features stay comparable across builds;
+//!   changing them bumps [`detector::features::FEATURES_VERSION`].
+//! - One bad source never stops the others.
+
+pub mod cli;
+pub mod config;
+pub mod detector;
+pub mod fetcher;
+pub mod model;
+pub mod normalizer;
+pub mod output;
+pub mod pipeline;
+pub mod store;

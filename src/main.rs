@@ -1,0 +1,172 @@
+//! The `feedfold` binary: parses arguments, sets up logging, runs one
+//! command and turns errors into messages and exit codes. All logic lives
+//! in the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+
+use feedfold::cli::{Cli, Command, DbArg};
+use feedfold::config::Config;
+use feedfold::fetcher::{FetchSettings, Fetcher, Source};
+use feedfold::model::{format_time, parse_duration};
+use feedfold::pipeline::{self, IngestOptions};
+use feedfold::store::{self, queries, Store};
+use feedfold::output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("feedfold: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or("warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn db_path(db: &DbArg, config: &Config) -> PathBuf {
+    db.db.clone().unwrap_or_else(|| config.database.clone())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let config = load_config(cli.config.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Ingest { db, feed_url, jobs, sources } => {
+            let path = db_path(&db, &config);
+            ingest(&path, &config, feed_url, jobs, sources, &mut out)
+        }
+        Command::Stories { db, since, min_copies, limit, json } => {
+            let since = match since {
+                Some(s) => {
+                    let d = parse_duration(&s)
+                        .ok_or_else(|| anyhow!("--since {s:?}: expected a duration like 90m, 24h, 7d or 2w"))?;
+                    Some(format_time(chrono::Utc::now() - d))
+                }
+                None => None,
+            };
+            let conn = store::open_reader(&db_path(&db, &config))?;
+            let filter = queries::StoryFilter { since, min_copies, limit };
+            let rows = queries::stories(&conn, &filter)?;
+            if json {
+                output::json_lines(&mut out, &rows)?;
+            } else {
+                output::stories(&mut out, &rows)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Story { db, id, json } => {
+            let conn = store::open_reader(&db_path(&db, &config))?;
+            let detail = queries::story(&conn, id)?;
+            if json {
+                output::json(&mut out, &detail)?;
+            } else {
+                output::story(&mut out, &detail)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parse { source, feed_url, json } => {
+            let rt = runtime()?;
+            let fetcher = Fetcher::new(&FetchSettings::default())?;
+            let src = Source::from_arg(&source);
+            let feed = rt
+                .block_on(pipeline::read_source(&fetcher, &src, feed_url.as_deref()))
+                .with_context(|| source.clone())?;
+            if json {
+                output::json(&mut out, &feed)?;
+            } else {
+                output::parsed(&mut out, &feed)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn ingest(
+    path: &Path,
+    config: &Config,
+    feed_url: Option<String>,
+    jobs: usize,
+    sources: Vec<String>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    if sources.iter().filter(|s| *s == "-").count() > 1 {
+        return Err(anyhow!("standard input (-) can be named only once"));
+    }
+    let rt = runtime()?;
+    let fetcher = Fetcher::new(&FetchSettings::default())?;
+    let (store, writer) = Store::open(path, config.grouping.clone())
+        .with_context(|| format!("opening the store {}", path.display()))?;
+    let sources: Vec<Source> = sources.iter().map(|s| Source::from_arg(s)).collect();
+    let options = IngestOptions { feed_url, read_ahead: jobs };
+    let outcomes = rt.block_on(async {
+        pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
+            for w in &o.warnings {
+                eprintln!("feedfold: warning: {}: {w}", o.name);
+            }
+            match output::ingest_line(o) {
+                Some(line) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                None => {
+                    if let Err(e) = &o.result {
+                        eprintln!("feedfold: error: {}: {e}", o.name);
+                    }
+                }
+            }
+        })
+        .await
+    });
+    drop(store);
+    writer.join();
+    let mut total = feedfold::model::IngestReport::default();
+    let mut failed = 0;
+    for o in &outcomes {
+        match &o.result {
+            Ok((_, r)) => total.add(r),
+            Err(_) => failed += 1,
+        }
+    }
+    writeln!(
+        out,
+        "total: {} sources ({} failed), {} new, {} updated, {} unchanged, {} joined an existing story, {} stories merged",
+        outcomes.len(),
+        failed,
+        total.new,
+        total.updated,
+        total.unchanged,
+        total.joined,
+        total.merged
+    )?;
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,253 @@
+//! Data that flows between the pipeline stages.
+//!
+//! The fetcher produces a [`RawDocument`]; the normalizer turns it into a
+//! [`NormalizedFeed`] of [`NormalizedEntry`] values (each carrying the
+//! detector's [`Features`]); the store's writer groups and persists them and
+//! answers with an [`IngestReport`].
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::detector::features::Features;
+
+/// The bytes of one feed document as a source delivered them.
+#[derive(Debug, Clone)]
+pub struct RawDocument {
+    /// Human-readable name of the source, used in every message about it
+    /// (a path, `-` for standard input, or a URL).
+    pub name: String,
+    /// The URL the document was fetched from, for http(s) sources.
+    pub fetched_url: Option<String>,
+    /// The absolute path of a file source.
+    pub path: Option<String>,
+    /// The charset named by an HTTP `Content-Type` header, if any.
+    pub http_charset: Option<String>,
+    /// The document itself.
+    pub bytes: Vec<u8>,
+}
+
+/// Where an entry's stored `guid` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuidSource {
+    /// The document gave an id (RSS `guid`, Atom `id`, JSON Feed `id`, RSS 1.0 `rdf:about`).
+    Document,
+    /// No id: the entry's link stands in.
+    Link,
+    /// No id and no link: a stable hash of title and date.
+    Hash,
+}
+
+impl GuidSource {
+    /// The value stored in `entries.guid_source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuidSource::Document => "document",
+            GuidSource::Link => "link",
+            GuidSource::Hash => "hash",
+        }
+    }
+}
+
+/// Which of the document's dates `published` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// The entry's published date.
+    Published,
+    /// The entry's updated date (no published date given).
+    Updated,
+    /// No usable date: the time feedfold first saw the entry.
+    FirstSeen,
+}
+
+impl DateSource {
+    /// The value stored in `entries.published_source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Published => "published",
+            DateSource::Updated => "updated",
+            DateSource::FirstSeen => "first_seen",
+        }
+    }
+}
+
+/// One entry after normalization: identity, canonical links, sanitized HTML
+/// and plain text, UTC dates and the detector's features.
+#[derive(Debug, Clone, Serialize)]
+pub struct NormalizedEntry {
+    /// The id as the document gives it, or the fallback named by `guid_source`.
+    pub guid: String,
+    /// Where `guid` came from.
+    pub guid_source: GuidSource,
+    /// The entry's link, resolved against the feed's base.
+    pub url: Option<String>,
+    /// `url` in canonical form (see `normalizer::url::canonicalize`).
+    pub canonical_url: Option<String>,
+    /// Title as plain text (empty if the entry has none).
+    pub title: String,
+    /// Author names, comma-separated.
+    pub author: Option<String>,
+    /// Summary as sanitized HTML.
+    pub summary_html: Option<String>,
+    /// Summary as plain text.
+    pub summary_text: Option<String>,
+    /// Full content as sanitized HTML.
+    pub content_html: Option<String>,
+    /// Full content as plain text.
+    pub content_text: Option<String>,
+    /// Published, else updated, else first-seen time (UTC).
+    pub published: DateTime<Utc>,
+    /// Which date `published` is.
+    pub published_source: DateSource,
+    /// The entry's updated date, if the document gives one.
+    pub updated: Option<DateTime<Utc>>,
+    /// Near-duplicate features (fingerprint, shingles, title words).
+    #[serde(skip)]
+    pub features: Features,
+}
+
+impl NormalizedEntry {
+    /// The longest plain text the entry carries (content, else summary).
+    pub fn best_text(&self) -> &str {
+        match (&self.content_text, &self.summary_text) {
+            (Some(c), Some(s)) if s.len() > c.len() => s,
+            (Some(c), _) => c,
+            (None, Some(s)) => s,
+            (None, None) => "",
+        }
+    }
+}
+
+/// The feed format a document was recognized as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedFormat {
+    /// RSS 2.0 (and undeclared RSS versions).
+    Rss2,
+    /// RSS 0.9x.
+    Rss0,
+    /// RSS 1.0 (RDF).
+    Rss1,
+    /// Atom 1.0.
+    Atom,
+    /// JSON Feed.
+    Json,
+}
+
+impl FeedFormat {
+    /// The value stored in `feeds.format`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedFormat::Rss2 => "rss2",
+            FeedFormat::Rss0 => "rss0",
+            FeedFormat::Rss1 => "rss1",
+            FeedFormat::Atom => "atom",
+            FeedFormat::Json => "json",
+        }
+    }
+}
+
+/// A whole feed document after normalization.
+#[derive(Debug, Clone, Serialize)]
+pub struct NormalizedFeed {
+    /// The feed's identity (`feeds.url`): `--feed-url`, else the fetched URL,
+    /// else the self link, else the home link, else the file's path.
+    pub url: String,
+    /// Feed title as plain text.
+    pub title: Option<String>,
+    /// The feed's home page.
+    pub site_url: Option<String>,
+    /// The feed's self link, if the document gives one.
+    pub self_url: Option<String>,
+    /// Feed description as plain text.
+    pub description: Option<String>,
+    /// Recognized format.
+    pub format: FeedFormat,
+    /// The character encoding the document was decoded from.
+    pub encoding: &'static str,
+    /// Entries in document order.
+    pub entries: Vec<NormalizedEntry>,
+    /// Problems that did not stop the document from being read.
+    pub warnings: Vec<String>,
+}
+
+/// What the writer did with one feed document.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IngestReport {
+    /// `feeds.id` of the feed.
+    pub feed_id: i64,
+    /// Entries stored for the first time.
+    pub new: usize,
+    /// Entries already stored whose content changed.
+    pub updated: usize,
+    /// Entries already stored, unchanged.
+    pub unchanged: usize,
+    /// New entries that joined an existing story.
+    pub joined: usize,
+    /// Stories folded into another because a new entry matched both.
+    pub merged: usize,
+}
+
+impl IngestReport {
+    /// Adds another report's counts to this one (for totals).
+    pub fn add(&mut self, other: &IngestReport) {
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.joined += other.joined;
+        self.merged += other.merged;
+    }
+}
+
+/// Formats a time the way the store and every output do: ISO-8601, UTC, seconds.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses a time written by [`format_time`] (or any RFC 3339 time).
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Parses a duration like `90s`, `30m`, `24h`, `7d` or `2w`.
+pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        _ => return None,
+    };
+    chrono::Duration::try_seconds(n.checked_mul(seconds)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("24h"), chrono::Duration::try_hours(24));
+        assert_eq!(parse_duration("7d"), chrono::Duration::try_days(7));
+        assert_eq!(parse_duration("90s"), chrono::Duration::try_seconds(90));
+        assert_eq!(parse_duration("2w"), chrono::Duration::try_weeks(2));
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("3 fortnights"), None);
+        assert_eq!(parse_duration("99999999999999999w"), None);
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = parse_time("2026-03-11T10:41:04Z").expect("parses");
+        assert_eq!(format_time(t), "2026-03-11T10:41:04Z");
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}

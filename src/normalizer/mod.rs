@@ -1,0 +1,438 @@
+//! Stage 2 of the pipeline: the normalizer (pure, no I/O).
+//!
+//! Turns one [`RawDocument`] into a [`NormalizedFeed`]: bytes decoded to
+//! UTF-8 ([`decode`]), known feed-rs 3 gaps patched (an `<rss>` without a
+//! usable `version`, bare `&`, RSS 1.0 `rdf:about` ids), the document parsed
+//! by feed-rs, and every entry given its identity, resolved and canonical
+//! links ([`url`]), sanitized HTML and plain text ([`html`]), a UTC date and
+//! the detector's features. A panic inside the parser is caught and becomes
+//! an error for this document only.
+
+pub mod decode;
+pub mod html;
+pub mod url;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
+use quick_xml::events::Event;
+
+use crate::detector::features::{extract_document, fnv1a, EntryText};
+use crate::model::{
+    DateSource, FeedFormat, GuidSource, NormalizedEntry, NormalizedFeed, RawDocument,
+};
+
+/// Why a document could not be normalized.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NormalizeError {
+    /// The document holds nothing but whitespace.
+    #[error("empty document")]
+    Empty,
+    /// The XML ends before its root element is closed.
+    #[error("truncated XML: the document ends inside <{element}> (byte {offset})")]
+    Truncated {
+        /// The innermost element left open.
+        element: String,
+        /// Where the document ends.
+        offset: u64,
+    },
+    /// feed-rs could not read the document as a feed.
+    #[error("not a readable feed: {0}")]
+    Parse(String),
+    /// The parser panicked; the panic was contained to this document.
+    #[error("the feed parser crashed on this document: {0}")]
+    ParserPanic(String),
+}
+
+/// Where the feed's identity comes from, besides the document itself.
+#[derive(Debug, Clone, Default)]
+pub struct Identity<'a> {
+    /// `--feed-url`: overrides everything.
+    pub feed_url: Option<&'a str>,
+    /// The URL the document was fetched from.
+    pub fetched_url: Option<&'a str>,
+    /// The absolute path of a file source.
+    pub path: Option<&'a str>,
+}
+
+/// Normalizes one document. `now` stands in for entries without a date.
+pub fn normalize(
+    doc: &RawDocument,
+    identity: &Identity<'_>,
+    now: DateTime<Utc>,
+) -> Result<NormalizedFeed, NormalizeError> {
+    let decoded = decode::decode_document(&doc.bytes, doc.http_charset.as_deref());
+    let mut warnings = Vec::new();
+    if decoded.malformed {
+        warnings.push(format!(
+            "invalid {} byte sequences were replaced",
+            decoded.encoding
+        ));
+    }
+    let trimmed = decoded.text.trim_start();
+    if trimmed.is_empty() {
+        return Err(NormalizeError::Empty);
+    }
+    let is_json = trimmed.starts_with('{');
+    let (text, rdf_ids) = if is_json {
+        (decoded.text.clone(), Vec::new())
+    } else {
+        let fixed = decode::fix_rss_version(&decoded.text);
+        let fixed = decode::fix_bare_ampersands(&fixed).into_owned();
+        check_complete(&fixed)?;
+        let ids = decode::rss1_item_ids(&fixed);
+        (fixed, ids)
+    };
+
+    let base = identity.feed_url.or(identity.fetched_url);
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base)
+            .id_generator(|_, _, _| String::new())
+            .build()
+            .parse(text.as_bytes())
+    }));
+    let feed = match parsed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => return Err(NormalizeError::Parse(e.to_string())),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            return Err(NormalizeError::ParserPanic(msg));
+        }
+    };
+    Ok(build_feed(feed, &rdf_ids, identity, decoded.encoding, warnings, now))
+}
+
+/// Fails if the XML ends with elements still open (a truncated download).
+fn check_complete(text: &str) -> Result<(), NormalizeError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut open: Vec<String> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => open.push(String::from_utf8_lossy(e.name().as_ref().as_bytes()).into_owned()),
+            Ok(Event::End(_)) => {
+                open.pop();
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            // Other well-formedness problems are left to the parser, which
+            // may still read the feed.
+            Err(_) => return check_eof_inside(text, &open, reader.buffer_position()),
+        }
+    }
+    match open.last() {
+        Some(element) => Err(NormalizeError::Truncated {
+            element: element.clone(),
+            offset: text.len() as u64,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// After a reader error: the document counts as truncated if the error is
+/// at its very end with elements open (an unclosed tag or CDATA section).
+fn check_eof_inside(text: &str, open: &[String], position: u64) -> Result<(), NormalizeError> {
+    let at_end = text.trim_end().len() as u64 <= position;
+    match open.last() {
+        Some(element) if at_end => Err(NormalizeError::Truncated {
+            element: element.clone(),
+            offset: text.len() as u64,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn format_of(t: &FeedType) -> FeedFormat {
+    match t {
+        FeedType::Atom => FeedFormat::Atom,
+        FeedType::JSON => FeedFormat::Json,
+        FeedType::RSS0 => FeedFormat::Rss0,
+        FeedType::RSS1 => FeedFormat::Rss1,
+        FeedType::RSS2 => FeedFormat::Rss2,
+    }
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text of a title or other short text construct.
+fn plain(text: &Text) -> String {
+    let is_html = text.content_type.subty().as_str().contains("html");
+    if is_html && html::looks_like_html(&text.content) {
+        collapse(&html::html_to_text(&text.content))
+    } else if is_html {
+        collapse(&html_escape::decode_html_entities(&text.content))
+    } else {
+        collapse(&text.content)
+    }
+}
+
+/// Sanitized HTML and plain text of a body that may be HTML or text.
+fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(String, String)> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    if declared_html || html::looks_like_html(raw) {
+        let text = html::html_to_text(raw);
+        Some((html::sanitize_html(raw, base), text))
+    } else {
+        let text: Vec<String> = raw.lines().map(collapse).filter(|l| !l.is_empty()).collect();
+        let text = text.join("\n");
+        Some((html::text_to_html(&text), text))
+    }
+}
+
+fn link_of<'a>(links: &'a [Link], rel: &str) -> Option<&'a Link> {
+    links.iter().find(|l| l.rel.as_deref() == Some(rel))
+}
+
+fn home_link(links: &[Link]) -> Option<&Link> {
+    link_of(links, "alternate")
+        .or_else(|| links.iter().find(|l| l.rel.is_none()))
+        .or_else(|| links.iter().find(|l| l.rel.as_deref() != Some("self")))
+}
+
+fn build_feed(
+    feed: Feed,
+    rdf_ids: &[Option<String>],
+    identity: &Identity<'_>,
+    encoding: &'static str,
+    warnings: Vec<String>,
+    now: DateTime<Utc>,
+) -> NormalizedFeed {
+    let self_url = link_of(&feed.links, "self").and_then(|l| url::resolve(&l.href, None));
+    let site_url = home_link(&feed.links).and_then(|l| url::resolve(&l.href, self_url.as_ref()));
+    let feed_id = identity
+        .feed_url
+        .map(str::to_string)
+        .or_else(|| identity.fetched_url.map(str::to_string))
+        .or_else(|| self_url.as_ref().map(|u| u.to_string()))
+        .or_else(|| site_url.as_ref().map(|u| u.to_string()))
+        .or_else(|| identity.path.map(str::to_string))
+        .unwrap_or_else(|| "-".to_string());
+    let base = identity
+        .feed_url
+        .or(identity.fetched_url)
+        .and_then(|u| url::resolve(u, None))
+        .or_else(|| self_url.clone())
+        .or_else(|| site_url.clone());
+    let format = format_of(&feed.feed_type);
+    let title = feed.title.as_ref().map(plain).filter(|t| !t.is_empty());
+
+    let rdf = format == FeedFormat::Rss1 && !rdf_ids.is_empty();
+    let mut entries: Vec<NormalizedEntry> = feed
+        .entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let rdf_id = if rdf { rdf_ids.get(i).cloned().flatten() } else { None };
+            build_entry(e, rdf_id, base.as_ref(), now)
+        })
+        .collect();
+
+    let texts: Vec<EntryText<'_>> = entries
+        .iter()
+        .map(|e| EntryText { title: &e.title, text: e.best_text() })
+        .collect();
+    let features = extract_document(&texts, title.as_deref());
+    for (entry, f) in entries.iter_mut().zip(features) {
+        entry.features = f;
+    }
+
+    NormalizedFeed {
+        url: feed_id,
+        title,
+        site_url: site_url.map(|u| u.to_string()),
+        self_url: self_url.map(|u| u.to_string()),
+        description: feed.description.as_ref().map(plain).filter(|t| !t.is_empty()),
+        format,
+        encoding,
+        entries,
+        warnings,
+    }
+}
+
+fn build_entry(
+    e: Entry,
+    rdf_id: Option<String>,
+    base: Option<&::url::Url>,
+    now: DateTime<Utc>,
+) -> NormalizedEntry {
+    let link = home_link(&e.links).and_then(|l| url::resolve(&l.href, base));
+    let title = e.title.as_ref().map(plain).unwrap_or_default();
+    let summary = e.summary.as_ref().and_then(|t| {
+        body(&t.content, t.content_type.subty().as_str().contains("html"), base)
+    });
+    let content = e.content.as_ref().and_then(|c| {
+        let raw = c.body.as_deref()?;
+        body(raw, c.content_type.subty().as_str().contains("html"), base)
+    });
+    let (published, published_source) = match (e.published, e.updated) {
+        (Some(p), _) => (p, DateSource::Published),
+        (None, Some(u)) => (u, DateSource::Updated),
+        (None, None) => (now, DateSource::FirstSeen),
+    };
+    let doc_id = rdf_id.or_else(|| Some(e.id.trim().to_string()).filter(|s| !s.is_empty()));
+    let (guid, guid_source) = match (doc_id, &link) {
+        (Some(id), _) => (id, GuidSource::Document),
+        (None, Some(l)) => (l.to_string(), GuidSource::Link),
+        (None, None) => {
+            let date = e.published.or(e.updated).map(crate::model::format_time).unwrap_or_default();
+            let key = format!("{title}\u{1f}{date}");
+            (format!("hash:{:016x}", fnv1a(key.as_bytes())), GuidSource::Hash)
+        }
+    };
+    let authors: Vec<String> = e
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(collapse))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let (summary_html, summary_text) = summary.map_or((None, None), |(h, t)| (Some(h), Some(t)));
+    let (content_html, content_text) = content.map_or((None, None), |(h, t)| (Some(h), Some(t)));
+    NormalizedEntry {
+        guid,
+        guid_source,
+        canonical_url: link.as_ref().map(url::canonicalize),
+        url: link.map(|l| l.to_string()),
+        title,
+        author: (!authors.is_empty()).then(|| authors.join(", ")),
+        summary_html,
+        summary_text,
+        content_html,
+        content_text,
+        published,
+        published_source,
+        updated: e.updated,
+        features: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(bytes: &[u8]) -> RawDocument {
+        RawDocument {
+            name: "test".into(),
+            fetched_url: None,
+            path: Some("/tmp/test.xml".into()),
+            http_charset: None,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
+    }
+
+    fn norm(bytes: &[u8]) -> Result<NormalizedFeed, NormalizeError> {
+        normalize(&doc(bytes), &Identity { path: Some("/tmp/test.xml"), ..Default::default() }, now())
+    }
+
+    #[test]
+    fn rss_without_version_is_read() {
+        let f = norm(b"<rss><channel><title>T</title><item><title>A</title><guid>g1</guid></item></channel></rss>")
+            .expect("parses");
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].guid, "g1");
+        assert_eq!(f.entries[0].published_source, DateSource::FirstSeen);
+        assert_eq!(f.url, "/tmp/test.xml");
+    }
+
+    #[test]
+    fn identity_falls_back_from_guid_to_link_to_hash() {
+        let f = norm(br#"<rss version="2.0"><channel><title>T</title><link>https://ex.org/</link>
+            <item><title>A</title><link>/a?utm_source=x&amp;id=3</link></item>
+            <item><title>B</title><pubDate>Wed, 11 Mar 2026 10:41:04 +0000</pubDate></item>
+            </channel></rss>"#)
+        .expect("parses");
+        assert_eq!(f.url, "https://ex.org/");
+        assert_eq!(f.entries[0].guid_source, GuidSource::Link);
+        assert_eq!(f.entries[0].guid, "https://ex.org/a?utm_source=x&id=3");
+        assert_eq!(f.entries[0].canonical_url.as_deref(), Some("https://ex.org/a?id=3"));
+        assert_eq!(f.entries[1].guid_source, GuidSource::Hash);
+        assert!(f.entries[1].guid.starts_with("hash:"));
+        assert_eq!(crate::model::format_time(f.entries[1].published), "2026-03-11T10:41:04Z");
+    }
+
+    #[test]
+    fn rss1_items_keep_rdf_about() {
+        let f = norm(br#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://ex.eu/feed"><title>Eu</title><link>https://ex.eu/</link></channel>
+<item rdf:about="https://ex.eu/item/1"><title>One</title><link>https://ex.eu/news/1</link></item>
+<item rdf:about="https://ex.eu/item/2"><title>Two</title><link>https://ex.eu/news/2</link></item>
+</rdf:RDF>"#)
+        .expect("parses");
+        let ids: Vec<&str> = f.entries.iter().map(|e| e.guid.as_str()).collect();
+        assert_eq!(ids, ["https://ex.eu/item/1", "https://ex.eu/item/2"]);
+        assert_eq!(f.format, FeedFormat::Rss1);
+    }
+
+    #[test]
+    fn html_is_sanitized_and_kept_as_text() {
+        let f = norm(br#"<rss version="2.0"><channel><title>T</title><item><guid>g</guid><title>A</title>
+            <description>&lt;p onclick="x()"&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;a href="javascript:alert(2)"&gt;x&lt;/a&gt;</description>
+            </item></channel></rss>"#)
+        .expect("parses");
+        let e = &f.entries[0];
+        let html = e.summary_html.as_deref().unwrap_or_default();
+        assert!(!html.contains("onclick") && !html.contains("script") && !html.contains("javascript"), "{html}");
+        assert!(html.contains("<b>world</b>"), "{html}");
+        assert_eq!(e.summary_text.as_deref(), Some("Hello world\nx"));
+    }
+
+    #[test]
+    fn truncated_xml_is_an_error() {
+        let err = norm(b"<rss version=\"2.0\"><channel><title>T</title><item><title>A</ti")
+            .expect_err("truncated");
+        assert!(matches!(err, NormalizeError::Truncated { .. }), "{err}");
+        assert!(err.to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_feed() {
+        assert!(matches!(norm(b"hello world"), Err(NormalizeError::Parse(_))));
+        assert!(matches!(norm(b"  \n "), Err(NormalizeError::Empty)));
+        assert!(matches!(norm(b"<html><body>hi</body></html>"), Err(NormalizeError::Parse(_))));
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss version=\"2.0\"><channel><title>Caf\u{e9}</title><item><guid>g</guid><title>\u{c9}t\u{e9}</title></item></channel></rss>";
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in xml.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let f = norm(&bytes).expect("parses");
+        assert_eq!(f.title.as_deref(), Some("Caf\u{e9}"));
+        assert_eq!(f.entries[0].title, "\u{c9}t\u{e9}");
+    }
+
+    #[test]
+    fn latin1_without_declaration_is_decoded() {
+        let mut bytes = b"<rss version=\"2.0\"><channel><title>Caf".to_vec();
+        bytes.push(0xE9);
+        bytes.extend_from_slice(b"</title><item><guid>g</guid><title>x</title></item></channel></rss>");
+        let f = norm(&bytes).expect("parses");
+        assert_eq!(f.title.as_deref(), Some("Caf\u{e9}"));
+    }
+
+    #[test]
+    fn json_feed_is_read() {
+        let f = norm(br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","feed_url":"https://j.io/feed.json",
+            "items":[{"id":"1","url":"https://j.io/a?fbclid=2","title":"A","content_text":"Body","date_published":"2026-03-11T11:37:00Z"}]}"#)
+            .expect("parses");
+        assert_eq!(f.format, FeedFormat::Json);
+        assert_eq!(f.entries[0].guid, "1");
+        assert_eq!(f.entries[0].canonical_url.as_deref(), Some("https://j.io/a"));
+        assert_eq!(f.entries[0].content_text.as_deref(), Some("Body"));
+    }
+}

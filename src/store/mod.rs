@@ -1,0 +1,195 @@
+//! Stage 4 of the pipeline: the SQLite store.
+//!
+//! One thread, started by [`Store::open`], owns the only write connection
+//! and the detector's candidate index ([`writer`]); async code talks to it
+//! through a bounded channel and never touches SQLite itself. Each feed
+//! document is grouped and written in one transaction, so a reader (WAL
+//! mode) sees all of a document's entries or none. Read-only connections
+//! for queries come from [`open_reader`] and the functions of [`queries`].
+
+pub mod queries;
+pub mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::detector::GroupingConfig;
+use crate::model::{IngestReport, NormalizedFeed};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database could not be opened.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer feedfold.
+    #[error("database schema version {found} is newer than this feedfold supports ({supported})")]
+    TooNew {
+        /// The store's version.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The database is not a feedfold store (or predates migrations).
+    #[error("{path} is not a feedfold database (schema version 0); run an ingest to create one")]
+    NotAStore {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The writer thread has stopped.
+    #[error("the store's writer thread has stopped")]
+    WriterGone,
+    /// A story or entry that was asked for does not exist.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// "story" or "entry".
+        what: &'static str,
+        /// The id asked for.
+        id: i64,
+    },
+}
+
+/// Applies the connection settings every feedfold connection uses.
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Opens (creating if needed) the database for writing: WAL mode,
+/// `synchronous=NORMAL`, foreign keys on, migrations applied.
+pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    configure(&conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "could not switch the database to WAL mode");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    schema::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the database read-only for queries. Refuses a file that is not a
+/// feedfold store of a version this build can read.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    configure(&conn)?;
+    let version = schema::version(&conn).map_err(|e| match e {
+        StoreError::Sqlite(source) => StoreError::Open { path: path.to_path_buf(), source },
+        other => other,
+    })?;
+    if version == 0 {
+        return Err(StoreError::NotAStore { path: path.to_path_buf() });
+    }
+    if version > schema::latest_version() {
+        return Err(StoreError::TooNew { found: version, supported: schema::latest_version() });
+    }
+    Ok(conn)
+}
+
+enum Command {
+    Ingest {
+        feed: Box<NormalizedFeed>,
+        reply: oneshot::Sender<Result<IngestReport, StoreError>>,
+    },
+}
+
+/// Handle to the single writer thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::Sender<Command>,
+}
+
+/// Owns the writer thread; dropping every [`Store`] and calling
+/// [`WriterThread::join`] waits for the last transaction to commit.
+pub struct WriterThread {
+    handle: JoinHandle<()>,
+}
+
+impl WriterThread {
+    /// Waits for the writer to finish its queue and close the database.
+    pub fn join(self) {
+        if self.handle.join().is_err() {
+            tracing::error!("the store's writer thread panicked");
+        }
+    }
+}
+
+/// How many commands may wait for the writer before senders wait.
+const QUEUE: usize = 16;
+
+impl Store {
+    /// Opens the database at `path` on a new writer thread and waits until
+    /// it is migrated and its candidate index is loaded.
+    pub fn open(path: &Path, grouping: GroupingConfig) -> Result<(Store, WriterThread), StoreError> {
+        let (tx, mut rx) = mpsc::channel::<Command>(QUEUE);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let path = path.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name("feedfold-writer".into())
+            .spawn(move || {
+                let mut writer = match writer::Writer::open(&path, grouping) {
+                    Ok(w) => {
+                        let _ = ready_tx.send(Ok(()));
+                        w
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Some(cmd) = rx.blocking_recv() {
+                    match cmd {
+                        Command::Ingest { feed, reply } => {
+                            let _ = reply.send(writer.ingest(&feed, chrono::Utc::now()));
+                        }
+                    }
+                }
+                writer.close();
+            })
+            .map_err(|_| StoreError::WriterGone)?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok((Store { tx }, WriterThread { handle })),
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                Err(e)
+            }
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    /// Groups and stores one normalized feed document in one transaction.
+    pub async fn ingest(&self, feed: NormalizedFeed) -> Result<IngestReport, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Ingest { feed: Box::new(feed), reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}

@@ -1,0 +1,184 @@
+//! Read-side queries behind `feedfold stories` and `feedfold story`.
+//!
+//! They run on read-only connections ([`super::open_reader`]) and see only
+//! committed transactions, so a query during an ingest never sees half a
+//! feed document.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// One line of `feedfold stories`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoryRow {
+    /// `stories.id`.
+    pub id: i64,
+    /// The representative entry's title.
+    pub title: String,
+    /// Date of the earliest copy (ISO-8601 UTC).
+    pub first_seen: String,
+    /// Date of the latest copy (ISO-8601 UTC).
+    pub last_seen: String,
+    /// How many entries (copies) the story has.
+    pub copies: i64,
+    /// The representative entry's link.
+    pub url: Option<String>,
+    /// Titles (or URLs) of the feeds that carried it, sorted.
+    pub feeds: Vec<String>,
+}
+
+/// Filters of `feedfold stories`.
+#[derive(Debug, Clone, Default)]
+pub struct StoryFilter {
+    /// Only stories whose latest copy is dated at or after this (ISO-8601 UTC).
+    pub since: Option<String>,
+    /// Only stories with at least this many copies.
+    pub min_copies: i64,
+    /// At most this many stories.
+    pub limit: Option<i64>,
+}
+
+fn split_feeds(s: Option<String>) -> Vec<String> {
+    s.map(|s| s.split(", ").map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// Stories, newest first.
+pub fn stories(conn: &Connection, filter: &StoryFilter) -> Result<Vec<StoryRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT story_id, title, first_seen, last_seen, copies, url, feeds
+           FROM story_overview
+          WHERE (?1 IS NULL OR last_seen >= ?1) AND copies >= ?2
+          ORDER BY first_seen DESC, story_id DESC
+          LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![filter.since, filter.min_copies, filter.limit.unwrap_or(-1)],
+        |r| {
+            Ok(StoryRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                first_seen: r.get(2)?,
+                last_seen: r.get(3)?,
+                copies: r.get(4)?,
+                url: r.get(5)?,
+                feeds: split_feeds(r.get(6)?),
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Why an entry joined its story: the entry it matched and the figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MatchInfo {
+    /// `entries.id` of the matched entry.
+    pub entry_id: i64,
+    /// The rule that decided (`near_identical`, `containment`, `title_and_text`).
+    pub rule: String,
+    /// SimHash Hamming distance.
+    pub hamming: i64,
+    /// Containment of the shorter text's word pairs in the longer's.
+    pub containment: f64,
+    /// Jaccard resemblance of the word pairs.
+    pub resemblance: f64,
+    /// Title word overlap.
+    pub title: f64,
+    /// Share of figures in common.
+    pub numbers: f64,
+    /// Seconds between the two entries' dates.
+    pub gap_seconds: i64,
+}
+
+/// One entry of `feedfold story`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EntryRow {
+    /// `entries.id`.
+    pub id: i64,
+    /// The feed's title, else its URL.
+    pub feed: String,
+    /// The feed's URL (identity).
+    pub feed_url: String,
+    /// Title.
+    pub title: String,
+    /// Link.
+    pub url: Option<String>,
+    /// Date (ISO-8601 UTC).
+    pub published: String,
+    /// Whether this entry is the story's representative.
+    pub representative: bool,
+    /// Why it joined; `None` for the entry that started the story.
+    pub matched: Option<MatchInfo>,
+}
+
+/// A story with all its entries, oldest first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoryDetail {
+    /// The story.
+    #[serde(flatten)]
+    pub story: StoryRow,
+    /// Its entries.
+    pub entries: Vec<EntryRow>,
+}
+
+/// One story and its entries.
+pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
+    let story = conn
+        .query_row(
+            "SELECT story_id, title, first_seen, last_seen, copies, url, feeds
+               FROM story_overview WHERE story_id = ?1",
+            [id],
+            |r| {
+                Ok(StoryRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    first_seen: r.get(2)?,
+                    last_seen: r.get(3)?,
+                    copies: r.get(4)?,
+                    url: r.get(5)?,
+                    feeds: split_feeds(r.get(6)?),
+                })
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound { what: "story", id })?;
+    let mut stmt = conn.prepare(
+        "SELECT e.id, coalesce(f.title, f.url), f.url, e.title, e.url, e.published,
+                e.id = s.representative_id,
+                e.matched_entry_id, e.match_rule, e.match_hamming, e.match_containment,
+                e.match_resemblance, e.match_title, e.match_numbers, e.match_gap_seconds
+           FROM entries e
+           JOIN feeds f ON f.id = e.feed_id
+           JOIN stories s ON s.id = e.story_id
+          WHERE e.story_id = ?1
+          ORDER BY e.published, e.id",
+    )?;
+    let entries = stmt
+        .query_map([id], |r| {
+            let matched = match r.get::<_, Option<i64>>(7)? {
+                Some(entry_id) => Some(MatchInfo {
+                    entry_id,
+                    rule: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                    hamming: r.get::<_, Option<i64>>(9)?.unwrap_or_default(),
+                    containment: r.get::<_, Option<f64>>(10)?.unwrap_or_default(),
+                    resemblance: r.get::<_, Option<f64>>(11)?.unwrap_or_default(),
+                    title: r.get::<_, Option<f64>>(12)?.unwrap_or_default(),
+                    numbers: r.get::<_, Option<f64>>(13)?.unwrap_or_default(),
+                    gap_seconds: r.get::<_, Option<i64>>(14)?.unwrap_or_default(),
+                }),
+                None => None,
+            };
+            Ok(EntryRow {
+                id: r.get(0)?,
+                feed: r.get(1)?,
+                feed_url: r.get(2)?,
+                title: r.get(3)?,
+                url: r.get(4)?,
+                published: r.get(5)?,
+                representative: r.get(6)?,
+                matched,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(StoryDetail { story, entries })
+}

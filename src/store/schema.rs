@@ -1,0 +1,149 @@
+//! The store's schema and its numbered migrations.
+//!
+//! The schema is a public interface (documented table by table in the
+//! README): people query the SQLite file directly. It changes only by
+//! appending a migration here; `PRAGMA user_version` records how many have
+//! been applied, and [`migrate`] applies the missing ones in one
+//! transaction when a store is opened for writing.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migrations, in order; migration `i` brings the store to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: feeds, stories, entries and the story_overview view.
+    r#"
+CREATE TABLE feeds (
+    id            INTEGER PRIMARY KEY,
+    url           TEXT NOT NULL UNIQUE,
+    title         TEXT,
+    site_url      TEXT,
+    self_url      TEXT,
+    description   TEXT,
+    format        TEXT NOT NULL,
+    first_seen    TEXT NOT NULL,
+    last_ingested TEXT NOT NULL
+);
+
+CREATE TABLE stories (
+    id                INTEGER PRIMARY KEY,
+    title             TEXT NOT NULL,
+    representative_id INTEGER,
+    first_seen        TEXT NOT NULL,
+    last_seen         TEXT NOT NULL,
+    entry_count       INTEGER NOT NULL DEFAULT 0,
+    feed_count        INTEGER NOT NULL DEFAULT 0,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+CREATE INDEX stories_first_seen ON stories(first_seen);
+
+CREATE TABLE entries (
+    id                INTEGER PRIMARY KEY,
+    feed_id           INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    guid              TEXT NOT NULL,
+    guid_source       TEXT NOT NULL CHECK (guid_source IN ('document', 'link', 'hash')),
+    url               TEXT,
+    canonical_url     TEXT,
+    title             TEXT NOT NULL,
+    author            TEXT,
+    summary_html      TEXT,
+    summary_text      TEXT,
+    content_html      TEXT,
+    content_text      TEXT,
+    text_length       INTEGER NOT NULL,
+    published         TEXT NOT NULL,
+    published_source  TEXT NOT NULL CHECK (published_source IN ('published', 'updated', 'first_seen')),
+    updated           TEXT,
+    first_seen        TEXT NOT NULL,
+    last_seen         TEXT NOT NULL,
+    content_hash      INTEGER NOT NULL,
+    fingerprint       INTEGER NOT NULL,
+    features          BLOB NOT NULL,
+    story_id          INTEGER NOT NULL REFERENCES stories(id),
+    matched_entry_id  INTEGER REFERENCES entries(id) ON DELETE SET NULL,
+    match_rule        TEXT,
+    match_hamming     INTEGER,
+    match_containment REAL,
+    match_resemblance REAL,
+    match_title       REAL,
+    match_numbers     REAL,
+    match_gap_seconds INTEGER,
+    UNIQUE (feed_id, guid)
+);
+CREATE INDEX entries_story ON entries(story_id);
+CREATE INDEX entries_published ON entries(published);
+CREATE INDEX entries_canonical_url ON entries(canonical_url);
+
+CREATE VIEW story_overview AS
+SELECT s.id              AS story_id,
+       s.title           AS title,
+       s.first_seen      AS first_seen,
+       s.last_seen       AS last_seen,
+       s.entry_count     AS copies,
+       s.feed_count      AS feed_count,
+       r.url             AS url,
+       (SELECT group_concat(name, ', ')
+          FROM (SELECT DISTINCT coalesce(f.title, f.url) AS name
+                  FROM entries e JOIN feeds f ON f.id = e.feed_id
+                 WHERE e.story_id = s.id
+                 ORDER BY name)) AS feeds
+  FROM stories s
+  LEFT JOIN entries r ON r.id = s.representative_id;
+"#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The store's current schema version.
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Applies the missing migrations in one transaction. Refuses a store
+/// written by a newer feedfold.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current = version(conn)?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::TooNew { found: current, supported: latest });
+    }
+    if current == latest {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_store_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        migrate(&mut conn).expect("first migration");
+        assert_eq!(version(&conn).expect("version"), latest_version());
+        migrate(&mut conn).expect("second run is a no-op");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM story_overview", [], |r| r.get(0))
+            .expect("view works");
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn refuses_a_newer_store() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        conn.pragma_update(None, "user_version", 99).expect("set version");
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { found: 99, .. })));
+    }
+}
