@@ -28,6 +28,9 @@ pub struct Features {
     pub simhash: u64,
     /// Sorted, unique hashes of consecutive content-word pairs of the text.
     pub shingles: Vec<u32>,
+    /// Sorted, unique hashes of the first [`LEDE_SHINGLES`] word pairs of
+    /// the text: its lede, which every copy of a story keeps.
+    pub lede: Vec<u32>,
     /// Sorted, unique hashes of the figures in the text.
     pub numbers: Vec<u32>,
     /// Sorted, unique hashes of the content words of the title.
@@ -35,6 +38,9 @@ pub struct Features {
     /// How many content words the text has.
     pub words: u32,
 }
+
+/// How many leading word pairs make up the lede.
+pub const LEDE_SHINGLES: usize = 16;
 
 /// What the extractor needs to know about one entry.
 #[derive(Debug, Clone, Copy)]
@@ -377,6 +383,9 @@ pub fn extract(title: &str, text: &str) -> Features {
             })
             .collect()
     };
+    let mut lede: Vec<u32> = shingles.iter().take(LEDE_SHINGLES).copied().collect();
+    lede.sort_unstable();
+    lede.dedup();
     shingles.sort_unstable();
     shingles.dedup();
     let mut numbers: Vec<u32> = tokens
@@ -392,6 +401,7 @@ pub fn extract(title: &str, text: &str) -> Features {
     Features {
         simhash,
         shingles,
+        lede,
         numbers,
         title,
         words: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
@@ -402,11 +412,11 @@ impl Features {
     /// Encodes the features for `entries.features` (little-endian, versioned).
     pub fn encode(&self) -> Vec<u8> {
         let mut out =
-            Vec::with_capacity(1 + 8 + 4 + 12 + 4 * (self.shingles.len() + self.numbers.len() + self.title.len()));
+            Vec::with_capacity(1 + 8 + 4 + 12 + 4 * (self.shingles.len() + self.lede.len() + self.numbers.len() + self.title.len()));
         out.push(FEATURES_VERSION);
         out.extend_from_slice(&self.simhash.to_le_bytes());
         out.extend_from_slice(&self.words.to_le_bytes());
-        for list in [&self.shingles, &self.numbers, &self.title] {
+        for list in [&self.shingles, &self.lede, &self.numbers, &self.title] {
             let n = u32::try_from(list.len()).unwrap_or(u32::MAX);
             out.extend_from_slice(&n.to_le_bytes());
             for v in list.iter().take(n as usize) {
@@ -432,7 +442,7 @@ impl Features {
         }
         let simhash = u64::from_le_bytes(take::<8>(&mut rest)?);
         let words = u32::from_le_bytes(take::<4>(&mut rest)?);
-        let mut lists: [Vec<u32>; 3] = Default::default();
+        let mut lists: [Vec<u32>; 4] = Default::default();
         for list in lists.iter_mut() {
             let n = u32::from_le_bytes(take::<4>(&mut rest)?) as usize;
             if rest.len() < n.checked_mul(4)? {
@@ -443,8 +453,8 @@ impl Features {
                 list.push(u32::from_le_bytes(take::<4>(&mut rest)?));
             }
         }
-        let [shingles, numbers, title] = lists;
-        Some(Features { simhash, shingles, numbers, title, words })
+        let [shingles, lede, numbers, title] = lists;
+        Some(Features { simhash, shingles, lede, numbers, title, words })
     }
 }
 

@@ -180,6 +180,21 @@ impl CandidateIndex {
     }
 }
 
+/// Inverse document frequency over the indexed entries: a key no other
+/// entry carries weighs most, one every entry carries weighs little.
+impl super::similarity::Rarity for CandidateIndex {
+    fn shingle(&self, key: u32) -> f64 {
+        idf(self.entries.len(), self.postings.get(&key).map_or(0, Vec::len))
+    }
+    fn title(&self, key: u32) -> f64 {
+        idf(self.entries.len(), self.titles.get(&key).map_or(0, Vec::len))
+    }
+}
+
+fn idf(n: usize, df: usize) -> f64 {
+    ((n as f64 + 1.0) / (df as f64 + 1.0)).ln() + 0.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

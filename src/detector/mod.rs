@@ -36,6 +36,8 @@ pub struct GroupingConfig {
     pub min_shingles: usize,
     /// Share of the shorter text's figures the longer one must also carry.
     pub numbers: f64,
+    /// Share of each text's lede the other must hold for containment to decide.
+    pub lede: f64,
     /// SimHash Hamming distance at or below which texts are near-identical.
     pub hamming: u32,
 }
@@ -49,7 +51,8 @@ impl Default for GroupingConfig {
             containment_with_title: 0.25,
             title: 0.6,
             min_shingles: 8,
-            numbers: 0.5,
+            numbers: 0.75,
+            lede: 0.3,
             hamming: 3,
         }
     }
@@ -100,7 +103,7 @@ impl Detector {
             .into_iter()
             .filter_map(|id| {
                 let other = self.index.get(id)?;
-                let s = similarity::compare(features, &other.features, time - other.time);
+                let s = similarity::compare(features, &other.features, time - other.time, &self.index);
                 let rule = similarity::decide(&s, &self.config)?;
                 Some(Match { entry_id: id, story_id: other.story_id, similarity: s, rule })
             })

@@ -140,6 +140,14 @@ impl Writer {
                     // transaction's own rows are already in the index.
                     cover(&tx, &mut self.detector, &mut self.covered_from, time)?;
                     let matches = self.detector.matches(&entry.features, time, feed_id);
+                    for m in &matches {
+                        tracing::debug!(
+                            guid = %entry.guid, matched = m.entry_id, rule = m.rule.as_str(),
+                            containment = m.similarity.containment, title = m.similarity.title,
+                            numbers = m.similarity.numbers, shorter = m.similarity.shorter,
+                            hamming = m.similarity.hamming, "match"
+                        );
+                    }
                     let story_id = match matches.first() {
                         Some(best) => {
                             report.joined += 1;
