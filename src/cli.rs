@@ -84,4 +84,38 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score grouping on a labelled corpus (files.txt + truth.tsv) ingested into a fresh store.
+    Eval {
+        /// The corpus directory.
+        corpus: PathBuf,
+        /// Keep the store here (must not exist yet) instead of a temporary file.
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Ingest the files in reverse order (to check order independence).
+        #[arg(long)]
+        reverse: bool,
+        /// How many wrong merges and missed copies to list.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        show: usize,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compute the grouping figures for any two stored entries.
+    Explain {
+        #[command(flatten)]
+        db: DbArg,
+        /// First entry id.
+        a: i64,
+        /// Second entry id.
+        b: i64,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute all stories from stored entries (after changing [grouping]), in one transaction.
+    Regroup {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }

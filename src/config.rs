@@ -86,26 +86,37 @@ mod tests {
     #[test]
     fn shipped_config_parses_to_the_defaults() {
         let text = include_str!("../config/feedfold.toml");
-        let config = Config::parse(text, Path::new("config/feedfold.toml")).expect("shipped config parses");
+        let config =
+            Config::parse(text, Path::new("config/feedfold.toml")).expect("shipped config parses");
         assert_eq!(config, Config::default());
     }
 
     #[test]
     fn empty_config_is_all_defaults() {
-        assert_eq!(Config::parse("", Path::new("x.toml")).expect("empty ok"), Config::default());
+        assert_eq!(
+            Config::parse("", Path::new("x.toml")).expect("empty ok"),
+            Config::default()
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused_with_the_line() {
-        let err = Config::parse("database = \"a.db\"\n[grouping]\nwindow = 3\n", Path::new("x.toml"))
-            .expect_err("unknown key");
+        let err = Config::parse(
+            "database = \"a.db\"\n[grouping]\nwindow = 3\n",
+            Path::new("x.toml"),
+        )
+        .expect_err("unknown key");
         let msg = err.to_string();
-        assert!(msg.contains("x.toml") && msg.contains("line 3") && msg.contains("window"), "{msg}");
+        assert!(
+            msg.contains("x.toml") && msg.contains("line 3") && msg.contains("window"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn wrong_types_are_refused() {
-        let err = Config::parse("[grouping]\nwindow_hours = \"soon\"\n", Path::new("x.toml")).expect_err("type");
+        let err = Config::parse("[grouping]\nwindow_hours = \"soon\"\n", Path::new("x.toml"))
+            .expect_err("type");
         assert!(err.to_string().contains("line 2"), "{err}");
     }
 }

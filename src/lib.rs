@@ -58,6 +58,7 @@
 pub mod cli;
 pub mod config;
 pub mod detector;
+pub mod eval;
 pub mod fetcher;
 pub mod model;
 pub mod normalizer;

@@ -11,11 +11,12 @@ use clap::Parser;
 
 use feedfold::cli::{Cli, Command, DbArg};
 use feedfold::config::Config;
+use feedfold::eval::{Corpus, Predicted, Scores};
 use feedfold::fetcher::{FetchSettings, Fetcher, Source};
 use feedfold::model::{format_time, parse_duration};
+use feedfold::output;
 use feedfold::pipeline::{self, IngestOptions};
 use feedfold::store::{self, queries, Store};
-use feedfold::output;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,21 +64,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Ingest { db, feed_url, jobs, sources } => {
+        Command::Ingest {
+            db,
+            feed_url,
+            jobs,
+            sources,
+        } => {
             let path = db_path(&db, &config);
             ingest(&path, &config, feed_url, jobs, sources, &mut out)
         }
-        Command::Stories { db, since, min_copies, limit, json } => {
+        Command::Stories {
+            db,
+            since,
+            min_copies,
+            limit,
+            json,
+        } => {
             let since = match since {
                 Some(s) => {
-                    let d = parse_duration(&s)
-                        .ok_or_else(|| anyhow!("--since {s:?}: expected a duration like 90m, 24h, 7d or 2w"))?;
+                    let d = parse_duration(&s).ok_or_else(|| {
+                        anyhow!("--since {s:?}: expected a duration like 90m, 24h, 7d or 2w")
+                    })?;
                     Some(format_time(chrono::Utc::now() - d))
                 }
                 None => None,
             };
             let conn = store::open_reader(&db_path(&db, &config))?;
-            let filter = queries::StoryFilter { since, min_copies, limit };
+            let filter = queries::StoryFilter {
+                since,
+                min_copies,
+                limit,
+            };
             let rows = queries::stories(&conn, &filter)?;
             if json {
                 output::json_lines(&mut out, &rows)?;
@@ -96,7 +113,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Parse { source, feed_url, json } => {
+        Command::Eval {
+            corpus,
+            db,
+            reverse,
+            show,
+            json,
+        } => eval(&corpus, db, reverse, show, json, &config, &mut out),
+        Command::Explain { db, a, b, json } => {
+            let conn = store::open_reader(&db_path(&db, &config))?;
+            let e = queries::explain(&conn, a, b, &config.grouping)?;
+            if json {
+                output::json(&mut out, &e)?;
+            } else {
+                output::explanation(&mut out, &e)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Regroup { db } => {
+            let path = db_path(&db, &config);
+            if !path.exists() {
+                return Err(anyhow!("no database at {}", path.display()));
+            }
+            let rt = runtime()?;
+            let (store, writer) = Store::open(&path, config.grouping.clone())
+                .with_context(|| format!("opening the store {}", path.display()))?;
+            let report = rt.block_on(store.regroup());
+            drop(store);
+            writer.join();
+            let r = report.context("regrouping")?;
+            writeln!(
+                out,
+                "regrouped {} entries: {} stories before, {} after",
+                r.entries, r.stories_before, r.stories_after
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parse {
+            source,
+            feed_url,
+            json,
+        } => {
             let rt = runtime()?;
             let fetcher = Fetcher::new(&FetchSettings::default())?;
             let src = Source::from_arg(&source);
@@ -129,7 +186,10 @@ fn ingest(
     let (store, writer) = Store::open(path, config.grouping.clone())
         .with_context(|| format!("opening the store {}", path.display()))?;
     let sources: Vec<Source> = sources.iter().map(|s| Source::from_arg(s)).collect();
-    let options = IngestOptions { feed_url, read_ahead: jobs };
+    let options = IngestOptions {
+        feed_url,
+        read_ahead: jobs,
+    };
     let outcomes = rt.block_on(async {
         pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
             for w in &o.warnings {
@@ -169,5 +229,107 @@ fn ingest(
         total.joined,
         total.merged
     )?;
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn eval(
+    corpus_dir: &Path,
+    db: Option<PathBuf>,
+    reverse: bool,
+    show: usize,
+    json: bool,
+    config: &Config,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let corpus = Corpus::load(corpus_dir)?;
+    let (path, temporary) = match db {
+        Some(p) if p.exists() => {
+            return Err(anyhow!("{} exists; eval needs a fresh store", p.display()))
+        }
+        Some(p) => (p, false),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            (
+                std::env::temp_dir()
+                    .join(format!("feedfold-eval-{}-{nanos}.db", std::process::id())),
+                true,
+            )
+        }
+    };
+    let mut files = corpus.files.clone();
+    if reverse {
+        files.reverse();
+    }
+    let sources: Vec<Source> = files.iter().map(|f| Source::File(f.clone())).collect();
+    let rt = runtime()?;
+    let fetcher = Fetcher::new(&FetchSettings::default())?;
+    let (store, writer) = Store::open(&path, config.grouping.clone())
+        .with_context(|| format!("opening the store {}", path.display()))?;
+    let started = std::time::Instant::now();
+    let outcomes = rt.block_on(pipeline::ingest_sources(
+        &store,
+        &fetcher,
+        sources,
+        &IngestOptions {
+            feed_url: None,
+            read_ahead: 4,
+        },
+        |o| {
+            if let Err(e) = &o.result {
+                eprintln!("feedfold: error: {}: {e}", o.name);
+            }
+        },
+    ));
+    drop(store);
+    writer.join();
+    let elapsed = started.elapsed().as_secs_f64();
+    let result = (|| -> Result<Scores> {
+        let conn = store::open_reader(&path)?;
+        let mut stmt = conn.prepare("SELECT id, guid, url, story_id, title FROM entries")?;
+        let stored = stmt
+            .query_map([], |r| {
+                Ok(Predicted {
+                    id: r.get(0)?,
+                    guid: r.get(1)?,
+                    url: r.get(2)?,
+                    story_id: r.get(3)?,
+                    title: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(feedfold::eval::score(&corpus.truth, &stored))
+    })();
+    if temporary {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    let scores = result?;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    if json {
+        output::json(out, &scores)?;
+    } else {
+        writeln!(
+            out,
+            "corpus {} ({} files{}, {} failed), ingested in {:.2} s",
+            corpus_dir.display(),
+            files.len(),
+            if reverse { ", reversed" } else { "" },
+            failed,
+            elapsed
+        )?;
+        output::eval(out, &scores, show)?;
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -102,6 +102,8 @@ pub struct NormalizedEntry {
     pub published_source: DateSource,
     /// The entry's updated date, if the document gives one.
     pub updated: Option<DateTime<Utc>>,
+    /// The news agency the text credits ("(Reuters) -", "Source: AFP"...).
+    pub credited_wire: Option<String>,
     /// Near-duplicate features (fingerprint, shingles, title words).
     #[serde(skip)]
     pub features: Features,

@@ -94,10 +94,15 @@ pub async fn ingest_sources(
             let fetcher = fetcher.clone();
             let feed_url = options.feed_url.clone();
             let name = source.name();
-            let task = tokio::spawn(async move { read_source(&fetcher, &source, feed_url.as_deref()).await });
+            let task =
+                tokio::spawn(
+                    async move { read_source(&fetcher, &source, feed_url.as_deref()).await },
+                );
             pending.push_back((name, task));
         }
-        let Some((name, task)) = pending.pop_front() else { break };
+        let Some((name, task)) = pending.pop_front() else {
+            break;
+        };
         let read = task
             .await
             .unwrap_or_else(|e| Err(SourceError::Task(e.to_string())));
@@ -105,10 +110,22 @@ pub async fn ingest_sources(
             Ok(feed) => {
                 let warnings = feed.warnings.clone();
                 let url = feed.url.clone();
-                let result = store.ingest(feed).await.map(|r| (url, r)).map_err(SourceError::from);
-                SourceOutcome { name, result, warnings }
+                let result = store
+                    .ingest(feed)
+                    .await
+                    .map(|r| (url, r))
+                    .map_err(SourceError::from);
+                SourceOutcome {
+                    name,
+                    result,
+                    warnings,
+                }
             }
-            Err(e) => SourceOutcome { name, result: Err(e), warnings: Vec::new() },
+            Err(e) => SourceOutcome {
+                name,
+                result: Err(e),
+                warnings: Vec::new(),
+            },
         };
         on_outcome(&outcome);
         outcomes.push(outcome);

@@ -182,7 +182,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 i += 1;
                 continue;
             }
-            out.push(Token { text: s, number: true });
+            out.push(Token {
+                text: s,
+                number: true,
+            });
         } else if c.is_alphabetic() {
             let mut s = String::new();
             // Dotted abbreviation: single letters separated by dots (U.S., U.K.).
@@ -194,7 +197,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 }
                 dotted.extend(chars[j].to_lowercase());
                 j += 2;
-                if j >= chars.len() || !chars[j].is_alphabetic() || (j + 1 < chars.len() && chars[j + 1].is_alphabetic()) {
+                if j >= chars.len()
+                    || !chars[j].is_alphabetic()
+                    || (j + 1 < chars.len() && chars[j + 1].is_alphabetic())
+                {
                     break;
                 }
             }
@@ -208,7 +214,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 }
             }
             // Possessive / contraction: drop "'s", "'t" and the like.
-            if i + 1 < chars.len() && matches!(chars[i], '\'' | '\u{2019}') && chars[i + 1].is_alphabetic() {
+            if i + 1 < chars.len()
+                && matches!(chars[i], '\'' | '\u{2019}')
+                && chars[i + 1].is_alphabetic()
+            {
                 i += 1;
                 while i < chars.len() && chars[i].is_alphanumeric() {
                     i += 1;
@@ -216,7 +225,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             }
             let folded = fold_variant(&s);
             if !is_stopword(folded) {
-                out.push(Token { text: folded.to_string(), number: false });
+                out.push(Token {
+                    text: folded.to_string(),
+                    number: false,
+                });
             }
         } else {
             i += 1;
@@ -277,7 +289,9 @@ fn line_key(line: &str) -> String {
 
 /// Lines (paragraphs) that recur in two or more entries of one document:
 /// bios, sign-offs and share bars that a feed sticks on every entry.
-pub fn repeated_lines<'a>(texts: impl Iterator<Item = &'a str>) -> std::collections::HashSet<String> {
+pub fn repeated_lines<'a>(
+    texts: impl Iterator<Item = &'a str>,
+) -> std::collections::HashSet<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for text in texts {
         let mut seen = std::collections::HashSet::new();
@@ -288,7 +302,11 @@ pub fn repeated_lines<'a>(texts: impl Iterator<Item = &'a str>) -> std::collecti
             }
         }
     }
-    counts.into_iter().filter(|(_, n)| *n >= 2).map(|(k, _)| k).collect()
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// A feed's title decorations: a leading or trailing segment (" - Outlet",
@@ -411,8 +429,15 @@ pub fn extract(title: &str, text: &str) -> Features {
 impl Features {
     /// Encodes the features for `entries.features` (little-endian, versioned).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(1 + 8 + 4 + 12 + 4 * (self.shingles.len() + self.lede.len() + self.numbers.len() + self.title.len()));
+        let mut out = Vec::with_capacity(
+            1 + 8
+                + 4
+                + 12
+                + 4 * (self.shingles.len()
+                    + self.lede.len()
+                    + self.numbers.len()
+                    + self.title.len()),
+        );
         out.push(FEATURES_VERSION);
         out.extend_from_slice(&self.simhash.to_le_bytes());
         out.extend_from_slice(&self.words.to_le_bytes());
@@ -454,7 +479,14 @@ impl Features {
             }
         }
         let [shingles, lede, numbers, title] = lists;
-        Some(Features { simhash, shingles, lede, numbers, title, words })
+        Some(Features {
+            simhash,
+            shingles,
+            lede,
+            numbers,
+            title,
+            words,
+        })
     }
 }
 
@@ -479,7 +511,10 @@ mod tests {
             words("Revs 2,267,000 vs 791,000 dlrs, up 1.5 pct in the U.S."),
             ["revenues", "2267000", "versus", "791000", "dollars", "1.5", "percent", "us"]
         );
-        assert_eq!(words("Putin’s forces near Kiev"), ["putin", "forces", "near", "kyiv"]);
+        assert_eq!(
+            words("Putin’s forces near Kiev"),
+            ["putin", "forces", "near", "kyiv"]
+        );
         assert_eq!(words("1st Qtr NET"), ["1st", "quarter", "net"]);
         assert_eq!(words("U.K. money"), ["britain", "money"]);
     }
@@ -494,28 +529,60 @@ mod tests {
     #[test]
     fn repeated_lines_and_boilerplate_are_left_out() {
         let a = "Oil prices rose sharply on Monday after the cartel met.\nAbout the author: a reporter.";
-        let b = "Gold fell in early trade in London on heavy selling.\nAbout the author: a reporter.";
+        let b =
+            "Gold fell in early trade in London on heavy selling.\nAbout the author: a reporter.";
         let with = extract_document(
-            &[EntryText { title: "Oil", text: a }, EntryText { title: "Gold", text: b }],
+            &[
+                EntryText {
+                    title: "Oil",
+                    text: a,
+                },
+                EntryText {
+                    title: "Gold",
+                    text: b,
+                },
+            ],
             None,
         );
-        let plain = extract("Oil", "Oil prices rose sharply on Monday after the cartel met.");
+        let plain = extract(
+            "Oil",
+            "Oil prices rose sharply on Monday after the cartel met.",
+        );
         assert_eq!(with[0].shingles, plain.shingles);
-        let src = extract_document(&[EntryText { title: "x", text: "Gold fell.\nSource: Skai" }], None);
+        let src = extract_document(
+            &[EntryText {
+                title: "x",
+                text: "Gold fell.\nSource: Skai",
+            }],
+            None,
+        );
         assert_eq!(src[0].shingles, extract("x", "Gold fell.").shingles);
     }
 
     #[test]
     fn title_decorations_of_the_feed_are_stripped() {
-        let titles = ["Oil rises - Dailybrief", "Gold falls - Dailybrief", "Wheat steady - Dailybrief"];
-        let entries: Vec<EntryText> = titles.iter().map(|t| EntryText { title: t, text: "x" }).collect();
+        let titles = [
+            "Oil rises - Dailybrief",
+            "Gold falls - Dailybrief",
+            "Wheat steady - Dailybrief",
+        ];
+        let entries: Vec<EntryText> = titles
+            .iter()
+            .map(|t| EntryText {
+                title: t,
+                text: "x",
+            })
+            .collect();
         let f = extract_document(&entries, Some("Dailybrief"));
         assert_eq!(f[0].title, extract("Oil rises", "").title);
     }
 
     #[test]
     fn encoding_round_trips_and_rejects_garbage() {
-        let f = extract("Putin ready for ceasefire", "Putin is ready to negotiate a ceasefire, sources said 4 times.");
+        let f = extract(
+            "Putin ready for ceasefire",
+            "Putin is ready to negotiate a ceasefire, sources said 4 times.",
+        );
         assert_eq!(Features::decode(&f.encode()), Some(f.clone()));
         assert_eq!(Features::decode(&[]), None);
         assert_eq!(Features::decode(&[FEATURES_VERSION, 1, 2]), None);

@@ -74,7 +74,10 @@ impl CandidateIndex {
             self.titles.entry(*key).or_default().push(id);
         }
         for (i, table) in self.bands.iter_mut().enumerate() {
-            table.entry(band(entry.features.simhash, i)).or_default().push(id);
+            table
+                .entry(band(entry.features.simhash, i))
+                .or_default()
+                .push(id);
         }
         self.members.entry(entry.story_id).or_default().push(id);
         self.entries.insert(id, entry);
@@ -83,7 +86,11 @@ impl CandidateIndex {
     /// Removes an entry, if present.
     pub fn remove(&mut self, id: i64) -> Option<Indexed> {
         let old = self.entries.remove(&id)?;
-        fn drop_from<K: std::hash::Hash + Eq + Copy>(map: &mut HashMap<K, Vec<i64>>, key: K, id: i64) {
+        fn drop_from<K: std::hash::Hash + Eq + Copy>(
+            map: &mut HashMap<K, Vec<i64>>,
+            key: K,
+            id: i64,
+        ) {
             if let Some(list) = map.get_mut(&key) {
                 list.retain(|x| *x != id);
                 if list.is_empty() {
@@ -184,10 +191,16 @@ impl CandidateIndex {
 /// entry carries weighs most, one every entry carries weighs little.
 impl super::similarity::Rarity for CandidateIndex {
     fn shingle(&self, key: u32) -> f64 {
-        idf(self.entries.len(), self.postings.get(&key).map_or(0, Vec::len))
+        idf(
+            self.entries.len(),
+            self.postings.get(&key).map_or(0, Vec::len),
+        )
     }
     fn title(&self, key: u32) -> f64 {
-        idf(self.entries.len(), self.titles.get(&key).map_or(0, Vec::len))
+        idf(
+            self.entries.len(),
+            self.titles.get(&key).map_or(0, Vec::len),
+        )
     }
 }
 
@@ -201,15 +214,47 @@ mod tests {
     use crate::detector::features::extract;
 
     fn entry(feed_id: i64, story_id: i64, time: i64, title: &str, text: &str) -> Indexed {
-        Indexed { feed_id, story_id, time, features: extract(title, text) }
+        Indexed {
+            feed_id,
+            story_id,
+            time,
+            features: extract(title, text),
+        }
     }
 
     #[test]
     fn finds_entries_sharing_words_in_other_feeds_within_the_window() {
         let mut idx = CandidateIndex::new();
-        idx.insert(1, entry(1, 1, 0, "Oil rises", "Oil prices rose sharply on Monday after the cartel met."));
-        idx.insert(2, entry(2, 2, 100, "Gold falls", "Gold fell in early trade in London on heavy selling."));
-        idx.insert(3, entry(3, 3, 10_000_000, "Oil rises", "Oil prices rose sharply on Monday after the cartel met."));
+        idx.insert(
+            1,
+            entry(
+                1,
+                1,
+                0,
+                "Oil rises",
+                "Oil prices rose sharply on Monday after the cartel met.",
+            ),
+        );
+        idx.insert(
+            2,
+            entry(
+                2,
+                2,
+                100,
+                "Gold falls",
+                "Gold fell in early trade in London on heavy selling.",
+            ),
+        );
+        idx.insert(
+            3,
+            entry(
+                3,
+                3,
+                10_000_000,
+                "Oil rises",
+                "Oil prices rose sharply on Monday after the cartel met.",
+            ),
+        );
         let q = extract("Oil up", "Oil prices rose sharply on Monday.");
         assert_eq!(idx.candidates(&q, 50, 86_400, 9, 10), vec![1]);
         // Same feed is never a candidate.

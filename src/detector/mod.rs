@@ -90,7 +90,10 @@ pub struct Detector {
 impl Detector {
     /// A detector with an empty index.
     pub fn new(config: GroupingConfig) -> Self {
-        Detector { config, index: CandidateIndex::new() }
+        Detector {
+            config,
+            index: CandidateIndex::new(),
+        }
     }
 
     /// The verified matches of an entry of `feed_id` dated `time`, strongest
@@ -103,9 +106,15 @@ impl Detector {
             .into_iter()
             .filter_map(|id| {
                 let other = self.index.get(id)?;
-                let s = similarity::compare(features, &other.features, time - other.time, &self.index);
+                let s =
+                    similarity::compare(features, &other.features, time - other.time, &self.index);
                 let rule = similarity::decide(&s, &self.config)?;
-                Some(Match { entry_id: id, story_id: other.story_id, similarity: s, rule })
+                Some(Match {
+                    entry_id: id,
+                    story_id: other.story_id,
+                    similarity: s,
+                    rule,
+                })
             })
             .collect();
         out.sort_by(|a, b| {

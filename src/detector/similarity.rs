@@ -90,7 +90,12 @@ struct Overlap {
 
 fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
     let (mut i, mut j) = (0, 0);
-    let mut o = Overlap { shared: 0, w_shared: 0.0, w_a: 0.0, w_b: 0.0 };
+    let mut o = Overlap {
+        shared: 0,
+        w_shared: 0.0,
+        w_a: 0.0,
+        w_b: 0.0,
+    };
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => {
@@ -128,7 +133,10 @@ fn ratio(num: f64, den: f64) -> f64 {
 /// Share of `a`'s lede found anywhere in `b` (of as much lede as `b` could hold).
 fn lede_in(a: &Features, b: &Features) -> f64 {
     let den = a.lede.len().min(b.shingles.len());
-    ratio(overlap(&a.lede, &b.shingles, |_| 1.0).shared as f64, den as f64)
+    ratio(
+        overlap(&a.lede, &b.shingles, |_| 1.0).shared as f64,
+        den as f64,
+    )
 }
 
 /// Computes the figures for two entries `gap_seconds` apart, weighting
@@ -164,7 +172,8 @@ pub fn decide(s: &Similarity, t: &GroupingConfig) -> Option<Rule> {
     // text, the more of it must be found (all of it at `min_shingles`,
     // approaching `containment` as texts grow).
     let long_enough = s.shorter >= t.min_shingles;
-    let needed = t.containment + (1.0 - t.containment) * t.min_shingles as f64 / s.shorter.max(1) as f64 / 2.0;
+    let needed = t.containment
+        + (1.0 - t.containment) * t.min_shingles as f64 / s.shorter.max(1) as f64 / 2.0;
     if long_enough && s.lede >= t.lede && s.containment >= needed.min(1.0) {
         if s.hamming <= t.hamming {
             return Some(Rule::NearIdentical);
@@ -199,13 +208,22 @@ mod tests {
         let s = compare(&full, &lede, 3600, &Uniform);
         assert!(s.containment > 0.95, "{s:?}");
         assert!(s.resemblance < 0.6, "{s:?}");
-        assert_eq!(decide(&s, &GroupingConfig::default()), Some(Rule::Containment));
+        assert_eq!(
+            decide(&s, &GroupingConfig::default()),
+            Some(Rule::Containment)
+        );
     }
 
     #[test]
     fn templated_briefs_with_other_figures_stay_apart() {
-        let a = extract("Acme Corp 1st Qtr Net", "Shr 12 cts vs 10 cts\nNet 1,200,000 vs 1,000,000\nRevs 9,500,000 vs 8,100,000");
-        let b = extract("Basix Corp 1st Qtr Net", "Shr 15 cts vs nine cts\nNet 2,300,000 vs 1,900,000\nRevs 7,400,000 vs 6,600,000");
+        let a = extract(
+            "Acme Corp 1st Qtr Net",
+            "Shr 12 cts vs 10 cts\nNet 1,200,000 vs 1,000,000\nRevs 9,500,000 vs 8,100,000",
+        );
+        let b = extract(
+            "Basix Corp 1st Qtr Net",
+            "Shr 15 cts vs nine cts\nNet 2,300,000 vs 1,900,000\nRevs 7,400,000 vs 6,600,000",
+        );
         let s = compare(&a, &b, 0, &Uniform);
         assert_eq!(decide(&s, &GroupingConfig::default()), None, "{s:?}");
     }
@@ -222,6 +240,9 @@ mod tests {
     fn unrelated_texts_do_not_match() {
         let a = extract("Gold", FULL);
         let b = extract("Wheat", "Italy's barley crop is generally in good condition and harvesting is expected to begin shortly, the board said.");
-        assert_eq!(decide(&compare(&a, &b, 0, &Uniform), &GroupingConfig::default()), None);
+        assert_eq!(
+            decide(&compare(&a, &b, 0, &Uniform), &GroupingConfig::default()),
+            None
+        );
     }
 }

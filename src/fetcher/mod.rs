@@ -123,7 +123,10 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
             .build()
             .map_err(FetchError::Http)?;
-        Ok(Fetcher { client, max_body: settings.max_body })
+        Ok(Fetcher {
+            client,
+            max_body: settings.max_body,
+        })
     }
 
     /// Reads one source into memory.
@@ -136,7 +139,10 @@ impl Fetcher {
                     .take(self.max_body + 1)
                     .read_to_end(&mut bytes)
                     .await
-                    .map_err(|source| FetchError::Io { path: "-".into(), source })?;
+                    .map_err(|source| FetchError::Io {
+                        path: "-".into(),
+                        source,
+                    })?;
                 self.check_size(bytes.len())?;
                 Ok(RawDocument {
                     name: "-".into(),
@@ -152,17 +158,25 @@ impl Fetcher {
 
     fn check_size(&self, len: usize) -> Result<(), FetchError> {
         if len as u64 > self.max_body {
-            Err(FetchError::TooLarge { limit: self.max_body })
+            Err(FetchError::TooLarge {
+                limit: self.max_body,
+            })
         } else {
             Ok(())
         }
     }
 
     async fn read_file(&self, path: &Path) -> Result<RawDocument, FetchError> {
-        let io = |source| FetchError::Io { path: path.display().to_string(), source };
+        let io = |source| FetchError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = tokio::fs::File::open(path).await.map_err(io)?;
         let mut bytes = Vec::new();
-        file.take(self.max_body + 1).read_to_end(&mut bytes).await.map_err(io)?;
+        file.take(self.max_body + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(io)?;
         self.check_size(bytes.len())?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Ok(RawDocument {
@@ -190,7 +204,9 @@ impl Fetcher {
             return Err(FetchError::Status(status));
         }
         if response.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge { limit: self.max_body });
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
         }
         let http_charset = response
             .headers()
@@ -230,13 +246,22 @@ mod tests {
     #[test]
     fn sources_are_told_apart() {
         assert_eq!(Source::from_arg("-"), Source::Stdin);
-        assert_eq!(Source::from_arg("HTTPS://x.org/f"), Source::Url("HTTPS://x.org/f".into()));
-        assert_eq!(Source::from_arg("feeds/a.xml"), Source::File("feeds/a.xml".into()));
+        assert_eq!(
+            Source::from_arg("HTTPS://x.org/f"),
+            Source::Url("HTTPS://x.org/f".into())
+        );
+        assert_eq!(
+            Source::from_arg("feeds/a.xml"),
+            Source::File("feeds/a.xml".into())
+        );
     }
 
     #[test]
     fn charset_is_read_from_content_type() {
-        assert_eq!(charset_of("text/xml; charset=\"ISO-8859-1\""), Some("ISO-8859-1".into()));
+        assert_eq!(
+            charset_of("text/xml; charset=\"ISO-8859-1\""),
+            Some("ISO-8859-1".into())
+        );
         assert_eq!(charset_of("application/rss+xml"), None);
         assert_eq!(charset_of("text/xml; charset="), None);
     }

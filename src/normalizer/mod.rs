@@ -8,6 +8,7 @@
 //! the detector's features. A panic inside the parser is caught and becomes
 //! an error for this document only.
 
+pub mod credit;
 pub mod decode;
 pub mod html;
 pub mod url;
@@ -104,7 +105,14 @@ pub fn normalize(
             return Err(NormalizeError::ParserPanic(msg));
         }
     };
-    Ok(build_feed(feed, &rdf_ids, identity, decoded.encoding, warnings, now))
+    Ok(build_feed(
+        feed,
+        &rdf_ids,
+        identity,
+        decoded.encoding,
+        warnings,
+        now,
+    ))
 }
 
 /// Fails if the XML ends with elements still open (a truncated download).
@@ -114,7 +122,9 @@ fn check_complete(text: &str) -> Result<(), NormalizeError> {
     let mut open: Vec<String> = Vec::new();
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) => open.push(String::from_utf8_lossy(e.name().as_ref().as_bytes()).into_owned()),
+            Ok(Event::Start(e)) => {
+                open.push(String::from_utf8_lossy(e.name().as_ref().as_bytes()).into_owned())
+            }
             Ok(Event::End(_)) => {
                 open.pop();
             }
@@ -182,7 +192,11 @@ fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(St
         let text = html::html_to_text(raw);
         Some((html::sanitize_html(raw, base), text))
     } else {
-        let text: Vec<String> = raw.lines().map(collapse).filter(|l| !l.is_empty()).collect();
+        let text: Vec<String> = raw
+            .lines()
+            .map(collapse)
+            .filter(|l| !l.is_empty())
+            .collect();
         let text = text.join("\n");
         Some((html::text_to_html(&text), text))
     }
@@ -231,18 +245,26 @@ fn build_feed(
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
-            let rdf_id = if rdf { rdf_ids.get(i).cloned().flatten() } else { None };
+            let rdf_id = if rdf {
+                rdf_ids.get(i).cloned().flatten()
+            } else {
+                None
+            };
             build_entry(e, rdf_id, base.as_ref(), now)
         })
         .collect();
 
     let texts: Vec<EntryText<'_>> = entries
         .iter()
-        .map(|e| EntryText { title: &e.title, text: e.best_text() })
+        .map(|e| EntryText {
+            title: &e.title,
+            text: e.best_text(),
+        })
         .collect();
     let features = extract_document(&texts, title.as_deref());
     for (entry, f) in entries.iter_mut().zip(features) {
         entry.features = f;
+        entry.credited_wire = credit::credited_wire(entry.best_text()).map(str::to_string);
     }
 
     NormalizedFeed {
@@ -250,7 +272,11 @@ fn build_feed(
         title,
         site_url: site_url.map(|u| u.to_string()),
         self_url: self_url.map(|u| u.to_string()),
-        description: feed.description.as_ref().map(plain).filter(|t| !t.is_empty()),
+        description: feed
+            .description
+            .as_ref()
+            .map(plain)
+            .filter(|t| !t.is_empty()),
         format,
         encoding,
         entries,
@@ -267,7 +293,11 @@ fn build_entry(
     let link = home_link(&e.links).and_then(|l| url::resolve(&l.href, base));
     let title = e.title.as_ref().map(plain).unwrap_or_default();
     let summary = e.summary.as_ref().and_then(|t| {
-        body(&t.content, t.content_type.subty().as_str().contains("html"), base)
+        body(
+            &t.content,
+            t.content_type.subty().as_str().contains("html"),
+            base,
+        )
     });
     let content = e.content.as_ref().and_then(|c| {
         let raw = c.body.as_deref()?;
@@ -283,9 +313,16 @@ fn build_entry(
         (Some(id), _) => (id, GuidSource::Document),
         (None, Some(l)) => (l.to_string(), GuidSource::Link),
         (None, None) => {
-            let date = e.published.or(e.updated).map(crate::model::format_time).unwrap_or_default();
+            let date = e
+                .published
+                .or(e.updated)
+                .map(crate::model::format_time)
+                .unwrap_or_default();
             let key = format!("{title}\u{1f}{date}");
-            (format!("hash:{:016x}", fnv1a(key.as_bytes())), GuidSource::Hash)
+            (
+                format!("hash:{:016x}", fnv1a(key.as_bytes())),
+                GuidSource::Hash,
+            )
         }
     };
     let authors: Vec<String> = e
@@ -311,6 +348,7 @@ fn build_entry(
         published_source,
         updated: e.updated,
         features: Default::default(),
+        credited_wire: None,
     }
 }
 
@@ -333,7 +371,14 @@ mod tests {
     }
 
     fn norm(bytes: &[u8]) -> Result<NormalizedFeed, NormalizeError> {
-        normalize(&doc(bytes), &Identity { path: Some("/tmp/test.xml"), ..Default::default() }, now())
+        normalize(
+            &doc(bytes),
+            &Identity {
+                path: Some("/tmp/test.xml"),
+                ..Default::default()
+            },
+            now(),
+        )
     }
 
     #[test]
@@ -348,28 +393,38 @@ mod tests {
 
     #[test]
     fn identity_falls_back_from_guid_to_link_to_hash() {
-        let f = norm(br#"<rss version="2.0"><channel><title>T</title><link>https://ex.org/</link>
+        let f = norm(
+            br#"<rss version="2.0"><channel><title>T</title><link>https://ex.org/</link>
             <item><title>A</title><link>/a?utm_source=x&amp;id=3</link></item>
             <item><title>B</title><pubDate>Wed, 11 Mar 2026 10:41:04 +0000</pubDate></item>
-            </channel></rss>"#)
+            </channel></rss>"#,
+        )
         .expect("parses");
         assert_eq!(f.url, "https://ex.org/");
         assert_eq!(f.entries[0].guid_source, GuidSource::Link);
         assert_eq!(f.entries[0].guid, "https://ex.org/a?utm_source=x&id=3");
-        assert_eq!(f.entries[0].canonical_url.as_deref(), Some("https://ex.org/a?id=3"));
+        assert_eq!(
+            f.entries[0].canonical_url.as_deref(),
+            Some("https://ex.org/a?id=3")
+        );
         assert_eq!(f.entries[1].guid_source, GuidSource::Hash);
         assert!(f.entries[1].guid.starts_with("hash:"));
-        assert_eq!(crate::model::format_time(f.entries[1].published), "2026-03-11T10:41:04Z");
+        assert_eq!(
+            crate::model::format_time(f.entries[1].published),
+            "2026-03-11T10:41:04Z"
+        );
     }
 
     #[test]
     fn rss1_items_keep_rdf_about() {
-        let f = norm(br#"<?xml version="1.0"?>
+        let f = norm(
+            br#"<?xml version="1.0"?>
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
 <channel rdf:about="https://ex.eu/feed"><title>Eu</title><link>https://ex.eu/</link></channel>
 <item rdf:about="https://ex.eu/item/1"><title>One</title><link>https://ex.eu/news/1</link></item>
 <item rdf:about="https://ex.eu/item/2"><title>Two</title><link>https://ex.eu/news/2</link></item>
-</rdf:RDF>"#)
+</rdf:RDF>"#,
+        )
         .expect("parses");
         let ids: Vec<&str> = f.entries.iter().map(|e| e.guid.as_str()).collect();
         assert_eq!(ids, ["https://ex.eu/item/1", "https://ex.eu/item/2"]);
@@ -384,7 +439,10 @@ mod tests {
         .expect("parses");
         let e = &f.entries[0];
         let html = e.summary_html.as_deref().unwrap_or_default();
-        assert!(!html.contains("onclick") && !html.contains("script") && !html.contains("javascript"), "{html}");
+        assert!(
+            !html.contains("onclick") && !html.contains("script") && !html.contains("javascript"),
+            "{html}"
+        );
         assert!(html.contains("<b>world</b>"), "{html}");
         assert_eq!(e.summary_text.as_deref(), Some("Hello world\nx"));
     }
@@ -399,9 +457,15 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_feed() {
-        assert!(matches!(norm(b"hello world"), Err(NormalizeError::Parse(_))));
+        assert!(matches!(
+            norm(b"hello world"),
+            Err(NormalizeError::Parse(_))
+        ));
         assert!(matches!(norm(b"  \n "), Err(NormalizeError::Empty)));
-        assert!(matches!(norm(b"<html><body>hi</body></html>"), Err(NormalizeError::Parse(_))));
+        assert!(matches!(
+            norm(b"<html><body>hi</body></html>"),
+            Err(NormalizeError::Parse(_))
+        ));
     }
 
     #[test]
@@ -420,7 +484,9 @@ mod tests {
     fn latin1_without_declaration_is_decoded() {
         let mut bytes = b"<rss version=\"2.0\"><channel><title>Caf".to_vec();
         bytes.push(0xE9);
-        bytes.extend_from_slice(b"</title><item><guid>g</guid><title>x</title></item></channel></rss>");
+        bytes.extend_from_slice(
+            b"</title><item><guid>g</guid><title>x</title></item></channel></rss>",
+        );
         let f = norm(&bytes).expect("parses");
         assert_eq!(f.title.as_deref(), Some("Caf\u{e9}"));
     }
@@ -432,7 +498,10 @@ mod tests {
             .expect("parses");
         assert_eq!(f.format, FeedFormat::Json);
         assert_eq!(f.entries[0].guid, "1");
-        assert_eq!(f.entries[0].canonical_url.as_deref(), Some("https://j.io/a"));
+        assert_eq!(
+            f.entries[0].canonical_url.as_deref(),
+            Some("https://j.io/a")
+        );
         assert_eq!(f.entries[0].content_text.as_deref(), Some("Body"));
     }
 }

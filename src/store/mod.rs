@@ -92,7 +92,9 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(|source| StoreError::Open {
         path: path.to_path_buf(),
@@ -100,14 +102,22 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     })?;
     configure(&conn)?;
     let version = schema::version(&conn).map_err(|e| match e {
-        StoreError::Sqlite(source) => StoreError::Open { path: path.to_path_buf(), source },
+        StoreError::Sqlite(source) => StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        },
         other => other,
     })?;
     if version == 0 {
-        return Err(StoreError::NotAStore { path: path.to_path_buf() });
+        return Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+        });
     }
     if version > schema::latest_version() {
-        return Err(StoreError::TooNew { found: version, supported: schema::latest_version() });
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: schema::latest_version(),
+        });
     }
     Ok(conn)
 }
@@ -116,6 +126,9 @@ enum Command {
     Ingest {
         feed: Box<NormalizedFeed>,
         reply: oneshot::Sender<Result<IngestReport, StoreError>>,
+    },
+    Regroup {
+        reply: oneshot::Sender<Result<writer::RegroupReport, StoreError>>,
     },
 }
 
@@ -146,7 +159,10 @@ const QUEUE: usize = 16;
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
     /// it is migrated and its candidate index is loaded.
-    pub fn open(path: &Path, grouping: GroupingConfig) -> Result<(Store, WriterThread), StoreError> {
+    pub fn open(
+        path: &Path,
+        grouping: GroupingConfig,
+    ) -> Result<(Store, WriterThread), StoreError> {
         let (tx, mut rx) = mpsc::channel::<Command>(QUEUE);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let path = path.to_path_buf();
@@ -168,6 +184,9 @@ impl Store {
                         Command::Ingest { feed, reply } => {
                             let _ = reply.send(writer.ingest(&feed, chrono::Utc::now()));
                         }
+                        Command::Regroup { reply } => {
+                            let _ = reply.send(writer.regroup(chrono::Utc::now()));
+                        }
                     }
                 }
                 writer.close();
@@ -183,11 +202,24 @@ impl Store {
         }
     }
 
+    /// Recomputes every story from the stored entries, in one transaction.
+    pub async fn regroup(&self) -> Result<writer::RegroupReport, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Regroup { reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Groups and stores one normalized feed document in one transaction.
     pub async fn ingest(&self, feed: NormalizedFeed) -> Result<IngestReport, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Ingest { feed: Box::new(feed), reply })
+            .send(Command::Ingest {
+                feed: Box::new(feed),
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
+use crate::detector::{similarity, CandidateIndex, Features, GroupingConfig};
 
 /// One line of `feedfold stories`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,6 +25,8 @@ pub struct StoryRow {
     pub copies: i64,
     /// The representative entry's link.
     pub url: Option<String>,
+    /// The wire the story's copies credit, if any ("Reuters", "AP", ...).
+    pub origin: Option<String>,
     /// Titles (or URLs) of the feeds that carried it, sorted.
     pub feeds: Vec<String>,
 }
@@ -40,31 +43,36 @@ pub struct StoryFilter {
 }
 
 fn split_feeds(s: Option<String>) -> Vec<String> {
-    s.map(|s| s.split(", ").map(str::to_string).collect()).unwrap_or_default()
+    s.map(|s| s.split(", ").map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+const STORY_COLUMNS: &str = "story_id, title, first_seen, last_seen, copies, url, feeds, origin";
+
+fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
+    Ok(StoryRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        first_seen: r.get(2)?,
+        last_seen: r.get(3)?,
+        copies: r.get(4)?,
+        url: r.get(5)?,
+        feeds: split_feeds(r.get(6)?),
+        origin: r.get(7)?,
+    })
 }
 
 /// Stories, newest first.
 pub fn stories(conn: &Connection, filter: &StoryFilter) -> Result<Vec<StoryRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT story_id, title, first_seen, last_seen, copies, url, feeds
-           FROM story_overview
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {STORY_COLUMNS} FROM story_overview
           WHERE (?1 IS NULL OR last_seen >= ?1) AND copies >= ?2
           ORDER BY first_seen DESC, story_id DESC
-          LIMIT ?3",
-    )?;
+          LIMIT ?3"
+    ))?;
     let rows = stmt.query_map(
         params![filter.since, filter.min_copies, filter.limit.unwrap_or(-1)],
-        |r| {
-            Ok(StoryRow {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                first_seen: r.get(2)?,
-                last_seen: r.get(3)?,
-                copies: r.get(4)?,
-                url: r.get(5)?,
-                feeds: split_feeds(r.get(6)?),
-            })
-        },
+        story_row,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -125,20 +133,9 @@ pub struct StoryDetail {
 pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
     let story = conn
         .query_row(
-            "SELECT story_id, title, first_seen, last_seen, copies, url, feeds
-               FROM story_overview WHERE story_id = ?1",
+            &format!("SELECT {STORY_COLUMNS} FROM story_overview WHERE story_id = ?1"),
             [id],
-            |r| {
-                Ok(StoryRow {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    first_seen: r.get(2)?,
-                    last_seen: r.get(3)?,
-                    copies: r.get(4)?,
-                    url: r.get(5)?,
-                    feeds: split_feeds(r.get(6)?),
-                })
-            },
+            story_row,
         )
         .optional()?
         .ok_or(StoreError::NotFound { what: "story", id })?;
@@ -181,4 +178,91 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
         })?
         .collect::<Result<_, _>>()?;
     Ok(StoryDetail { story, entries })
+}
+
+/// One side of `feedfold explain`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExplainedEntry {
+    /// `entries.id`.
+    pub id: i64,
+    /// The feed's title, else its URL.
+    pub feed: String,
+    /// Title.
+    pub title: String,
+    /// Date (ISO-8601 UTC).
+    pub published: String,
+    /// `stories.id`.
+    pub story_id: i64,
+}
+
+/// The figures for any two stored entries, and what the current settings decide.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Explanation {
+    /// The first entry.
+    pub a: ExplainedEntry,
+    /// The second entry.
+    pub b: ExplainedEntry,
+    /// The figures, with words weighted by their rarity among the entries
+    /// of the grouping window around `a`, as during ingest.
+    pub similarity: crate::detector::Similarity,
+    /// The rule that makes them copies under the current settings, if any.
+    pub rule: Option<crate::detector::Rule>,
+    /// Whether they are within the grouping window of each other.
+    pub within_window: bool,
+    /// Whether they are from different feeds (copies in one feed are never grouped).
+    pub different_feeds: bool,
+    /// Whether they are in one story now.
+    pub same_story: bool,
+}
+
+fn explained_entry(
+    conn: &Connection,
+    id: i64,
+) -> Result<(ExplainedEntry, i64, i64, Features), StoreError> {
+    conn.query_row(
+        "SELECT e.id, coalesce(f.title, f.url), e.title, e.published, e.story_id, e.feed_id, e.features
+           FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1",
+        [id],
+        |r| {
+            let published: String = r.get(3)?;
+            let blob: Vec<u8> = r.get(6)?;
+            Ok((
+                ExplainedEntry { id: r.get(0)?, feed: r.get(1)?, title: r.get(2)?, published: published.clone(), story_id: r.get(4)? },
+                r.get::<_, i64>(5)?,
+                crate::model::parse_time(&published).map_or(0, |t| t.timestamp()),
+                Features::decode(&blob).unwrap_or_default(),
+            ))
+        },
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound { what: "entry", id })
+}
+
+/// Computes the grouping figures for two stored entries.
+pub fn explain(
+    conn: &Connection,
+    a: i64,
+    b: i64,
+    config: &GroupingConfig,
+) -> Result<Explanation, StoreError> {
+    let (ea, feed_a, time_a, fa) = explained_entry(conn, a)?;
+    let (eb, feed_b, time_b, fb) = explained_entry(conn, b)?;
+    let window = config.window_seconds();
+    let mut index = CandidateIndex::new();
+    super::writer::load_range(
+        conn,
+        &mut index,
+        time_a.saturating_sub(window),
+        time_a.saturating_add(1),
+    )?;
+    let similarity = similarity::compare(&fa, &fb, time_a - time_b, &index);
+    Ok(Explanation {
+        same_story: ea.story_id == eb.story_id,
+        a: ea,
+        b: eb,
+        rule: similarity::decide(&similarity, config),
+        similarity,
+        within_window: (time_a - time_b).abs() <= window,
+        different_feeds: feed_a != feed_b,
+    })
 }

@@ -30,6 +30,7 @@ CREATE TABLE stories (
     id                INTEGER PRIMARY KEY,
     title             TEXT NOT NULL,
     representative_id INTEGER,
+    origin            TEXT,
     first_seen        TEXT NOT NULL,
     last_seen         TEXT NOT NULL,
     entry_count       INTEGER NOT NULL DEFAULT 0,
@@ -53,6 +54,7 @@ CREATE TABLE entries (
     content_html      TEXT,
     content_text      TEXT,
     text_length       INTEGER NOT NULL,
+    credited_wire     TEXT,
     published         TEXT NOT NULL,
     published_source  TEXT NOT NULL CHECK (published_source IN ('published', 'updated', 'first_seen')),
     updated           TEXT,
@@ -83,6 +85,7 @@ SELECT s.id              AS story_id,
        s.last_seen       AS last_seen,
        s.entry_count     AS copies,
        s.feed_count      AS feed_count,
+       s.origin          AS origin,
        r.url             AS url,
        (SELECT group_concat(name, ', ')
           FROM (SELECT DISTINCT coalesce(f.title, f.url) AS name
@@ -110,7 +113,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current = version(conn)?;
     let latest = latest_version();
     if current > latest {
-        return Err(StoreError::TooNew { found: current, supported: latest });
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: latest,
+        });
     }
     if current == latest {
         return Ok(());
@@ -143,7 +149,11 @@ mod tests {
     #[test]
     fn refuses_a_newer_store() {
         let mut conn = Connection::open_in_memory().expect("in-memory db");
-        conn.pragma_update(None, "user_version", 99).expect("set version");
-        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { found: 99, .. })));
+        conn.pragma_update(None, "user_version", 99)
+            .expect("set version");
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 }

@@ -17,6 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::{open_writer_connection, StoreError};
 use crate::detector::features::{fnv1a, Features};
 use crate::detector::{CandidateIndex, Detector, GroupingConfig, Indexed, Match};
+
 use crate::model::{format_time, parse_time, IngestReport, NormalizedEntry, NormalizedFeed};
 
 /// Above this many indexed entries, entries far behind the newest are evicted.
@@ -77,20 +78,12 @@ impl Writer {
         }
     }
 
-    fn evict(&mut self) {
-        if self.detector.index.len() <= EVICT_ABOVE {
-            return;
-        }
-        let cut = self.high_water.saturating_sub(2 * self.detector.config.window_seconds());
-        if cut > self.covered_from {
-            let n = self.detector.index.evict_before(cut);
-            self.covered_from = cut;
-            tracing::debug!(evicted = n, "index evicted old entries");
-        }
-    }
-
     /// Groups and stores one feed document in one transaction.
-    pub fn ingest(&mut self, feed: &NormalizedFeed, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+    pub fn ingest(
+        &mut self,
+        feed: &NormalizedFeed,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
         // On failure the transaction rolls back; the index may then hold
         // entries that were never committed, so it is rebuilt.
         let result = self.ingest_tx(feed, now);
@@ -99,15 +92,22 @@ impl Writer {
                 tracing::error!(error = %e, "reloading the candidate index failed");
             }
         }
-        self.evict();
+        evict(&mut self.detector, &mut self.covered_from, self.high_water);
         result
     }
 
-    fn ingest_tx(&mut self, feed: &NormalizedFeed, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+    fn ingest_tx(
+        &mut self,
+        feed: &NormalizedFeed,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
         let feed_id = upsert_feed(&tx, feed, &now_s)?;
-        let mut report = IngestReport { feed_id, ..Default::default() };
+        let mut report = IngestReport {
+            feed_id,
+            ..Default::default()
+        };
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
         for entry in &feed.entries {
             let hash = content_hash(entry);
@@ -120,7 +120,10 @@ impl Writer {
                 .optional()?;
             match existing {
                 Some((id, old_hash, story_id)) if old_hash == hash => {
-                    tx.execute("UPDATE entries SET last_seen = ?2 WHERE id = ?1", params![id, now_s])?;
+                    tx.execute(
+                        "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
+                        params![id, now_s],
+                    )?;
                     report.unchanged += 1;
                     let _ = story_id;
                 }
@@ -129,7 +132,12 @@ impl Writer {
                     let time = entry.published.timestamp();
                     self.detector.index.insert(
                         id,
-                        Indexed { feed_id, story_id, time, features: entry.features.clone() },
+                        Indexed {
+                            feed_id,
+                            story_id,
+                            time,
+                            features: entry.features.clone(),
+                        },
                     );
                     dirty.insert(story_id);
                     report.updated += 1;
@@ -139,38 +147,40 @@ impl Writer {
                     // Loading older days reads committed rows only; this
                     // transaction's own rows are already in the index.
                     cover(&tx, &mut self.detector, &mut self.covered_from, time)?;
-                    let matches = self.detector.matches(&entry.features, time, feed_id);
-                    for m in &matches {
-                        tracing::debug!(
-                            guid = %entry.guid, matched = m.entry_id, rule = m.rule.as_str(),
-                            containment = m.similarity.containment, title = m.similarity.title,
-                            numbers = m.similarity.numbers, shorter = m.similarity.shorter,
-                            hamming = m.similarity.hamming, "match"
-                        );
-                    }
-                    let story_id = match matches.first() {
-                        Some(best) => {
-                            report.joined += 1;
-                            best.story_id
-                        }
-                        None => new_story(&tx, entry, &now_s)?,
-                    };
-                    let id = insert_entry(&tx, feed_id, story_id, entry, hash, &now_s, matches.first())?;
-                    let mut folded = BTreeSet::new();
-                    for m in matches.iter().skip(1) {
-                        if m.story_id != story_id && folded.insert(m.story_id) {
-                            fold_story(&tx, m.story_id, story_id)?;
-                            self.detector.index.merge_story(m.story_id, story_id);
-                            dirty.remove(&m.story_id);
-                            report.merged += 1;
-                        }
-                    }
+                    let placed = place(
+                        &tx,
+                        &mut self.detector,
+                        feed_id,
+                        time,
+                        &entry.features,
+                        &entry.title,
+                        &now_s,
+                    )?;
+                    let id = insert_entry(
+                        &tx,
+                        feed_id,
+                        placed.story_id,
+                        entry,
+                        hash,
+                        &now_s,
+                        placed.best.as_ref(),
+                    )?;
                     self.detector.index.insert(
                         id,
-                        Indexed { feed_id, story_id, time, features: entry.features.clone() },
+                        Indexed {
+                            feed_id,
+                            story_id: placed.story_id,
+                            time,
+                            features: entry.features.clone(),
+                        },
                     );
                     self.high_water = self.high_water.max(time);
-                    dirty.insert(story_id);
+                    for gone in &placed.folded {
+                        dirty.remove(gone);
+                    }
+                    dirty.insert(placed.story_id);
+                    report.joined += usize::from(placed.best.is_some());
+                    report.merged += placed.folded.len();
                     report.new += 1;
                 }
             }
@@ -182,12 +192,92 @@ impl Writer {
         Ok(report)
     }
 
+    /// Recomputes every story from the stored entries (after a change of the
+    /// grouping settings), in one transaction, visiting entries in the order
+    /// they were first stored, exactly as ingest did. Story ids change.
+    pub fn regroup(&mut self, now: DateTime<Utc>) -> Result<RegroupReport, StoreError> {
+        let result = self.regroup_tx(now);
+        if let Err(e) = self.reload() {
+            tracing::error!(error = %e, "reloading the candidate index failed");
+        }
+        result
+    }
+
+    fn regroup_tx(&mut self, now: DateTime<Utc>) -> Result<RegroupReport, StoreError> {
+        let now_s = format_time(now);
+        let tx = self.conn.transaction()?;
+        tx.pragma_update(None, "defer_foreign_keys", "ON")?;
+        let before: i64 = tx.query_row("SELECT count(*) FROM stories", [], |r| r.get(0))?;
+        tx.execute("DELETE FROM stories", [])?;
+        self.detector.index = CandidateIndex::new();
+        // Nothing is loaded from the store: entries are re-placed in order.
+        self.covered_from = i64::MIN;
+        self.high_water = i64::MIN;
+        let mut report = RegroupReport {
+            stories_before: before as usize,
+            ..Default::default()
+        };
+        let mut last_id = 0_i64;
+        loop {
+            let batch: Vec<(i64, i64, String, Vec<u8>, String)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id, feed_id, published, features, title FROM entries
+                      WHERE id > ?1 ORDER BY id LIMIT 5000",
+                )?;
+                let rows = stmt.query_map([last_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let Some(last) = batch.last() else { break };
+            last_id = last.0;
+            for (id, feed_id, published, blob, title) in batch {
+                let time = parse_time(&published).map_or(0, |t| t.timestamp());
+                let features = Features::decode(&blob).unwrap_or_default();
+                let placed = place(
+                    &tx,
+                    &mut self.detector,
+                    feed_id,
+                    time,
+                    &features,
+                    &title,
+                    &now_s,
+                )?;
+                set_story(&tx, id, placed.story_id, placed.best.as_ref())?;
+                self.detector.index.insert(
+                    id,
+                    Indexed {
+                        feed_id,
+                        story_id: placed.story_id,
+                        time,
+                        features,
+                    },
+                );
+                self.high_water = self.high_water.max(time);
+                report.entries += 1;
+            }
+            evict(&mut self.detector, &mut self.covered_from, self.high_water);
+        }
+        let stories: Vec<i64> = {
+            let mut stmt = tx.prepare("SELECT id FROM stories")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for story in &stories {
+            refresh_story(&tx, *story, &now_s)?;
+        }
+        report.stories_after = stories.len();
+        tx.commit()?;
+        Ok(report)
+    }
+
     /// Empties the index and reloads the window before the newest stored entry.
     fn reload(&mut self) -> Result<(), StoreError> {
         self.detector.index = CandidateIndex::new();
         self.covered_from = i64::MAX;
         let newest: Option<String> =
-            self.conn.query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
+            self.conn
+                .query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
         match newest.as_deref().and_then(parse_time) {
             Some(t) => {
                 self.high_water = t.timestamp();
@@ -204,7 +294,12 @@ impl Writer {
 /// Makes sure the index holds every stored entry that could match an entry
 /// dated `time`, reading older days through `conn` (inside a transaction,
 /// whose own rows are already indexed).
-fn cover(conn: &Connection, detector: &mut Detector, covered_from: &mut i64, time: i64) -> Result<(), StoreError> {
+fn cover(
+    conn: &Connection,
+    detector: &mut Detector,
+    covered_from: &mut i64,
+    time: i64,
+) -> Result<(), StoreError> {
     let need = time.saturating_sub(detector.config.window_seconds());
     if need < *covered_from {
         load_range(conn, &mut detector.index, need, *covered_from)?;
@@ -214,8 +309,17 @@ fn cover(conn: &Connection, detector: &mut Detector, covered_from: &mut i64, tim
 }
 
 /// Adds the stored entries dated in `[from, until)` to the index.
-fn load_range(conn: &Connection, index: &mut CandidateIndex, from: i64, until: i64) -> Result<(), StoreError> {
-    let bound = |t: i64, none: &str| DateTime::from_timestamp(t, 0).map(format_time).unwrap_or_else(|| none.to_string());
+pub(crate) fn load_range(
+    conn: &Connection,
+    index: &mut CandidateIndex,
+    from: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let bound = |t: i64, none: &str| {
+        DateTime::from_timestamp(t, 0)
+            .map(format_time)
+            .unwrap_or_else(|| none.to_string())
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT id, feed_id, story_id, published, features FROM entries
           WHERE published >= ?1 AND published < ?2",
@@ -229,11 +333,128 @@ fn load_range(conn: &Connection, index: &mut CandidateIndex, from: i64, until: i
         let published: String = r.get(3)?;
         let blob: Vec<u8> = r.get(4)?;
         let (Some(t), Some(features)) = (parse_time(&published), Features::decode(&blob)) else {
-            tracing::warn!(entry = id, "stored features unreadable; entry left out of grouping");
+            tracing::warn!(
+                entry = id,
+                "stored features unreadable; entry left out of grouping"
+            );
             continue;
         };
-        index.insert(id, Indexed { feed_id: r.get(1)?, story_id: r.get(2)?, time: t.timestamp(), features });
+        index.insert(
+            id,
+            Indexed {
+                feed_id: r.get(1)?,
+                story_id: r.get(2)?,
+                time: t.timestamp(),
+                features,
+            },
+        );
     }
+    Ok(())
+}
+
+/// Past [`EVICT_ABOVE`] indexed entries, drops those far behind the newest.
+fn evict(detector: &mut Detector, covered_from: &mut i64, high_water: i64) {
+    if detector.index.len() <= EVICT_ABOVE {
+        return;
+    }
+    let cut = high_water.saturating_sub(2 * detector.config.window_seconds());
+    if cut > *covered_from {
+        let n = detector.index.evict_before(cut);
+        *covered_from = cut;
+        tracing::debug!(evicted = n, "index evicted old entries");
+    }
+}
+
+/// Where a new entry goes: the story it joins (or a new one) and why.
+struct Placement {
+    story_id: i64,
+    best: Option<Match>,
+    folded: Vec<i64>,
+}
+
+/// Finds an entry's story: the best verified match's, with every other
+/// story it also matched folded in; a new story if nothing matched.
+fn place(
+    tx: &Transaction<'_>,
+    detector: &mut Detector,
+    feed_id: i64,
+    time: i64,
+    features: &Features,
+    title: &str,
+    now: &str,
+) -> Result<Placement, StoreError> {
+    let matches = detector.matches(features, time, feed_id);
+    for m in &matches {
+        tracing::debug!(
+            matched = m.entry_id,
+            rule = m.rule.as_str(),
+            containment = m.similarity.containment,
+            title = m.similarity.title,
+            numbers = m.similarity.numbers,
+            lede = m.similarity.lede,
+            shorter = m.similarity.shorter,
+            hamming = m.similarity.hamming,
+            "match"
+        );
+    }
+    let Some(best) = matches.first().copied() else {
+        return Ok(Placement {
+            story_id: new_story(tx, title, time, now)?,
+            best: None,
+            folded: Vec::new(),
+        });
+    };
+    let mut folded = Vec::new();
+    for m in matches.iter().skip(1) {
+        if m.story_id != best.story_id && !folded.contains(&m.story_id) {
+            fold_story(tx, m.story_id, best.story_id)?;
+            detector.index.merge_story(m.story_id, best.story_id);
+            folded.push(m.story_id);
+        }
+    }
+    Ok(Placement {
+        story_id: best.story_id,
+        best: Some(best),
+        folded,
+    })
+}
+
+/// What `regroup` did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct RegroupReport {
+    /// Entries re-placed.
+    pub entries: usize,
+    /// Stories before.
+    pub stories_before: usize,
+    /// Stories after.
+    pub stories_after: usize,
+}
+
+/// Sets an existing entry's story and match figures.
+fn set_story(
+    tx: &Transaction<'_>,
+    id: i64,
+    story_id: i64,
+    matched: Option<&Match>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE entries SET story_id = ?2, matched_entry_id = ?3, match_rule = ?4, match_hamming = ?5,
+            match_containment = ?6, match_resemblance = ?7, match_title = ?8, match_numbers = ?9,
+            match_gap_seconds = ?10
+         WHERE id = ?1",
+    )?;
+    stmt.execute(params![
+        id,
+        story_id,
+        matched.map(|m| m.entry_id),
+        matched.map(|m| m.rule.as_str()),
+        matched.map(|m| m.similarity.hamming),
+        matched.map(|m| m.similarity.containment),
+        matched.map(|m| m.similarity.resemblance),
+        matched.map(|m| m.similarity.title),
+        matched.map(|m| m.similarity.numbers),
+        matched.map(|m| m.similarity.gap_seconds),
+    ])?;
     Ok(())
 }
 
@@ -258,15 +479,21 @@ fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result
             now
         ],
     )?;
-    Ok(tx.query_row("SELECT id FROM feeds WHERE url = ?1", [&feed.url], |r| r.get(0))?)
+    Ok(
+        tx.query_row("SELECT id FROM feeds WHERE url = ?1", [&feed.url], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
-fn new_story(tx: &Transaction<'_>, entry: &NormalizedEntry, now: &str) -> Result<i64, StoreError> {
-    let published = format_time(entry.published);
+fn new_story(tx: &Transaction<'_>, title: &str, time: i64, now: &str) -> Result<i64, StoreError> {
+    let published = DateTime::from_timestamp(time, 0)
+        .map(format_time)
+        .unwrap_or_default();
     tx.execute(
         "INSERT INTO stories (title, first_seen, last_seen, created_at, updated_at)
          VALUES (?1, ?2, ?2, ?3, ?3)",
-        params![entry.title, published, now],
+        params![title, published, now],
     )?;
     Ok(tx.last_insert_rowid())
 }
@@ -286,12 +513,12 @@ fn insert_entry(
 ) -> Result<i64, StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO entries (feed_id, guid, guid_source, url, canonical_url, title, author,
-            summary_html, summary_text, content_html, content_text, text_length,
+            summary_html, summary_text, content_html, content_text, text_length, credited_wire,
             published, published_source, updated, first_seen, last_seen,
             content_hash, fingerprint, features, story_id,
             matched_entry_id, match_rule, match_hamming, match_containment,
             match_resemblance, match_title, match_numbers, match_gap_seconds)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?29, ?13, ?14, ?15, ?16, ?16,
                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
     )?;
     stmt.execute(params![
@@ -323,6 +550,7 @@ fn insert_entry(
         matched.map(|m| m.similarity.title),
         matched.map(|m| m.similarity.numbers),
         matched.map(|m| m.similarity.gap_seconds),
+        e.credited_wire,
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -339,7 +567,7 @@ fn update_entry(
             summary_html = ?6, summary_text = ?7, content_html = ?8, content_text = ?9,
             text_length = ?10, published = ?11, published_source = ?12, updated = ?13,
             last_seen = ?14, content_hash = ?15, fingerprint = ?16, features = ?17,
-            guid_source = ?18
+            guid_source = ?18, credited_wire = ?19
          WHERE id = ?1",
         params![
             id,
@@ -360,6 +588,7 @@ fn update_entry(
             e.features.simhash as i64,
             e.features.encode(),
             e.guid_source.as_str(),
+            e.credited_wire,
         ],
     )?;
     Ok(())
@@ -367,12 +596,17 @@ fn update_entry(
 
 /// Moves every entry of story `from` into story `into` and deletes `from`.
 fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreError> {
-    tx.execute("UPDATE entries SET story_id = ?2 WHERE story_id = ?1", params![from, into])?;
+    tx.execute(
+        "UPDATE entries SET story_id = ?2 WHERE story_id = ?1",
+        params![from, into],
+    )?;
     tx.execute("DELETE FROM stories WHERE id = ?1", [from])?;
     Ok(())
 }
 
-/// Recomputes a story's counts, dates, representative and title.
+/// Recomputes a story's counts, dates, representative, origin and title.
+///
+/// The origin is the wire most of its entries credit (ties: the earliest credited).
 ///
 /// The representative is the earliest entry whose text is at least 80% as
 /// long as the story's longest: the earliest full-text copy, not a summary.
@@ -387,6 +621,9 @@ fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), Stor
                 SELECT id FROM entries WHERE story_id = ?1
                    AND text_length * 5 >= 4 * (SELECT max(text_length) FROM entries WHERE story_id = ?1)
                  ORDER BY published, id LIMIT 1),
+            origin = (
+                SELECT credited_wire FROM entries WHERE story_id = ?1 AND credited_wire IS NOT NULL
+                 GROUP BY credited_wire ORDER BY count(*) DESC, min(published), credited_wire LIMIT 1),
             updated_at = ?2
          WHERE id = ?1",
         params![story, now],
