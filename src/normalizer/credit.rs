@@ -103,6 +103,7 @@ pub fn credited_wire(text: &str) -> Option<&'static str> {
                     .rev()
                     .collect();
                 let before = before.to_lowercase();
+                let before = before.strip_suffix("the ").unwrap_or(&before);
                 let after: String = text[end..]
                     .chars()
                     .take(24)
