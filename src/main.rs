@@ -23,6 +23,15 @@ fn main() -> ExitCode {
     init_logging(cli.log.as_deref());
     match run(cli) {
         Ok(code) => code,
+        // A closed pipe (`feedfold stories | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("feedfold: error: {e:#}");
             ExitCode::FAILURE

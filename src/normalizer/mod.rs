@@ -105,14 +105,23 @@ pub fn normalize(
             return Err(NormalizeError::ParserPanic(msg));
         }
     };
-    Ok(build_feed(
-        feed,
-        &rdf_ids,
-        identity,
-        decoded.encoding,
-        warnings,
-        now,
-    ))
+    let mut feed = feed;
+    // feed-rs gives JSON Feed's `feed_url` as a plain link: mark it as the self link.
+    if let Some(url) = is_json.then(|| json_feed_url(&text)).flatten() {
+        if let Some(link) = feed.links.iter_mut().find(|l| l.href.trim() == url.trim()) {
+            link.rel = Some("self".into());
+        }
+    }
+    Ok(build_feed(feed, &rdf_ids, identity, decoded.encoding, warnings, now))
+}
+
+/// The `feed_url` member of a JSON Feed document.
+fn json_feed_url(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Urls {
+        feed_url: Option<String>,
+    }
+    serde_json::from_str::<Urls>(text).ok()?.feed_url.filter(|u| !u.trim().is_empty())
 }
 
 /// Fails if the XML ends with elements still open (a truncated download).
@@ -497,6 +506,7 @@ mod tests {
             "items":[{"id":"1","url":"https://j.io/a?fbclid=2","title":"A","content_text":"Body","date_published":"2026-03-11T11:37:00Z"}]}"#)
             .expect("parses");
         assert_eq!(f.format, FeedFormat::Json);
+        assert_eq!(f.url, "https://j.io/feed.json");
         assert_eq!(f.entries[0].guid, "1");
         assert_eq!(
             f.entries[0].canonical_url.as_deref(),
