@@ -287,13 +287,17 @@ fn line_key(line: &str) -> String {
         .join(" ")
 }
 
-/// Lines (paragraphs) that recur in two or more entries of one document:
-/// bios, sign-offs and share bars that a feed sticks on every entry.
+/// Lines (paragraphs) that recur in many entries of one document: bios,
+/// sign-offs and share bars that a feed sticks on every entry. "Many" is at
+/// least two entries and at least 30% of them, so two duplicate stories in
+/// a long feed keep their text.
 pub fn repeated_lines<'a>(
     texts: impl Iterator<Item = &'a str>,
 ) -> std::collections::HashSet<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut entries: usize = 0;
     for text in texts {
+        entries += 1;
         let mut seen = std::collections::HashSet::new();
         for line in text.lines() {
             let key = line_key(line);
@@ -302,9 +306,10 @@ pub fn repeated_lines<'a>(
             }
         }
     }
+    let needed = (entries * 3).div_ceil(10).max(2);
     counts
         .into_iter()
-        .filter(|(_, n)| *n >= 2)
+        .filter(|(_, n)| *n >= needed)
         .map(|(k, _)| k)
         .collect()
 }
@@ -373,11 +378,12 @@ pub fn extract_document(entries: &[EntryText<'_>], feed_title: Option<&str>) -> 
         .iter()
         .map(|e| {
             let title = strip_title_affixes(e.title, &affixes);
-            let body: Vec<&str> = e
-                .text
-                .lines()
-                .filter(|l| !is_boilerplate_line(l) && !repeated.contains(&line_key(l)))
-                .collect();
+            let kept = |l: &&str| !is_boilerplate_line(l) && !repeated.contains(&line_key(l));
+            let mut body: Vec<&str> = e.text.lines().filter(kept).collect();
+            if body.is_empty() {
+                // Everything looked like boilerplate: better the whole text than none.
+                body = e.text.lines().collect();
+            }
             extract(&title, &body.join("\n"))
         })
         .collect()

@@ -111,6 +111,22 @@ impl CandidateIndex {
         Some(old)
     }
 
+    /// The feeds of the indexed entries of a story.
+    pub fn story_feeds(&self, story: i64) -> Vec<i64> {
+        let mut feeds: Vec<i64> = self
+            .members
+            .get(&story)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.entries.get(id).map(|e| e.feed_id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        feeds.sort_unstable();
+        feeds.dedup();
+        feeds
+    }
+
     /// Moves every indexed entry of story `from` into story `to`.
     pub fn merge_story(&mut self, from: i64, to: i64) {
         if from == to {

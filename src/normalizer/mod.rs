@@ -112,7 +112,14 @@ pub fn normalize(
             link.rel = Some("self".into());
         }
     }
-    Ok(build_feed(feed, &rdf_ids, identity, decoded.encoding, warnings, now))
+    Ok(build_feed(
+        feed,
+        &rdf_ids,
+        identity,
+        decoded.encoding,
+        warnings,
+        now,
+    ))
 }
 
 /// The `feed_url` member of a JSON Feed document.
@@ -121,7 +128,10 @@ fn json_feed_url(text: &str) -> Option<String> {
     struct Urls {
         feed_url: Option<String>,
     }
-    serde_json::from_str::<Urls>(text).ok()?.feed_url.filter(|u| !u.trim().is_empty())
+    serde_json::from_str::<Urls>(text)
+        .ok()?
+        .feed_url
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// Fails if the XML ends with elements still open (a truncated download).

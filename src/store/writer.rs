@@ -397,20 +397,49 @@ fn place(
             "match"
         );
     }
-    let Some(best) = matches.first().copied() else {
+    // A feed does not carry one story twice: prefer a match whose story has
+    // no entry of this feed yet.
+    let best = matches
+        .iter()
+        .find(|m| {
+            detector
+                .index
+                .story_feeds(m.story_id)
+                .binary_search(&feed_id)
+                .is_err()
+        })
+        .or(matches.first())
+        .copied();
+    let Some(best) = best else {
         return Ok(Placement {
             story_id: new_story(tx, title, time, now)?,
             best: None,
             folded: Vec::new(),
         });
     };
+    // Fold in the other stories this entry also matched (copies that came
+    // before their original), unless that would put two entries of one feed
+    // in one story: then they are different stories that share text.
+    let mut feeds = detector.index.story_feeds(best.story_id);
+    feeds.push(feed_id);
     let mut folded = Vec::new();
-    for m in matches.iter().skip(1) {
-        if m.story_id != best.story_id && !folded.contains(&m.story_id) {
-            fold_story(tx, m.story_id, best.story_id)?;
-            detector.index.merge_story(m.story_id, best.story_id);
-            folded.push(m.story_id);
+    for m in &matches {
+        if m.story_id == best.story_id || folded.contains(&m.story_id) {
+            continue;
         }
+        let other = detector.index.story_feeds(m.story_id);
+        if other.iter().any(|f| feeds.contains(f)) {
+            tracing::debug!(
+                story = m.story_id,
+                into = best.story_id,
+                "not folded: both carry an entry of one feed"
+            );
+            continue;
+        }
+        fold_story(tx, m.story_id, best.story_id)?;
+        detector.index.merge_story(m.story_id, best.story_id);
+        folded.push(m.story_id);
+        feeds.extend(other);
     }
     Ok(Placement {
         story_id: best.story_id,
