@@ -220,8 +220,13 @@ impl super::similarity::Rarity for CandidateIndex {
     }
 }
 
+/// Pseudo-entries that carry no key: they keep weights near-uniform while
+/// the index holds few entries, so early decisions do not hinge on a
+/// handful of documents.
+const PRIOR_ENTRIES: f64 = 200.0;
+
 fn idf(n: usize, df: usize) -> f64 {
-    ((n as f64 + 1.0) / (df as f64 + 1.0)).ln() + 0.1
+    ((n as f64 + PRIOR_ENTRIES) / (df as f64 + 1.0)).ln()
 }
 
 #[cfg(test)]
