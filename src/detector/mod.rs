@@ -106,6 +106,9 @@ impl Detector {
             .into_iter()
             .filter_map(|id| {
                 let other = self.index.get(id)?;
+                if similarity::dismiss(features, &other.features, &self.config) {
+                    return None;
+                }
                 let s =
                     similarity::compare(features, &other.features, time - other.time, &self.index);
                 let rule = similarity::decide(&s, &self.config)?;

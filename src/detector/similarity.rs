@@ -130,6 +130,20 @@ fn ratio(num: f64, den: f64) -> f64 {
     }
 }
 
+/// Whether a candidate can be dismissed without the weighted figures: its
+/// figures disagree (the decision requires them), or it shares neither a
+/// word pair nor two title words.
+pub fn dismiss(a: &Features, b: &Features, t: &GroupingConfig) -> bool {
+    let numbers_den = a.numbers.len().min(b.numbers.len());
+    if numbers_den > 0
+        && (overlap(&a.numbers, &b.numbers, |_| 1.0).shared as f64) < t.numbers * numbers_den as f64
+    {
+        return true;
+    }
+    overlap(&a.shingles, &b.shingles, |_| 0.0).shared == 0
+        && overlap(&a.title, &b.title, |_| 0.0).shared < 2
+}
+
 /// Share of `a`'s lede found anywhere in `b` (of as much lede as `b` could hold).
 fn lede_in(a: &Features, b: &Features) -> f64 {
     let den = a.lede.len().min(b.shingles.len());
