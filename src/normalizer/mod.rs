@@ -109,6 +109,12 @@ pub fn normalize(
 
 /// Fails if the XML ends with elements still open (a truncated download).
 fn check_complete(text: &str) -> Result<(), NormalizeError> {
+    // Only a document rooted in a feed element can be a truncated feed; an
+    // HTML page (unclosed `<meta>`, `<br>`) is left to the parser, which
+    // reports it as not a feed.
+    if !root_is_feed(text) {
+        return Ok(());
+    }
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut open: Vec<String> = Vec::new();
@@ -131,6 +137,25 @@ fn check_complete(text: &str) -> Result<(), NormalizeError> {
             offset: text.len() as u64,
         }),
         None => Ok(()),
+    }
+}
+
+/// Whether the document's root element is a feed's (`rss`, `feed`,
+/// `RDF`, `channel`, any prefix); true too when no root can be read.
+fn root_is_feed(text: &str) -> bool {
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                let local = e.local_name();
+                let local = local.as_ref();
+                return ["rss", "feed", "RDF", "channel"]
+                    .iter()
+                    .any(|root| local.eq_ignore_ascii_case(root));
+            }
+            Ok(Event::Eof) | Err(_) => return true,
+            Ok(_) => {}
+        }
     }
 }
 
@@ -395,6 +420,13 @@ mod tests {
             .expect_err("truncated");
         assert!(matches!(err, NormalizeError::Truncated { .. }), "{err}");
         assert!(err.to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn an_html_page_is_not_a_feed_rather_than_truncated() {
+        let page = b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Home</title></head>\n<body><p>News<br>more</p></body></html>\n";
+        let err = norm(page).expect_err("not a feed");
+        assert!(matches!(err, NormalizeError::Parse(_)), "{err}");
     }
 
     #[test]
