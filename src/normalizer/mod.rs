@@ -92,7 +92,7 @@ pub fn normalize(
             .build()
             .parse(text.as_bytes())
     }));
-    let feed = match parsed {
+    let mut feed = match parsed {
         Ok(Ok(feed)) => feed,
         Ok(Err(e)) => return Err(NormalizeError::Parse(e.to_string())),
         Err(panic) => {
@@ -104,7 +104,39 @@ pub fn normalize(
             return Err(NormalizeError::ParserPanic(msg));
         }
     };
+    mark_self_link(&mut feed, &text, is_json);
     Ok(build_feed(feed, &rdf_ids, identity, decoded.encoding, warnings, now))
+}
+
+/// Gives the document's own URL the `self` relation where feed-rs 3 does
+/// not: JSON Feed's `feed_url` (which it keeps as a link without a
+/// relation, like `home_page_url`) and RSS 1.0's channel `rdf:about`
+/// (which it drops).
+fn mark_self_link(feed: &mut Feed, text: &str, is_json: bool) {
+    if link_of(&feed.links, "self").is_some() {
+        return;
+    }
+    let own = if is_json {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("feed_url")?.as_str().map(str::to_string))
+    } else if feed.feed_type == FeedType::RSS1 {
+        decode::rss1_channel_about(text)
+    } else {
+        None
+    };
+    let Some(own) = own.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+        return;
+    };
+    feed.links.push(Link {
+        href: own,
+        target: None,
+        rel: Some("self".into()),
+        media_type: None,
+        href_lang: None,
+        title: None,
+        length: None,
+    });
 }
 
 /// Fails if the XML ends with elements still open (a truncated download).
@@ -399,6 +431,11 @@ mod tests {
         let ids: Vec<&str> = f.entries.iter().map(|e| e.guid.as_str()).collect();
         assert_eq!(ids, ["https://ex.eu/item/1", "https://ex.eu/item/2"]);
         assert_eq!(f.format, FeedFormat::Rss1);
+        assert_eq!(
+            f.url, "https://ex.eu/feed",
+            "the channel's rdf:about is the feed's own URL"
+        );
+        assert_eq!(f.site_url.as_deref(), Some("https://ex.eu/"));
     }
 
     #[test]
@@ -463,6 +500,8 @@ mod tests {
             "items":[{"id":"1","url":"https://j.io/a?fbclid=2","title":"A","content_text":"Body","date_published":"2026-03-11T11:37:00Z"}]}"#)
             .expect("parses");
         assert_eq!(f.format, FeedFormat::Json);
+        assert_eq!(f.url, "https://j.io/feed.json", "feed_url is the self link");
+        assert_eq!(f.self_url.as_deref(), Some("https://j.io/feed.json"));
         assert_eq!(f.entries[0].guid, "1");
         assert_eq!(f.entries[0].canonical_url.as_deref(), Some("https://j.io/a"));
         assert_eq!(f.entries[0].content_text.as_deref(), Some("Body"));
