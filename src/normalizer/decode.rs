@@ -584,6 +584,30 @@ pub fn rss1_item_ids(text: &str) -> Vec<Option<String>> {
     ids
 }
 
+/// The `rdf:about` of the `channel` of an RSS 1.0 document (the feed's
+/// own URL), under the same rules as [`rss1_item_ids`].
+pub fn rss1_channel_about(text: &str) -> Option<String> {
+    let mut reader = NsReader::from_str(text);
+    let mut seen_root = false;
+    loop {
+        let start = match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => e,
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => continue,
+        };
+        if !seen_root {
+            if start.local_name().as_ref() != "RDF" {
+                return None;
+            }
+            seen_root = true;
+            continue;
+        }
+        if start.local_name().as_ref() == "channel" {
+            return rdf_about(&reader, &start);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -937,6 +961,20 @@ mod tests {
   <rss:item xmlns:rss="http://purl.org/rss/1.0/" r:about="http://x/3" xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>
   <item about="http://x/4"/>
 </rdf:RDF>"#;
+
+    #[test]
+    fn rss1_channel_about_is_found() {
+        let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://ex.eu/feed"><title>T</title></channel><item rdf:about="https://ex.eu/1"/></rdf:RDF>"#;
+        assert_eq!(
+            rss1_channel_about(doc).as_deref(),
+            Some("https://ex.eu/feed")
+        );
+        assert_eq!(
+            rss1_channel_about("<rss><channel about=\"x\"/></rss>"),
+            None
+        );
+    }
 
     #[test]
     fn rss1_ids_in_document_order() {

@@ -93,7 +93,7 @@ pub fn normalize(
             .build()
             .parse(text.as_bytes())
     }));
-    let feed = match parsed {
+    let mut feed = match parsed {
         Ok(Ok(feed)) => feed,
         Ok(Err(e)) => return Err(NormalizeError::Parse(e.to_string())),
         Err(panic) => {
@@ -105,13 +105,7 @@ pub fn normalize(
             return Err(NormalizeError::ParserPanic(msg));
         }
     };
-    let mut feed = feed;
-    // feed-rs gives JSON Feed's `feed_url` as a plain link: mark it as the self link.
-    if let Some(url) = is_json.then(|| json_feed_url(&text)).flatten() {
-        if let Some(link) = feed.links.iter_mut().find(|l| l.href.trim() == url.trim()) {
-            link.rel = Some("self".into());
-        }
-    }
+    mark_self_link(&mut feed, &text, is_json);
     Ok(build_feed(
         feed,
         &rdf_ids,
@@ -122,20 +116,45 @@ pub fn normalize(
     ))
 }
 
-/// The `feed_url` member of a JSON Feed document.
-fn json_feed_url(text: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Urls {
-        feed_url: Option<String>,
+/// Gives the document's own URL the `self` relation where feed-rs 3 does
+/// not: JSON Feed's `feed_url` (which it keeps as a link without a
+/// relation, like `home_page_url`) and RSS 1.0's channel `rdf:about`
+/// (which it drops).
+fn mark_self_link(feed: &mut Feed, text: &str, is_json: bool) {
+    if link_of(&feed.links, "self").is_some() {
+        return;
     }
-    serde_json::from_str::<Urls>(text)
-        .ok()?
-        .feed_url
-        .filter(|u| !u.trim().is_empty())
+    let own = if is_json {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("feed_url")?.as_str().map(str::to_string))
+    } else if feed.feed_type == FeedType::RSS1 {
+        decode::rss1_channel_about(text)
+    } else {
+        None
+    };
+    let Some(own) = own.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+        return;
+    };
+    feed.links.push(Link {
+        href: own,
+        target: None,
+        rel: Some("self".into()),
+        media_type: None,
+        href_lang: None,
+        title: None,
+        length: None,
+    });
 }
 
 /// Fails if the XML ends with elements still open (a truncated download).
 fn check_complete(text: &str) -> Result<(), NormalizeError> {
+    // Only a document rooted in a feed element can be a truncated feed; an
+    // HTML page (unclosed `<meta>`, `<br>`) is left to the parser, which
+    // reports it as not a feed.
+    if !root_is_feed(text) {
+        return Ok(());
+    }
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut open: Vec<String> = Vec::new();
@@ -160,6 +179,25 @@ fn check_complete(text: &str) -> Result<(), NormalizeError> {
             offset: text.len() as u64,
         }),
         None => Ok(()),
+    }
+}
+
+/// Whether the document's root element is a feed's (`rss`, `feed`,
+/// `RDF`, `channel`, any prefix); true too when no root can be read.
+fn root_is_feed(text: &str) -> bool {
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                let local = e.local_name();
+                let local = local.as_ref();
+                return ["rss", "feed", "RDF", "channel"]
+                    .iter()
+                    .any(|root| local.eq_ignore_ascii_case(root));
+            }
+            Ok(Event::Eof) | Err(_) => return true,
+            Ok(_) => {}
+        }
     }
 }
 
@@ -448,6 +486,11 @@ mod tests {
         let ids: Vec<&str> = f.entries.iter().map(|e| e.guid.as_str()).collect();
         assert_eq!(ids, ["https://ex.eu/item/1", "https://ex.eu/item/2"]);
         assert_eq!(f.format, FeedFormat::Rss1);
+        assert_eq!(
+            f.url, "https://ex.eu/feed",
+            "the channel's rdf:about is the feed's own URL"
+        );
+        assert_eq!(f.site_url.as_deref(), Some("https://ex.eu/"));
     }
 
     #[test]
@@ -472,6 +515,13 @@ mod tests {
             .expect_err("truncated");
         assert!(matches!(err, NormalizeError::Truncated { .. }), "{err}");
         assert!(err.to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn an_html_page_is_not_a_feed_rather_than_truncated() {
+        let page = b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Home</title></head>\n<body><p>News<br>more</p></body></html>\n";
+        let err = norm(page).expect_err("not a feed");
+        assert!(matches!(err, NormalizeError::Parse(_)), "{err}");
     }
 
     #[test]
@@ -516,7 +566,8 @@ mod tests {
             "items":[{"id":"1","url":"https://j.io/a?fbclid=2","title":"A","content_text":"Body","date_published":"2026-03-11T11:37:00Z"}]}"#)
             .expect("parses");
         assert_eq!(f.format, FeedFormat::Json);
-        assert_eq!(f.url, "https://j.io/feed.json");
+        assert_eq!(f.url, "https://j.io/feed.json", "feed_url is the self link");
+        assert_eq!(f.self_url.as_deref(), Some("https://j.io/feed.json"));
         assert_eq!(f.entries[0].guid, "1");
         assert_eq!(
             f.entries[0].canonical_url.as_deref(),
