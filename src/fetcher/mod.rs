@@ -59,8 +59,9 @@ impl Source {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// A file or standard input could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// A file or standard input could not be read (messages name the
+    /// source already, so the path is not repeated here).
+    #[error("cannot read: {source}")]
     Io {
         /// The file (`-` for standard input).
         path: String,
