@@ -9,6 +9,7 @@
 
 pub mod queries;
 pub mod schema;
+pub mod subscriptions;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -117,6 +118,8 @@ enum Command {
         feed: Box<NormalizedFeed>,
         reply: oneshot::Sender<Result<IngestReport, StoreError>>,
     },
+    /// Subscriptions and polling state (the daemon, `feeds`, `opml`).
+    Feeds(subscriptions::Request),
 }
 
 /// Handle to the single writer thread. Cheap to clone.
@@ -168,6 +171,7 @@ impl Store {
                         Command::Ingest { feed, reply } => {
                             let _ = reply.send(writer.ingest(&feed, chrono::Utc::now()));
                         }
+                        Command::Feeds(request) => subscriptions::handle(&mut writer, request),
                     }
                 }
                 writer.close();

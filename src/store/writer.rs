@@ -67,6 +67,12 @@ impl Writer {
         Ok(w)
     }
 
+    /// The write connection, for the store's other write requests
+    /// ([`super::subscriptions`]).
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Closes the store, letting SQLite update its statistics.
     pub fn close(self) {
         if let Err(e) = self.conn.execute_batch("PRAGMA optimize;") {
@@ -91,9 +97,20 @@ impl Writer {
 
     /// Groups and stores one feed document in one transaction.
     pub fn ingest(&mut self, feed: &NormalizedFeed, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+        self.ingest_with(feed, now, |_, _| Ok(()))
+    }
+
+    /// Like [`Writer::ingest`], and runs `then` inside the same transaction
+    /// before it commits (the daemon records the poll there).
+    pub fn ingest_with(
+        &mut self,
+        feed: &NormalizedFeed,
+        now: DateTime<Utc>,
+        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
+    ) -> Result<IngestReport, StoreError> {
         // On failure the transaction rolls back; the index may then hold
         // entries that were never committed, so it is rebuilt.
-        let result = self.ingest_tx(feed, now);
+        let result = self.ingest_tx(feed, now, then);
         if result.is_err() {
             if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "reloading the candidate index failed");
@@ -103,7 +120,12 @@ impl Writer {
         result
     }
 
-    fn ingest_tx(&mut self, feed: &NormalizedFeed, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+    fn ingest_tx(
+        &mut self,
+        feed: &NormalizedFeed,
+        now: DateTime<Utc>,
+        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
+    ) -> Result<IngestReport, StoreError> {
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
         let feed_id = upsert_feed(&tx, feed, &now_s)?;
@@ -178,6 +200,7 @@ impl Writer {
         for story in &dirty {
             refresh_story(&tx, *story, &now_s)?;
         }
+        then(&tx, &report)?;
         tx.commit()?;
         Ok(report)
     }
