@@ -173,6 +173,20 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_feed_example_parses() {
+        let text = include_str!("../config/feedfold.toml");
+        let example: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "# [[feeds]]")
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| l.trim_start_matches("# "))
+            .collect();
+        let config = Config::parse(&example.join("\n"), Path::new("example")).expect("example parses");
+        assert_eq!(config.feeds.len(), 1);
+        assert_eq!(config.feeds[0].interval, Some(Interval::secs(1800)));
+    }
+
+    #[test]
     fn empty_config_is_all_defaults() {
         assert_eq!(Config::parse("", Path::new("x.toml")).expect("empty ok"), Config::default());
     }
