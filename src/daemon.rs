@@ -81,11 +81,19 @@ pub async fn poll_feed(
     let checked_at = Utc::now();
     let policy = polling.policy(sub.interval, scheduler::seed(sub.id));
     let record = match http.poll(&sub.url, &sub.validators).await {
-        Ok(FetchOutcome::Modified { doc, validators, hints, moved_to }) => {
+        Ok(FetchOutcome::Modified {
+            doc,
+            validators,
+            hints,
+            moved_to,
+        }) => {
             let feed_url = sub.url.clone();
             let normalized = tokio::task::spawn_blocking(move || {
-                let identity =
-                    Identity { feed_url: Some(&feed_url), fetched_url: doc.fetched_url.as_deref(), path: None };
+                let identity = Identity {
+                    feed_url: Some(&feed_url),
+                    fetched_url: doc.fetched_url.as_deref(),
+                    path: None,
+                };
                 normalizer::normalize(&doc, &identity, Utc::now())
             })
             .await;
@@ -94,40 +102,82 @@ pub async fn poll_feed(
                     for w in &feed.warnings {
                         tracing::debug!(url = %sub.url, warning = %w, "Feed document warning.");
                     }
-                    PollRecord::Modified { feed: Box::new(feed), validators, hints, moved_to }
+                    PollRecord::Modified {
+                        feed: Box::new(feed),
+                        validators,
+                        hints,
+                        moved_to,
+                    }
                 }
-                Ok(Err(e)) => PollRecord::Failed { error: e.to_string(), status: None, retry_after: None },
-                Err(e) => PollRecord::Failed { error: format!("internal error: {e}"), status: None, retry_after: None },
+                Ok(Err(e)) => PollRecord::Failed {
+                    error: e.to_string(),
+                    status: None,
+                    retry_after: None,
+                },
+                Err(e) => PollRecord::Failed {
+                    error: format!("internal error: {e}"),
+                    status: None,
+                    retry_after: None,
+                },
             }
         }
-        Ok(FetchOutcome::NotModified { etag, hints, moved_to }) => PollRecord::NotModified { etag, hints, moved_to },
+        Ok(FetchOutcome::NotModified {
+            etag,
+            hints,
+            moved_to,
+        }) => PollRecord::NotModified {
+            etag,
+            hints,
+            moved_to,
+        },
         Ok(FetchOutcome::Gone) => PollRecord::Gone,
-        Ok(FetchOutcome::RateLimited { status, retry_after }) => PollRecord::Failed {
+        Ok(FetchOutcome::RateLimited {
+            status,
+            retry_after,
+        }) => PollRecord::Failed {
             error: format!("rate limited ({status})"),
             status: Some(status),
             retry_after,
         },
-        Err(e) => PollRecord::Failed { error: e.to_string(), status: e.status(), retry_after: None },
+        Err(e) => PollRecord::Failed {
+            error: e.to_string(),
+            status: e.status(),
+            retry_after: None,
+        },
     };
     let failed = match &record {
         PollRecord::Failed { error, .. } => Some(error.clone()),
         _ => None,
     };
     let not_modified = matches!(record, PollRecord::NotModified { .. });
-    let recorded = store.record_poll(Poll { subscription: sub.id, checked_at, policy, record }).await?;
-    let next = recorded.next_check_at.map(crate::model::format_time);
+    let recorded = store
+        .record_poll(Poll {
+            subscription: sub.id,
+            checked_at,
+            policy,
+            record,
+        })
+        .await?;
+    let next = recorded
+        .next_check_at
+        .map(crate::model::format_time)
+        .unwrap_or_else(|| "never".into());
     match (&failed, &recorded.report, &recorded.store_error) {
         (_, _, Some(e)) => tracing::error!(url = %sub.url, error = %e, "Storing a feed failed."),
         (Some(e), _, _) => tracing::warn!(
-            url = %sub.url, error = %e, errors = recorded.error_count, next = ?next,
+            url = %sub.url, error = %e, errors = recorded.error_count, next = %next,
             "Feed check failed; retrying later."
         ),
         (None, Some(r), _) if r.new > 0 || r.updated > 0 => tracing::info!(
-            url = %sub.url, new = r.new, updated = r.updated, joined = r.joined, next = ?next,
+            url = %sub.url, new = r.new, updated = r.updated, joined = r.joined, next = %next,
             "Feed fetched."
         ),
-        (None, Some(_), _) => tracing::debug!(url = %sub.url, next = ?next, "Feed fetched, nothing new."),
-        (None, None, _) if not_modified => tracing::debug!(url = %sub.url, next = ?next, "Feed not modified."),
+        (None, Some(_), _) => {
+            tracing::debug!(url = %sub.url, next = %next, "Feed fetched, nothing new.")
+        }
+        (None, None, _) if not_modified => {
+            tracing::debug!(url = %sub.url, next = %next, "Feed not modified.")
+        }
         (None, None, _) => {}
     }
     Ok(recorded)
@@ -165,15 +215,23 @@ struct Scheduler {
 impl Scheduler {
     fn schedule(&mut self, sub: &Subscription) {
         let now = Utc::now();
-        let at = sub
-            .next_check_at
-            .unwrap_or_else(|| self.polling.policy(sub.interval, scheduler::seed(sub.id)).first_check(now));
+        let at = sub.next_check_at.unwrap_or_else(|| {
+            self.polling
+                .policy(sub.interval, scheduler::seed(sub.id))
+                .first_check(now)
+        });
         self.queue.schedule(sub.id, instant_for(at, now));
     }
 
     fn set_feeds(&mut self, feeds: Vec<Subscription>) {
         let new: HashMap<i64, Subscription> = feeds.into_iter().map(|s| (s.id, s)).collect();
-        for id in self.feeds.keys().filter(|id| !new.contains_key(id)).copied().collect::<Vec<_>>() {
+        for id in self
+            .feeds
+            .keys()
+            .filter(|id| !new.contains_key(id))
+            .copied()
+            .collect::<Vec<_>>()
+        {
             self.queue.remove(id);
         }
         for sub in new.values() {
@@ -185,17 +243,22 @@ impl Scheduler {
     }
 
     fn start(&mut self, id: i64) {
-        let Some(sub) = self.feeds.get(&id).cloned() else { return };
+        let Some(sub) = self.feeds.get(&id).cloned() else {
+            return;
+        };
         let (store, http, polling) = (self.store.clone(), self.http.clone(), self.polling.clone());
         self.polling_now.insert(id);
-        let handle = self.in_flight.spawn(async move { (id, poll_feed(&store, &http, &polling, &sub).await) });
+        let handle = self
+            .in_flight
+            .spawn(async move { (id, poll_feed(&store, &http, &polling, &sub).await) });
         self.tasks.insert(handle.id(), id);
     }
 
     fn retry_later(&mut self, id: i64) {
         if self.feeds.contains_key(&id) {
             let now = Utc::now();
-            let at = now + chrono::Duration::from_std(self.polling.min_interval.0).unwrap_or_default();
+            let at =
+                now + chrono::Duration::from_std(self.polling.min_interval.0).unwrap_or_default();
             self.queue.schedule(id, instant_for(at, now));
         }
     }
@@ -250,7 +313,11 @@ impl Scheduler {
         }
         let grace = self.polling.shutdown_grace.0;
         if !self.in_flight.is_empty() {
-            tracing::info!(in_flight = self.in_flight.len(), ?grace, "Waiting for in-flight polls to finish.");
+            tracing::info!(
+                in_flight = self.in_flight.len(),
+                ?grace,
+                "Waiting for in-flight polls to finish."
+            );
         }
         let drained = tokio::time::timeout(grace, async {
             while let Some(done) = self.in_flight.join_next_with_id().await {
@@ -259,7 +326,10 @@ impl Scheduler {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(abandoned = self.in_flight.len(), "Shutdown grace over; abandoning in-flight polls.");
+            tracing::warn!(
+                abandoned = self.in_flight.len(),
+                "Shutdown grace over; abandoning in-flight polls."
+            );
             self.in_flight.shutdown().await;
         }
     }
@@ -269,24 +339,39 @@ fn install(kind: SignalKind) -> Result<tokio::signal::unix::Signal, DaemonError>
     signal(kind).map_err(DaemonError::Signal)
 }
 
-/// Re-reads the config file and applies its feeds and `[polling]` table.
+/// Re-reads the config file and the store's subscriptions and applies the
+/// feed list and the `[polling]` table.
 async fn reload(
     options: &DaemonOptions,
     running: &mut Config,
     store: &Store,
     control: &mpsc::Sender<Control>,
 ) -> Result<(), String> {
-    let Some(path) = &options.config_path else {
-        return Err("no --config file to reload".into());
+    // Without a config file, a reload still picks up `feedfold feeds add`.
+    let config = match &options.config_path {
+        Some(path) => Config::load(path).map_err(|e: ConfigError| e.to_string())?,
+        None => running.clone(),
     };
-    let config = Config::load(path).map_err(|e: ConfigError| e.to_string())?;
-    if config.http != running.http || config.database != running.database || config.grouping != running.grouping {
+    if config.http != running.http
+        || config.database != running.database
+        || config.grouping != running.grouping
+    {
         tracing::warn!("Changes outside [[feeds]] and [polling] take effect after a restart.");
     }
-    let synced = store.sync_config_feeds(config.feed_specs()).await.map_err(|e| e.to_string())?;
-    tracing::info!(added = synced.added, removed = synced.removed, "Config reloaded.");
+    let synced = store
+        .sync_config_feeds(config.feed_specs())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        added = synced.added,
+        removed = synced.removed,
+        "Config reloaded."
+    );
     control
-        .send(Control::Reload { feeds: synced.active, polling: config.polling.clone() })
+        .send(Control::Reload {
+            feeds: synced.active,
+            polling: config.polling.clone(),
+        })
         .await
         .map_err(|_| "the scheduler has stopped".to_string())?;
     *running = config;
@@ -309,7 +394,9 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let synced = store.sync_config_feeds(config.feed_specs()).await?;
     let count = synced.active.len();
     if count == 0 {
-        tracing::warn!("No feeds to poll: add [[feeds]] to the config or use `feedfold feeds add URL`.");
+        tracing::warn!(
+            "No feeds to poll: add [[feeds]] to the config or use `feedfold feeds add URL`."
+        );
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -330,7 +417,7 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let watchdog = notify::watchdog_interval().map(|every| {
         let (store, notifier) = (store.clone(), notifier.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
@@ -369,7 +456,9 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
         w.abort();
     }
     drop(store);
-    tokio::task::spawn_blocking(move || writer.join()).await.map_err(|_| DaemonError::Writer)?;
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|_| DaemonError::Writer)?;
     tracing::info!("feedfold stopped.");
     Ok(())
 }

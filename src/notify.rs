@@ -41,7 +41,9 @@ impl Notifier {
             Some(name) => Target::Abstract(name.as_bytes().to_vec()),
             None => Target::Path(PathBuf::from(socket)),
         };
-        Notifier { target: Some(target) }
+        Notifier {
+            target: Some(target),
+        }
     }
 
     /// Whether a service manager listens.
@@ -123,7 +125,8 @@ mod tests {
     fn abstract_sockets_work() {
         use std::os::linux::net::SocketAddrExt;
         let name = format!("feedfold-test-{}", std::process::id());
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).expect("addr");
+        let addr =
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).expect("addr");
         let server = UnixDatagram::bind_addr(&addr).expect("bind");
         Notifier::new(&format!("@{name}")).watchdog();
         let mut buf = [0u8; 64];

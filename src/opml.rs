@@ -47,7 +47,11 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name))
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
+        .and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.trim().to_string())
+        })
         .filter(|v| !v.is_empty())
 }
 
@@ -107,12 +111,19 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
 }
 
 /// Writes an OPML 2.0 document listing `feeds`.
-pub fn write(feeds: &[OpmlFeed], title: &str, created: chrono::DateTime<chrono::Utc>) -> Result<String, OpmlError> {
+pub fn write(
+    feeds: &[OpmlFeed],
+    title: &str,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<String, OpmlError> {
     let mut w = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    w.write_event(Event::Start(BytesStart::new("opml").with_attributes([("version", "2.0")])))?;
+    w.write_event(Event::Start(
+        BytesStart::new("opml").with_attributes([("version", "2.0")]),
+    ))?;
     w.create_element("head").write_inner_content(|w| {
-        w.create_element("title").write_text_content(quick_xml::events::BytesText::new(title))?;
+        w.create_element("title")
+            .write_text_content(quick_xml::events::BytesText::new(title))?;
         w.create_element("dateCreated")
             .write_text_content(quick_xml::events::BytesText::new(&created.to_rfc2822()))?;
         Ok(())
@@ -168,8 +179,15 @@ mod tests {
         assert_eq!(feeds[0].name.as_deref(), Some("Wire A"));
         assert_eq!(feeds[0].site_url.as_deref(), Some("https://a.example/"));
         assert_eq!(feeds[0].category.as_deref(), Some("News/World & Wires"));
-        assert_eq!(feeds[1].url, "https://b.example/rss?x=1&y=2", "unescaped and trimmed");
-        assert_eq!(feeds[2].name.as_deref(), Some("Top level"), "title wins over text");
+        assert_eq!(
+            feeds[1].url, "https://b.example/rss?x=1&y=2",
+            "unescaped and trimmed"
+        );
+        assert_eq!(
+            feeds[2].name.as_deref(),
+            Some("Top level"),
+            "title wins over text"
+        );
         assert_eq!(feeds[2].category, None);
     }
 
@@ -182,20 +200,32 @@ mod tests {
                 site_url: Some("https://x.example/".into()),
                 category: None,
             },
-            OpmlFeed { url: "http://y.example/rss".into(), name: None, site_url: None, category: None },
+            OpmlFeed {
+                url: "http://y.example/rss".into(),
+                name: None,
+                site_url: None,
+                category: None,
+            },
         ];
         let text = write(&feeds, "feedfold subscriptions", chrono::Utc::now()).expect("writes");
         assert!(text.contains("version=\"2.0\""), "{text}");
         let back = parse(&text).expect("reparses");
         assert_eq!(back[0], feeds[0]);
         assert_eq!(back[1].url, feeds[1].url);
-        assert_eq!(back[1].name.as_deref(), Some("http://y.example/rss"), "the URL labels a nameless feed");
+        assert_eq!(
+            back[1].name.as_deref(),
+            Some("http://y.example/rss"),
+            "the URL labels a nameless feed"
+        );
     }
 
     #[test]
     fn non_opml_and_broken_documents_are_refused() {
         assert!(matches!(parse("<rss><channel/></rss>"), Err(OpmlError::NotOpml(n)) if n == "rss"));
-        assert!(matches!(parse("<opml><body><outline></body></opml>"), Err(OpmlError::Xml { .. })));
+        assert!(matches!(
+            parse("<opml><body><outline></body></opml>"),
+            Err(OpmlError::Xml { .. })
+        ));
         assert!(matches!(parse(""), Err(OpmlError::NotOpml(_))));
     }
 }

@@ -28,10 +28,20 @@ fn interval(secs: Option<i64>) -> String {
 /// `feedfold feeds list`: one line per subscription.
 pub fn feeds_list(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
     if feeds.is_empty() {
-        return writeln!(out, "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config");
+        return writeln!(
+            out,
+            "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config"
+        );
     }
     for f in feeds {
-        write!(out, "{:>4}  {:<7}  {:<6}  {}", f.id, state(f), f.origin.as_str(), f.url)?;
+        write!(
+            out,
+            "{:>4}  {:<7}  {:<6}  {}",
+            f.id,
+            state(f),
+            f.origin.as_str(),
+            f.url
+        )?;
         if let Some(name) = &f.name {
             write!(out, "  ({name})")?;
         }
@@ -43,11 +53,17 @@ pub fn feeds_list(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> 
 /// `feedfold status`: a block per subscription.
 pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
     if feeds.is_empty() {
-        return writeln!(out, "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config");
+        return writeln!(
+            out,
+            "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config"
+        );
     }
     let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     for f in feeds {
-        writeln!(out, "#{} {} [{}] {}", f.id, f.name.as_deref().unwrap_or(&f.url), state(f), f.url)?;
+        match &f.name {
+            Some(name) => writeln!(out, "#{} {name} [{}] {}", f.id, state(f), f.url)?,
+            None => writeln!(out, "#{} [{}] {}", f.id, state(f), f.url)?,
+        }
         if let Some(c) = &f.configured_url {
             writeln!(out, "    moved from    {c}")?;
         }
@@ -58,16 +74,33 @@ pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
         }
         writeln!(out, "    error count   {}", f.error_count)?;
         match &f.gone_at {
-            Some(g) => writeln!(out, "    next check    never: gone since {g} (`feedfold feeds add` resumes it)")?,
-            None => writeln!(out, "    next check    {}", f.next_check_at.as_deref().unwrap_or("as soon as the daemon runs"))?,
+            Some(g) => writeln!(
+                out,
+                "    next check    never: gone since {g} (`feedfold feeds add` resumes it)"
+            )?,
+            None => writeln!(
+                out,
+                "    next check    {}",
+                f.next_check_at
+                    .as_deref()
+                    .unwrap_or("as soon as the daemon runs")
+            )?,
         }
         writeln!(
             out,
             "    interval      {}{}",
             interval(f.current_interval_seconds),
-            if f.interval_seconds.is_some() { " (fixed)" } else { "" }
+            if f.interval_seconds.is_some() {
+                " (fixed)"
+            } else {
+                ""
+            }
         )?;
-        writeln!(out, "    validators    {}", if f.has_validators { "yes" } else { "no" })?;
+        writeln!(
+            out,
+            "    validators    {}",
+            if f.has_validators { "yes" } else { "no" }
+        )?;
         writeln!(out, "    entries       {}", f.entries)?;
     }
     Ok(())

@@ -41,7 +41,11 @@ impl Req {
 /// What the server answers.
 enum Resp {
     /// A complete response.
-    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// Waits, then answers.
     Delayed(Duration, Box<Resp>),
     /// Sends the head and a few bytes of a long body, then stalls (up to
@@ -52,13 +56,20 @@ enum Resp {
 }
 
 fn ok(body: &str) -> Resp {
-    Resp::Full { status: 200, headers: vec![], body: body.as_bytes().to_vec() }
+    Resp::Full {
+        status: 200,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn with(status: u16, headers: &[(&str, &str)], body: &str) -> Resp {
     Resp::Full {
         status,
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         body: body.as_bytes().to_vec(),
     }
 }
@@ -84,7 +95,12 @@ impl Server {
         let server_log = log.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (handler, log, tx, counts) = (handler.clone(), server_log.clone(), tx.clone(), counts.clone());
+                let (handler, log, tx, counts) = (
+                    handler.clone(),
+                    server_log.clone(),
+                    tx.clone(),
+                    counts.clone(),
+                );
                 std::thread::spawn(move || serve(stream, &*handler, &log, &tx, &counts));
             }
         });
@@ -96,7 +112,13 @@ impl Server {
     }
 
     fn requests(&self, path: &str) -> Vec<Req> {
-        self.log.lock().expect("log").iter().filter(|r| r.path == path).cloned().collect()
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
     }
 
     /// Waits (at most `within`) for a request to `path`.
@@ -137,7 +159,10 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let req = Req { path: path.clone(), headers };
+    let req = Req {
+        path: path.clone(),
+        headers,
+    };
     let nth = {
         let mut c = counts.lock().expect("counts");
         let n = c.entry(path.clone()).or_default();
@@ -164,8 +189,15 @@ fn reason(status: u16) -> &'static str {
 
 fn respond(mut stream: TcpStream, resp: Resp) {
     match resp {
-        Resp::Full { status, headers, body } => {
-            let mut head = format!("HTTP/1.1 {status} {}\r\nConnection: close\r\n", reason(status));
+        Resp::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+                reason(status)
+            );
             if status != 304 {
                 head.push_str(&format!("Content-Length: {}\r\n", body.len()));
             }
@@ -181,7 +213,9 @@ fn respond(mut stream: TcpStream, resp: Resp) {
             respond(stream, *inner);
         }
         Resp::Stall => {
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n<rss>");
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n<rss>",
+            );
             let _ = stream.flush();
             // Bounded: a test never leaves a thread behind for long.
             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -189,7 +223,9 @@ fn respond(mut stream: TcpStream, resp: Resp) {
             let _ = stream.read(&mut buf);
         }
         Resp::Chunked(n) => {
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            );
             let chunk = vec![b'x'; 1000];
             let mut sent = 0;
             while sent < n {
@@ -225,7 +261,10 @@ fn rss(title: &str, items: &[(&str, &str)]) -> String {
 }
 
 fn two_items() -> String {
-    rss("Wire", &[("a1", "Budget vote one"), ("a2", "Bridge plan two")])
+    rss(
+        "Wire",
+        &[("a1", "Budget vote one"), ("a2", "Bridge plan two")],
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -252,7 +291,11 @@ fn polling() -> PollingConfig {
 }
 
 fn http_config() -> HttpConfig {
-    HttpConfig { timeout: Interval::secs(5), connect_timeout: Interval::secs(2), ..HttpConfig::default() }
+    HttpConfig {
+        timeout: Interval::secs(5),
+        connect_timeout: Interval::secs(2),
+        ..HttpConfig::default()
+    }
 }
 
 impl Ctx {
@@ -275,7 +318,11 @@ impl Ctx {
     }
 
     async fn subscribe(&self, url: &str) -> i64 {
-        let spec = FeedSpec { url: url.into(), name: None, interval: None };
+        let spec = FeedSpec {
+            url: url.into(),
+            name: None,
+            interval: None,
+        };
         self.store().add_feed(spec, Origin::Cli).await.expect("add");
         self.sub_by_configured(url).await.id
     }
@@ -291,17 +338,28 @@ impl Ctx {
     }
 
     async fn sub(&self, id: i64) -> Option<Subscription> {
-        self.store().active_feeds().await.expect("active").into_iter().find(|s| s.id == id)
+        self.store()
+            .active_feeds()
+            .await
+            .expect("active")
+            .into_iter()
+            .find(|s| s.id == id)
     }
 
     async fn poll(&self, id: i64) -> Recorded {
         let sub = self.sub(id).await.expect("active subscription");
-        poll_feed(self.store(), &self.http, &self.polling, &sub).await.expect("recorded")
+        poll_feed(self.store(), &self.http, &self.polling, &sub)
+            .await
+            .expect("recorded")
     }
 
     fn status(&self, id: i64) -> FeedStatus {
         let conn = store::open_reader(&self.db).expect("reader");
-        subscriptions::statuses(&conn).expect("statuses").into_iter().find(|s| s.id == id).expect("status row")
+        subscriptions::statuses(&conn)
+            .expect("statuses")
+            .into_iter()
+            .find(|s| s.id == id)
+            .expect("status row")
     }
 
     fn query_i64(&self, sql: &str) -> i64 {
@@ -336,7 +394,11 @@ fn secs_until(at: Option<&str>) -> i64 {
 async fn etag_200_then_304_stores_validators_and_writes_nothing_else() {
     let server = Server::start(|req, _| match req.header("if-none-match") {
         Some("\"v1\"") => with(304, &[("ETag", "\"v1\"")], ""),
-        _ => with(200, &[("ETag", "\"v1\""), ("Content-Type", "application/rss+xml")], &two_items()),
+        _ => with(
+            200,
+            &[("ETag", "\"v1\""), ("Content-Type", "application/rss+xml")],
+            &two_items(),
+        ),
     });
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/feed")).await;
@@ -344,7 +406,10 @@ async fn etag_200_then_304_stores_validators_and_writes_nothing_else() {
     let first = ctx.poll(id).await;
     assert_eq!(first.report.as_ref().map(|r| r.new), Some(2));
     let s = ctx.status(id);
-    assert_eq!((s.last_status, s.has_validators, s.entries, s.error_count), (Some(200), true, 2, 0));
+    assert_eq!(
+        (s.last_status, s.has_validators, s.entries, s.error_count),
+        (Some(200), true, 2, 0)
+    );
     let checked = s.last_check_at.clone();
     let ingested = ctx.query_str("SELECT last_ingested FROM feeds");
     let last_seen = ctx.query_str("SELECT max(last_seen) FROM entries");
@@ -358,12 +423,23 @@ async fn etag_200_then_304_stores_validators_and_writes_nothing_else() {
     assert_eq!(reqs[1].header("if-none-match"), Some("\"v1\""));
     let s = ctx.status(id);
     assert_eq!((s.last_status, s.entries), (Some(304), 2));
-    assert_eq!(ctx.query_str("SELECT last_ingested FROM feeds"), ingested, "feed row untouched");
-    assert_eq!(ctx.query_str("SELECT max(last_seen) FROM entries"), last_seen, "entries untouched");
+    assert_eq!(
+        ctx.query_str("SELECT last_ingested FROM feeds"),
+        ingested,
+        "feed row untouched"
+    );
+    assert_eq!(
+        ctx.query_str("SELECT max(last_seen) FROM entries"),
+        last_seen,
+        "entries untouched"
+    );
     assert!(s.last_check_at > checked, "check time recorded");
     // Entries dated months ago: no weekly rate, so max_interval, kept by the 304.
     let wait = secs_until(s.next_check_at.as_deref());
-    assert!((3595..=3600).contains(&wait), "the remembered interval stands: {wait}");
+    assert!(
+        (3595..=3600).contains(&wait),
+        "the remembered interval stands: {wait}"
+    );
 }
 
 #[tokio::test]
@@ -376,7 +452,11 @@ async fn last_modified_200_then_304() {
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/lm")).await;
     assert_eq!(ctx.poll(id).await.report.map(|r| r.new), Some(2));
-    assert_eq!(ctx.query_str("SELECT last_modified FROM subscriptions").as_deref(), Some(LM));
+    assert_eq!(
+        ctx.query_str("SELECT last_modified FROM subscriptions")
+            .as_deref(),
+        Some(LM)
+    );
     assert!(ctx.poll(id).await.report.is_none());
     let reqs = server.requests("/lm");
     assert_eq!(reqs[1].header("if-modified-since"), Some(LM));
@@ -393,7 +473,11 @@ async fn gzip_bodies_are_decoded() {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(two_items().as_bytes()).expect("gzip");
         let body = enc.finish().expect("gzip");
-        Resp::Full { status: 200, headers: vec![("Content-Encoding".into(), "gzip".into())], body }
+        Resp::Full {
+            status: 200,
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body,
+        }
     });
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/gz")).await;
@@ -410,14 +494,29 @@ async fn rate_limited_429_honours_retry_after() {
     assert_eq!(r.error_count, 1);
     let s = ctx.status(id);
     assert_eq!(s.last_status, Some(429));
-    assert!(s.last_error.as_deref().unwrap_or("").contains("rate limited"), "{s:?}");
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("rate limited"),
+        "{s:?}"
+    );
     let wait = secs_until(s.next_check_at.as_deref());
-    assert!((1795..=1800).contains(&wait), "Retry-After, not the 60s backoff: {wait}");
+    assert!(
+        (1795..=1800).contains(&wait),
+        "Retry-After, not the 60s backoff: {wait}"
+    );
 }
 
 #[tokio::test]
 async fn server_errors_back_off_and_recover() {
-    let server = Server::start(|_, nth| if nth < 3 { with(500, &[], "oops") } else { ok(&two_items()) });
+    let server = Server::start(|_, nth| {
+        if nth < 3 {
+            with(500, &[], "oops")
+        } else {
+            ok(&two_items())
+        }
+    });
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/flaky")).await;
     let mut waits = Vec::new();
@@ -435,7 +534,10 @@ async fn server_errors_back_off_and_recover() {
     assert_eq!((r.error_count, r.report.map(|r| r.new)), (0, Some(2)));
     let s = ctx.status(id);
     assert_eq!((s.error_count, s.last_status, s.entries), (0, Some(200), 2));
-    assert!(s.last_error.as_deref().unwrap_or("").contains("500"), "the last error stays visible");
+    assert!(
+        s.last_error.as_deref().unwrap_or("").contains("500"),
+        "the last error stays visible"
+    );
     assert!(s.last_success_at.is_some());
 }
 
@@ -455,16 +557,31 @@ async fn permanent_redirect_updates_the_stored_url_and_temporary_does_not() {
     let sub = ctx.sub(id).await.expect("sub");
     assert_eq!(sub.url, server.url("/new"));
     assert_eq!(sub.configured_url, old);
-    assert_eq!(ctx.query_str("SELECT url FROM feeds").as_deref(), Some(server.url("/new").as_str()));
+    assert_eq!(
+        ctx.query_str("SELECT url FROM feeds").as_deref(),
+        Some(server.url("/new").as_str())
+    );
     ctx.poll(id).await;
-    assert_eq!(server.requests("/old").len(), 1, "the old URL is not asked again");
+    assert_eq!(
+        server.requests("/old").len(),
+        1,
+        "the old URL is not asked again"
+    );
     assert_eq!(server.requests("/new").len(), 2);
-    assert_eq!(ctx.query_i64("SELECT count(*) FROM feeds"), 1, "still one feed");
+    assert_eq!(
+        ctx.query_i64("SELECT count(*) FROM feeds"),
+        1,
+        "still one feed"
+    );
 
     let temp = server.url("/temp");
     let tid = ctx.subscribe(&temp).await;
     assert_eq!(ctx.poll(tid).await.report.map(|r| r.new), Some(1));
-    assert_eq!(ctx.sub(tid).await.expect("sub").url, temp, "302 keeps the URL");
+    assert_eq!(
+        ctx.sub(tid).await.expect("sub").url,
+        temp,
+        "302 keeps the URL"
+    );
 }
 
 #[tokio::test]
@@ -480,7 +597,11 @@ async fn gone_410_stops_polling_visibly_and_add_resumes() {
     let s = ctx.status(id);
     assert!(s.gone_at.is_some() && s.next_check_at.is_none(), "{s:?}");
     assert_eq!(s.last_status, Some(410));
-    let spec = FeedSpec { url: url.clone(), name: None, interval: None };
+    let spec = FeedSpec {
+        url: url.clone(),
+        name: None,
+        interval: None,
+    };
     let added = ctx.store().add_feed(spec, Origin::Cli).await.expect("add");
     assert_eq!(added, subscriptions::Added::Revived);
     assert!(ctx.sub(id).await.is_some());
@@ -489,14 +610,24 @@ async fn gone_410_stops_polling_visibly_and_add_resumes() {
 #[tokio::test]
 async fn a_body_that_never_finishes_times_out() {
     let server = Server::start(|_, _| Resp::Stall);
-    let ctx = Ctx::new(HttpConfig { timeout: Interval::secs(1), ..http_config() });
+    let ctx = Ctx::new(HttpConfig {
+        timeout: Interval::secs(1),
+        ..http_config()
+    });
     let id = ctx.subscribe(&server.url("/stall")).await;
     let started = Instant::now();
     let r = ctx.poll(id).await;
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(r.error_count, 1);
     let s = ctx.status(id);
-    assert!(s.last_error.as_deref().unwrap_or("").contains("timed out"), "{s:?}");
+    assert!(
+        s.last_error.as_deref().unwrap_or("").contains("timed out"),
+        "{s:?}"
+    );
     assert_eq!(s.entries, 0);
 }
 
@@ -506,13 +637,22 @@ async fn bodies_over_the_limit_are_refused_while_streaming() {
         "/chunked" => Resp::Chunked(50_000),
         _ => ok(&"x".repeat(50_000)),
     });
-    let ctx = Ctx::new(HttpConfig { max_body: 10_000, ..http_config() });
+    let ctx = Ctx::new(HttpConfig {
+        max_body: 10_000,
+        ..http_config()
+    });
     for path in ["/chunked", "/sized"] {
         let id = ctx.subscribe(&server.url(path)).await;
         let r = ctx.poll(id).await;
         assert_eq!(r.error_count, 1, "{path}");
         let s = ctx.status(id);
-        assert!(s.last_error.as_deref().unwrap_or("").contains("10000-byte limit"), "{path}: {s:?}");
+        assert!(
+            s.last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("10000-byte limit"),
+            "{path}: {s:?}"
+        );
     }
     assert_eq!(ctx.query_i64("SELECT count(*) FROM entries"), 0);
 }
@@ -529,7 +669,13 @@ async fn a_redirect_loop_is_an_error_and_keeps_the_url() {
     let r = ctx.poll(id).await;
     assert_eq!(r.error_count, 1);
     let s = ctx.status(id);
-    assert!(s.last_error.as_deref().unwrap_or("").contains("redirect loop"), "{s:?}");
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("redirect loop"),
+        "{s:?}"
+    );
     assert_eq!(s.url, url);
     assert_eq!(server.requests("/a").len() + server.requests("/b").len(), 2);
 }
@@ -544,17 +690,31 @@ async fn a_slow_host_does_not_hold_up_another_host() {
             ok(&rss("Fast", &[("f1", "Fast story")]))
         }
     });
-    let ctx = Ctx::new(HttpConfig { per_host: 1, concurrency: 4, ..http_config() });
+    let ctx = Ctx::new(HttpConfig {
+        per_host: 1,
+        concurrency: 4,
+        ..http_config()
+    });
     let slow = ctx.subscribe(&server.url("/slow")).await;
     let slow2 = ctx.subscribe(&server.url("/slow?2")).await;
-    let fast = ctx.subscribe(&server.url("/fast").replace("127.0.0.1", "localhost")).await;
+    let fast = ctx
+        .subscribe(&server.url("/fast").replace("127.0.0.1", "localhost"))
+        .await;
     let started = Instant::now();
     let (a, b, c) = tokio::join!(ctx.poll(slow), ctx.poll(slow2), async {
         let r = ctx.poll(fast).await;
         (r, started.elapsed())
     });
-    assert!(c.1 < Duration::from_millis(1200), "the fast host waited: {:?}", c.1);
-    assert!(started.elapsed() >= Duration::from_millis(2900), "one at a time per host: {:?}", started.elapsed());
+    assert!(
+        c.1 < Duration::from_millis(1200),
+        "the fast host waited: {:?}",
+        c.1
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "one at a time per host: {:?}",
+        started.elapsed()
+    );
     assert_eq!((a.error_count, b.error_count, c.0.error_count), (0, 0, 0));
 }
 
@@ -568,7 +728,9 @@ struct Daemon {
 
 fn feedfold() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedfold"));
-    cmd.env_remove("FEEDFOLD_CONFIG").env_remove("FEEDFOLD_LOG").env_remove("NOTIFY_SOCKET");
+    cmd.env_remove("FEEDFOLD_CONFIG")
+        .env_remove("FEEDFOLD_LOG")
+        .env_remove("NOTIFY_SOCKET");
     cmd
 }
 
@@ -588,9 +750,17 @@ impl Daemon {
     fn start(dir: &Path, config: &Path) -> Daemon {
         let sock = dir.join("notify.sock");
         let notify = UnixDatagram::bind(&sock).expect("bind notify socket");
-        notify.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        notify
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
         let child = feedfold()
-            .args(["--config", config.to_str().expect("utf-8"), "--log-format", "plain", "run"])
+            .args([
+                "--config",
+                config.to_str().expect("utf-8"),
+                "--log-format",
+                "plain",
+                "run",
+            ])
             .env("NOTIFY_SOCKET", &sock)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -607,7 +777,9 @@ impl Daemon {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status();
         assert!(status.expect("kill").success());
     }
 
@@ -634,7 +806,9 @@ impl Daemon {
 
 fn consistent_store(db: &Path) {
     let conn = store::open_reader(db).expect("reader");
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity");
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity");
     assert_eq!(ok, "ok");
     let bad: i64 = conn
         .query_row(
@@ -651,7 +825,10 @@ fn sigterm_during_polling_finishes_the_fetch_and_exits_cleanly() {
     let server = Server::start(|req, _| match req.path.as_str() {
         "/slow" => Resp::Delayed(
             Duration::from_millis(800),
-            Box::new(ok(&rss("Slow", &[("s1", "Slow one"), ("s2", "Slow two"), ("s3", "Slow three")]))),
+            Box::new(ok(&rss(
+                "Slow",
+                &[("s1", "Slow one"), ("s2", "Slow two"), ("s3", "Slow three")],
+            ))),
         ),
         _ => ok(&two_items()),
     });
@@ -669,8 +846,14 @@ fn sigterm_during_polling_finishes_the_fetch_and_exits_cleanly() {
     consistent_store(&db);
     let conn = store::open_reader(&db).expect("reader");
     let rows = subscriptions::statuses(&conn).expect("statuses");
-    let slow = rows.iter().find(|r| r.url.ends_with("/slow")).expect("slow feed");
-    assert_eq!(slow.entries, 3, "the in-flight fetch finished within the grace: {rows:?}");
+    let slow = rows
+        .iter()
+        .find(|r| r.url.ends_with("/slow"))
+        .expect("slow feed");
+    assert_eq!(
+        slow.entries, 3,
+        "the in-flight fetch finished within the grace: {rows:?}"
+    );
     assert!(slow.last_success_at.is_some());
 }
 
@@ -706,14 +889,51 @@ fn sighup_applies_an_added_feed() {
 }
 
 #[test]
+fn the_watchdog_is_petted_while_the_writer_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, db) = (dir.path().join("feedfold.toml"), dir.path().join("ff.db"));
+    write_config(&config, &db, &[]);
+    let sock = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&sock).expect("bind");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let child = feedfold()
+        .args(["--config", config.to_str().expect("utf-8"), "run"])
+        .env("NOTIFY_SOCKET", &sock)
+        .env("WATCHDOG_USEC", "200000")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let daemon = Daemon { child, notify };
+    assert!(daemon.message().starts_with("READY=1"));
+    assert_eq!(daemon.message(), "WATCHDOG=1");
+    assert_eq!(daemon.message(), "WATCHDOG=1");
+    daemon.signal("INT");
+    let (status, err) = daemon.wait();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("No feeds to poll"), "{err}");
+}
+
+#[test]
 fn a_bad_config_is_refused_at_start_with_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("bad.toml");
-    std::fs::write(&config, "[polling]\nmin_interval = \"1s\"\nevery = \"2h\"\n").expect("write");
-    let out = feedfold().args(["--config", config.to_str().expect("utf-8"), "run"]).output().expect("run");
+    std::fs::write(
+        &config,
+        "[polling]\nmin_interval = \"1s\"\nevery = \"2h\"\n",
+    )
+    .expect("write");
+    let out = feedfold()
+        .args(["--config", config.to_str().expect("utf-8"), "run"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml") && err.contains("line 3") && err.contains("every"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("line 3") && err.contains("every"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -723,15 +943,42 @@ fn feeds_and_opml_commands_manage_subscriptions() {
     let db_arg = db.to_str().expect("utf-8");
     let run = |args: &[&str]| {
         let out = feedfold().args(args).output().expect("run feedfold");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (code, out, err) = run(&["feeds", "add", "https://a.example/feed", "--name", "Wire A", "--db", db_arg]);
+    let (code, out, err) = run(&[
+        "feeds",
+        "add",
+        "https://a.example/feed",
+        "--name",
+        "Wire A",
+        "--db",
+        db_arg,
+    ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("added"));
     let (code, out, _) = run(&["feeds", "add", "https://a.example/feed", "--db", db_arg]);
     assert_eq!((code, out.contains("already subscribed")), (Some(0), true));
-    assert_eq!(run(&["feeds", "add", "ftp://nope/", "--db", db_arg]).0, Some(1));
-    assert_eq!(run(&["feeds", "add", "https://b.example/x", "--interval", "1m", "--db", db_arg]).0, Some(1));
+    assert_eq!(
+        run(&["feeds", "add", "ftp://nope/", "--db", db_arg]).0,
+        Some(1)
+    );
+    assert_eq!(
+        run(&[
+            "feeds",
+            "add",
+            "https://b.example/x",
+            "--interval",
+            "1m",
+            "--db",
+            db_arg
+        ])
+        .0,
+        Some(1)
+    );
 
     let opml = dir.path().join("in.opml");
     std::fs::write(
@@ -740,13 +987,27 @@ fn feeds_and_opml_commands_manage_subscriptions() {
            <outline text="Dup" xmlUrl="https://a.example/feed"/></outline></body></opml>"#,
     )
     .expect("write opml");
-    let (code, out, err) = run(&["opml", "import", opml.to_str().expect("utf-8"), "--db", db_arg]);
+    let (code, out, err) = run(&[
+        "opml",
+        "import",
+        opml.to_str().expect("utf-8"),
+        "--db",
+        db_arg,
+    ]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("imported 1 feeds (1 already subscribed, 0 skipped)"), "{out}");
+    assert!(
+        out.contains("imported 1 feeds (1 already subscribed, 0 skipped)"),
+        "{out}"
+    );
 
     let (code, out, _) = run(&["feeds", "list", "--db", db_arg]);
     assert_eq!(code, Some(0));
-    assert!(out.contains("https://a.example/feed  (Wire A)") && out.contains("opml") && out.contains("new"), "{out}");
+    assert!(
+        out.contains("https://a.example/feed  (Wire A)")
+            && out.contains("opml")
+            && out.contains("new"),
+        "{out}"
+    );
 
     let (code, out, _) = run(&["opml", "export", "--db", db_arg]);
     assert_eq!(code, Some(0));
@@ -756,13 +1017,23 @@ fn feeds_and_opml_commands_manage_subscriptions() {
 
     let (code, out, _) = run(&["status", "--db", db_arg]);
     assert_eq!(code, Some(0));
-    assert!(out.contains("next check    as soon as the daemon runs") && out.contains("validators    no"), "{out}");
+    assert!(
+        out.contains("next check    as soon as the daemon runs")
+            && out.contains("validators    no"),
+        "{out}"
+    );
     let (code, out, _) = run(&["status", "--json", "--db", db_arg]);
     assert_eq!(code, Some(0));
     assert_eq!(out.lines().count(), 2);
 
-    assert_eq!(run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0, Some(0));
-    assert_eq!(run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0, Some(1));
+    assert_eq!(
+        run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0,
+        Some(0)
+    );
+    assert_eq!(
+        run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0,
+        Some(1)
+    );
     let (_, out, _) = run(&["feeds", "list", "--db", db_arg]);
     assert_eq!(out.lines().count(), 1);
 }

@@ -198,12 +198,18 @@ pub struct HttpFetcher {
 
 impl std::fmt::Debug for HttpFetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpFetcher").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("HttpFetcher")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 fn response_hints(headers: &HeaderMap, now: DateTime<Utc>) -> Hints {
@@ -211,7 +217,8 @@ fn response_hints(headers: &HeaderMap, now: DateTime<Utc>) -> Hints {
         ttl: None,
         max_age: header_str(headers, header::CACHE_CONTROL).and_then(hints::max_age),
         expires: header_str(headers, header::EXPIRES).and_then(hints::http_date),
-        retry_after: header_str(headers, header::RETRY_AFTER).and_then(|v| hints::retry_after(v, now)),
+        retry_after: header_str(headers, header::RETRY_AFTER)
+            .and_then(|v| hints::retry_after(v, now)),
     }
 }
 
@@ -253,7 +260,11 @@ impl HttpFetcher {
     }
 
     /// Polls `url` with the stored validators, within `http.timeout`.
-    pub async fn poll(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, PollError> {
+    pub async fn poll(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, PollError> {
         let parsed = url::Url::parse(url).map_err(|_| PollError::BadUrl(url.to_string()))?;
         let host = match (parsed.scheme(), parsed.host_str()) {
             ("http" | "https", Some(h)) => h.to_string(),
@@ -266,7 +277,11 @@ impl HttpFetcher {
             .unwrap_or(Err(PollError::Timeout(timeout)))
     }
 
-    async fn poll_inner(&self, start: url::Url, validators: &Validators) -> Result<FetchOutcome, PollError> {
+    async fn poll_inner(
+        &self,
+        start: url::Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, PollError> {
         let mut url = start;
         let mut visited: HashSet<String> = HashSet::new();
         let mut all_permanent = true;
@@ -288,15 +303,24 @@ impl HttpFetcher {
                 let location = header_str(response.headers(), header::LOCATION)
                     .and_then(|l| url.join(l).ok())
                     .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or(PollError::BadRedirect { status: status.as_u16() })?;
+                    .ok_or(PollError::BadRedirect {
+                        status: status.as_u16(),
+                    })?;
                 if visited.contains(location.as_str()) {
-                    return Err(PollError::RedirectLoop { url: location.to_string() });
+                    return Err(PollError::RedirectLoop {
+                        url: location.to_string(),
+                    });
                 }
                 redirects += 1;
                 if redirects > self.config.max_redirects {
-                    return Err(PollError::TooManyRedirects { max: self.config.max_redirects });
+                    return Err(PollError::TooManyRedirects {
+                        max: self.config.max_redirects,
+                    });
                 }
-                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+                all_permanent &= matches!(
+                    status,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+                );
                 url = location;
                 continue;
             }
@@ -330,12 +354,14 @@ impl HttpFetcher {
                             name: final_url.clone(),
                             fetched_url: Some(final_url),
                             path: None,
-                            http_charset: header_str(&headers, header::CONTENT_TYPE).and_then(charset_of),
+                            http_charset: header_str(&headers, header::CONTENT_TYPE)
+                                .and_then(charset_of),
                             bytes,
                         },
                         validators: Validators {
                             etag: header_str(&headers, header::ETAG).map(str::to_string),
-                            last_modified: header_str(&headers, header::LAST_MODIFIED).map(str::to_string),
+                            last_modified: header_str(&headers, header::LAST_MODIFIED)
+                                .map(str::to_string),
                         },
                         hints,
                         moved_to,
@@ -379,7 +405,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_zero_limits_are_not() {
         HttpConfig::default().validate().expect("defaults");
-        let bad = HttpConfig { per_host: 0, ..HttpConfig::default() };
+        let bad = HttpConfig {
+            per_host: 0,
+            ..HttpConfig::default()
+        };
         assert!(bad.validate().expect_err("zero").contains("per_host"));
         assert!(HttpConfig::default().user_agent.starts_with("feedfold/"));
     }
@@ -387,7 +416,10 @@ mod tests {
     #[test]
     fn hints_come_from_headers() {
         let mut h = HeaderMap::new();
-        h.insert(header::CACHE_CONTROL, "public, max-age=900".parse().expect("value"));
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=900".parse().expect("value"),
+        );
         h.insert(header::RETRY_AFTER, "30".parse().expect("value"));
         let hints = response_hints(&h, Utc::now());
         assert_eq!(hints.max_age, Some(Duration::from_secs(900)));
@@ -398,7 +430,10 @@ mod tests {
     #[tokio::test]
     async fn non_http_urls_are_refused_without_a_request() {
         let f = HttpFetcher::new(&HttpConfig::default()).expect("client");
-        let err = f.poll("file:///etc/passwd", &Validators::default()).await.expect_err("refused");
+        let err = f
+            .poll("file:///etc/passwd", &Validators::default())
+            .await
+            .expect_err("refused");
         assert!(matches!(err, PollError::BadUrl(_)), "{err}");
     }
 }

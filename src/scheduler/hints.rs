@@ -116,15 +116,27 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         assert_eq!(retry_after("120", now()), Some(Duration::from_secs(120)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now()), Some(Duration::from_secs(28 * 60)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 06:00:00 GMT", now()), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now()),
+            Some(Duration::from_secs(28 * 60))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 06:00:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after("later", now()), None);
     }
 
     #[test]
     fn cache_control_max_age() {
-        assert_eq!(max_age("public, max-age=600"), Some(Duration::from_secs(600)));
-        assert_eq!(max_age("max-age=60, s-maxage=900"), Some(Duration::from_secs(900)));
+        assert_eq!(
+            max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            max_age("max-age=60, s-maxage=900"),
+            Some(Duration::from_secs(900))
+        );
         assert_eq!(max_age("no-cache"), None);
         assert_eq!(max_age("max-age=soon"), None);
     }
@@ -134,10 +146,20 @@ mod tests {
         let rss = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><ttl> 90 </ttl><item><ttl>1</ttl></item></channel></rss>";
         assert_eq!(rss_ttl(rss), Some(Duration::from_secs(5400)));
         let late = b"<rss><channel><item><title>x</title></item><ttl>5</ttl></channel></rss>";
-        assert_eq!(rss_ttl(late), None, "a ttl after the items is not looked for");
-        assert_eq!(rss_ttl(b"<feed xmlns='http://www.w3.org/2005/Atom'><ttl>5</ttl></feed>"), None);
+        assert_eq!(
+            rss_ttl(late),
+            None,
+            "a ttl after the items is not looked for"
+        );
+        assert_eq!(
+            rss_ttl(b"<feed xmlns='http://www.w3.org/2005/Atom'><ttl>5</ttl></feed>"),
+            None
+        );
         assert_eq!(rss_ttl(b"\xff\xfe garbage <<<"), None);
-        assert_eq!(rss_ttl(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"), None);
+        assert_eq!(
+            rss_ttl(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"),
+            None
+        );
     }
 
     #[test]
@@ -149,9 +171,15 @@ mod tests {
             retry_after: None,
         };
         assert_eq!(h.delay(now()), Some(Duration::from_secs(3 * 3600)));
-        let past = Hints { expires: Some(now() - chrono::Duration::hours(3)), ..Hints::default() };
+        let past = Hints {
+            expires: Some(now() - chrono::Duration::hours(3)),
+            ..Hints::default()
+        };
         assert_eq!(past.delay(now()), None);
-        let huge = Hints { ttl: Some(Duration::from_secs(u64::MAX / 2)), ..Hints::default() };
+        let huge = Hints {
+            ttl: Some(Duration::from_secs(u64::MAX / 2)),
+            ..Hints::default()
+        };
         assert_eq!(huge.delay(now()), Some(HINT_CAP));
     }
 }

@@ -38,6 +38,11 @@ pub use hints::Hints;
 /// `Retry-After`) may impose: one week.
 pub const HINT_CAP: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The most a new feed's first check is delayed for spreading: long enough
+/// to stagger an imported list, short enough that `feedfold run` visibly
+/// starts at once.
+pub const FIRST_CHECK_SPREAD: Duration = Duration::from_secs(10);
+
 /// The window over which the publishing rate is measured: one week.
 pub const RATE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -98,7 +103,8 @@ impl<'de> Deserialize<'de> for Interval {
                 f.write_str("a duration like \"90s\", \"30m\", \"24h\", \"7d\" or \"2w\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Interval, E> {
-                Interval::parse(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                Interval::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Interval, E> {
                 u64::try_from(v)
@@ -145,7 +151,11 @@ impl Default for PollingConfig {
 impl PollingConfig {
     /// Checks the table's values against each other; the message names the keys.
     pub fn validate(&self) -> Result<(), String> {
-        let (min, def, max) = (self.min_interval.0, self.default_interval.0, self.max_interval.0);
+        let (min, def, max) = (
+            self.min_interval.0,
+            self.default_interval.0,
+            self.max_interval.0,
+        );
         if min < Duration::from_secs(1) {
             return Err("polling.min_interval must be at least 1s".into());
         }
@@ -156,7 +166,10 @@ impl PollingConfig {
             ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
-            return Err(format!("polling.jitter must be between 0 and 1, not {}", self.jitter));
+            return Err(format!(
+                "polling.jitter must be between 0 and 1, not {}",
+                self.jitter
+            ));
         }
         Ok(())
     }
@@ -235,27 +248,45 @@ impl Policy {
     }
 
     /// After a fetch that brought a document.
-    pub fn after_success(&self, now: DateTime<Utc>, published_last_week: u64, hints: &Hints) -> Plan {
+    pub fn after_success(
+        &self,
+        now: DateTime<Utc>,
+        published_last_week: u64,
+        hints: &Hints,
+    ) -> Plan {
         let interval = self.regular_interval(published_last_week);
         let delay = interval.max(hints.delay(now).unwrap_or_default());
-        Plan { next_check_at: add(now, self.jittered(delay)), interval }
+        Plan {
+            next_check_at: add(now, self.jittered(delay)),
+            interval,
+        }
     }
 
     /// After a 304 Not Modified: the remembered interval (or the default) stands.
-    pub fn after_not_modified(&self, now: DateTime<Utc>, remembered: Option<Duration>, hints: &Hints) -> Plan {
+    pub fn after_not_modified(
+        &self,
+        now: DateTime<Utc>,
+        remembered: Option<Duration>,
+        hints: &Hints,
+    ) -> Plan {
         let interval = match self.fixed {
             Some(f) => f.max(self.min),
             None => remembered.unwrap_or(self.default).clamp(self.min, self.max),
         };
         let delay = interval.max(hints.delay(now).unwrap_or_default());
-        Plan { next_check_at: add(now, self.jittered(delay)), interval }
+        Plan {
+            next_check_at: add(now, self.jittered(delay)),
+            interval,
+        }
     }
 
     /// The backoff after `errors` consecutive failures (1 for the first):
     /// `min_interval` × 2^(errors-1), capped at `max_interval`.
     pub fn backoff(&self, errors: u32) -> Duration {
         let doublings = errors.saturating_sub(1).min(32);
-        self.min.saturating_mul(1u32 << doublings.min(31)).min(self.max)
+        self.min
+            .saturating_mul(1u32 << doublings.min(31))
+            .min(self.max)
     }
 
     /// After a failure (the `errors`-th in a row). A `Retry-After` replaces
@@ -272,13 +303,18 @@ impl Policy {
             None => self.backoff(errors),
         };
         let interval = remembered.unwrap_or(self.default);
-        Plan { next_check_at: add(now, self.jittered(delay)), interval }
+        Plan {
+            next_check_at: add(now, self.jittered(delay)),
+            interval,
+        }
     }
 
     /// When a feed never checked before is first due: now plus up to
-    /// `jitter` × `min_interval`, so a list of new feeds does not fire at once.
+    /// `jitter` × `min_interval` (at most [`FIRST_CHECK_SPREAD`]), so a
+    /// list of new feeds does not fire at once.
     pub fn first_check(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        add(now, self.jittered(self.min) - self.min)
+        let spread = self.min.min(FIRST_CHECK_SPREAD);
+        add(now, self.jittered(spread) - spread)
     }
 }
 
@@ -315,10 +351,17 @@ mod tests {
 
     #[test]
     fn adaptive_interval_follows_the_rate_within_bounds() {
-        let p = Policy { jitter: 0.0, ..policy() };
+        let p = Policy {
+            jitter: 0.0,
+            ..policy()
+        };
         assert_eq!(p.regular_interval(0), p.max, "silent feed: max interval");
         assert_eq!(p.regular_interval(7), p.max, "one a day: clamped to 12h");
-        assert_eq!(p.regular_interval(84), Duration::from_secs(7200), "12 a day: every 2h");
+        assert_eq!(
+            p.regular_interval(84),
+            Duration::from_secs(7200),
+            "12 a day: every 2h"
+        );
         assert_eq!(p.regular_interval(100_000), p.min, "firehose: min interval");
         let fixed = PollingConfig::default().policy(Some(Duration::from_secs(1800)), 1);
         assert_eq!(fixed.regular_interval(0), Duration::from_secs(1800));
@@ -328,33 +371,72 @@ mod tests {
 
     #[test]
     fn hints_lengthen_but_never_shorten() {
-        let p = Policy { jitter: 0.0, ..policy() };
-        let long = Hints { max_age: Some(Duration::from_secs(86_400)), ..Hints::default() };
+        let p = Policy {
+            jitter: 0.0,
+            ..policy()
+        };
+        let long = Hints {
+            max_age: Some(Duration::from_secs(86_400)),
+            ..Hints::default()
+        };
         let plan = p.after_success(t0(), 84, &long);
         assert_eq!(plan.next_check_at, t0() + chrono::Duration::hours(24));
-        assert_eq!(plan.interval, Duration::from_secs(7200), "the regular interval is kept");
-        let short = Hints { ttl: Some(Duration::from_secs(60)), ..Hints::default() };
-        assert_eq!(p.after_success(t0(), 84, &short).next_check_at, t0() + chrono::Duration::hours(2));
-        let absurd = Hints { max_age: Some(Duration::from_secs(365 * 86_400)), ..Hints::default() };
-        assert_eq!(p.after_success(t0(), 84, &absurd).next_check_at, t0() + chrono::Duration::days(7));
+        assert_eq!(
+            plan.interval,
+            Duration::from_secs(7200),
+            "the regular interval is kept"
+        );
+        let short = Hints {
+            ttl: Some(Duration::from_secs(60)),
+            ..Hints::default()
+        };
+        assert_eq!(
+            p.after_success(t0(), 84, &short).next_check_at,
+            t0() + chrono::Duration::hours(2)
+        );
+        let absurd = Hints {
+            max_age: Some(Duration::from_secs(365 * 86_400)),
+            ..Hints::default()
+        };
+        assert_eq!(
+            p.after_success(t0(), 84, &absurd).next_check_at,
+            t0() + chrono::Duration::days(7)
+        );
     }
 
     #[test]
     fn errors_back_off_exponentially_up_to_the_cap_and_stay_there() {
-        let p = Policy { jitter: 0.0, ..policy() };
+        let p = Policy {
+            jitter: 0.0,
+            ..policy()
+        };
         let mins: Vec<u64> = (1..=9).map(|n| p.backoff(n).as_secs() / 60).collect();
         assert_eq!(mins, [10, 20, 40, 80, 160, 320, 640, 720, 720]);
-        assert_eq!(p.backoff(10_000), p.max, "no overflow, still retried at the cap");
+        assert_eq!(
+            p.backoff(10_000),
+            p.max,
+            "no overflow, still retried at the cap"
+        );
         let plan = p.after_failure(t0(), 3, None, None);
         assert_eq!(plan.next_check_at, t0() + chrono::Duration::minutes(40));
     }
 
     #[test]
     fn retry_after_replaces_the_backoff_within_bounds() {
-        let p = Policy { jitter: 0.0, ..policy() };
-        let at = |r| p.after_failure(t0(), 1, Some(Duration::from_secs(r)), None).next_check_at;
+        let p = Policy {
+            jitter: 0.0,
+            ..policy()
+        };
+        let at = |r| {
+            p.after_failure(t0(), 1, Some(Duration::from_secs(r)), None)
+                .next_check_at
+        };
         assert_eq!(at(7200), t0() + chrono::Duration::hours(2));
-        assert_eq!(at(1), t0() + chrono::Duration::minutes(10), "not below min_interval");
+        assert_eq!(
+            at(1),
+            t0() + chrono::Duration::minutes(10),
+            "not below min_interval"
+        );
         assert_eq!(at(10_000_000), t0() + chrono::Duration::days(7), "capped");
     }
 
@@ -369,23 +451,47 @@ mod tests {
             })
             .collect();
         assert!(spread.len() > 10, "{spread:?}");
-        assert_eq!(Policy { jitter: 0.0, ..policy() }.jittered(d), d);
+        assert_eq!(
+            Policy {
+                jitter: 0.0,
+                ..policy()
+            }
+            .jittered(d),
+            d
+        );
     }
 
     #[test]
     fn not_modified_keeps_the_remembered_interval() {
-        let p = Policy { jitter: 0.0, ..policy() };
+        let p = Policy {
+            jitter: 0.0,
+            ..policy()
+        };
         let plan = p.after_not_modified(t0(), Some(Duration::from_secs(7200)), &Hints::default());
         assert_eq!(plan.interval, Duration::from_secs(7200));
-        assert_eq!(p.after_not_modified(t0(), None, &Hints::default()).interval, p.default);
+        assert_eq!(
+            p.after_not_modified(t0(), None, &Hints::default()).interval,
+            p.default
+        );
     }
 
     #[test]
     fn validation_names_the_keys() {
-        let bad = PollingConfig { min_interval: Interval::secs(7200), ..PollingConfig::default() };
-        assert!(bad.validate().expect_err("min > default").contains("min_interval"));
-        let bad = PollingConfig { jitter: 2.0, ..PollingConfig::default() };
+        let bad = PollingConfig {
+            min_interval: Interval::secs(7200),
+            ..PollingConfig::default()
+        };
+        assert!(bad
+            .validate()
+            .expect_err("min > default")
+            .contains("min_interval"));
+        let bad = PollingConfig {
+            jitter: 2.0,
+            ..PollingConfig::default()
+        };
         assert!(bad.validate().expect_err("jitter").contains("jitter"));
-        PollingConfig::default().validate().expect("defaults are valid");
+        PollingConfig::default()
+            .validate()
+            .expect("defaults are valid");
     }
 }

@@ -139,7 +139,11 @@ mod tests {
         assert!(q.remove(2));
         assert_eq!(q.len(), 1);
         assert_eq!(q.next_due().await, 1);
-        assert_eq!(Instant::now() - start, Duration::from_secs(30), "the later schedule wins");
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(30),
+            "the later schedule wins"
+        );
         assert!(q.is_empty());
     }
 

@@ -219,18 +219,41 @@ pub struct Synced {
 
 /// A request for the writer thread.
 pub(super) enum Request {
-    Sync { feeds: Vec<FeedSpec>, reply: oneshot::Sender<Result<Synced, StoreError>> },
-    Add { spec: FeedSpec, origin: Origin, reply: oneshot::Sender<Result<Added, StoreError>> },
-    Remove { url: String, reply: oneshot::Sender<Result<bool, StoreError>> },
-    Active { reply: oneshot::Sender<Result<Vec<Subscription>, StoreError>> },
-    Record { poll: Box<Poll>, reply: oneshot::Sender<Result<Recorded, StoreError>> },
-    Ping { reply: oneshot::Sender<()> },
+    Sync {
+        feeds: Vec<FeedSpec>,
+        reply: oneshot::Sender<Result<Synced, StoreError>>,
+    },
+    Add {
+        spec: FeedSpec,
+        origin: Origin,
+        reply: oneshot::Sender<Result<Added, StoreError>>,
+    },
+    Remove {
+        url: String,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    Active {
+        reply: oneshot::Sender<Result<Vec<Subscription>, StoreError>>,
+    },
+    Record {
+        poll: Box<Poll>,
+        reply: oneshot::Sender<Result<Recorded, StoreError>>,
+    },
+    Ping {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 impl Store {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, StoreError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::Feeds(make(reply))).await.map_err(|_| StoreError::WriterGone)?;
+        self.tx
+            .send(Command::Feeds(make(reply)))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)
     }
 
@@ -242,7 +265,12 @@ impl Store {
 
     /// Subscribes to one feed (revives it if it was gone).
     pub async fn add_feed(&self, spec: FeedSpec, origin: Origin) -> Result<Added, StoreError> {
-        self.ask(|reply| Request::Add { spec, origin, reply }).await?
+        self.ask(|reply| Request::Add {
+            spec,
+            origin,
+            reply,
+        })
+        .await?
     }
 
     /// Unsubscribes the feed with this URL (polled or configured). The
@@ -258,7 +286,11 @@ impl Store {
 
     /// Records a poll (and stores its document) in one transaction.
     pub async fn record_poll(&self, poll: Poll) -> Result<Recorded, StoreError> {
-        self.ask(|reply| Request::Record { poll: Box::new(poll), reply }).await?
+        self.ask(|reply| Request::Record {
+            poll: Box::new(poll),
+            reply,
+        })
+        .await?
     }
 
     /// A round trip through the writer: proves it is alive and not stuck.
@@ -274,13 +306,18 @@ pub(super) fn handle(writer: &mut Writer, request: Request) {
         Request::Sync { feeds, reply } => {
             let _ = reply.send(sync(writer.connection_mut(), &feeds, now));
         }
-        Request::Add { spec, origin, reply } => {
+        Request::Add {
+            spec,
+            origin,
+            reply,
+        } => {
             let _ = reply.send(add(writer.connection_mut(), &spec, origin, now));
         }
         Request::Remove { url, reply } => {
-            let r = writer
-                .connection_mut()
-                .execute("DELETE FROM subscriptions WHERE url = ?1 OR configured_url = ?1", [&url]);
+            let r = writer.connection_mut().execute(
+                "DELETE FROM subscriptions WHERE url = ?1 OR configured_url = ?1",
+                [&url],
+            );
             let _ = reply.send(r.map(|n| n > 0).map_err(StoreError::from));
         }
         Request::Active { reply } => {
@@ -315,16 +352,31 @@ fn find(conn: &Connection, url: &str) -> Result<Option<(i64, bool)>, StoreError>
         .optional()?)
 }
 
-fn insert(conn: &Connection, spec: &FeedSpec, origin: Origin, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn insert(
+    conn: &Connection,
+    spec: &FeedSpec,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO subscriptions (url, configured_url, name, interval_seconds, origin, added_at)
          VALUES (?1, ?1, ?2, ?3, ?4, ?5)",
-        params![spec.url, spec.name, spec.interval.map(secs), origin.as_str(), format_time(now)],
+        params![
+            spec.url,
+            spec.name,
+            spec.interval.map(secs),
+            origin.as_str(),
+            format_time(now)
+        ],
     )?;
     Ok(())
 }
 
-fn sync(conn: &mut Connection, feeds: &[FeedSpec], now: DateTime<Utc>) -> Result<Synced, StoreError> {
+fn sync(
+    conn: &mut Connection,
+    feeds: &[FeedSpec],
+    now: DateTime<Utc>,
+) -> Result<Synced, StoreError> {
     let tx = conn.transaction()?;
     let mut keep = std::collections::BTreeSet::new();
     let mut out = Synced::default();
@@ -357,7 +409,12 @@ fn sync(conn: &mut Connection, feeds: &[FeedSpec], now: DateTime<Utc>) -> Result
     Ok(out)
 }
 
-fn add(conn: &mut Connection, spec: &FeedSpec, origin: Origin, now: DateTime<Utc>) -> Result<Added, StoreError> {
+fn add(
+    conn: &mut Connection,
+    spec: &FeedSpec,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<Added, StoreError> {
     match find(conn, &spec.url)? {
         None => {
             insert(conn, spec, origin, now)?;
@@ -377,7 +434,8 @@ fn add(conn: &mut Connection, spec: &FeedSpec, origin: Origin, now: DateTime<Utc
 }
 
 fn duration(secs: Option<i64>) -> Option<Duration> {
-    secs.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs)
+    secs.and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
 }
 
 fn active(conn: &Connection) -> Result<Vec<Subscription>, StoreError> {
@@ -399,8 +457,14 @@ fn load(conn: &Connection, only: Option<i64>) -> Result<Vec<Subscription>, Store
             name: r.get(3)?,
             interval: duration(r.get(4)?),
             feed_id: r.get(5)?,
-            next_check_at: r.get::<_, Option<String>>(6)?.as_deref().and_then(parse_time),
-            validators: Validators { etag: r.get(7)?, last_modified: r.get(8)? },
+            next_check_at: r
+                .get::<_, Option<String>>(6)?
+                .as_deref()
+                .and_then(parse_time),
+            validators: Validators {
+                etag: r.get(7)?,
+                last_modified: r.get(8)?,
+            },
             error_count: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(u32::MAX),
         })
     })?;
@@ -435,20 +499,40 @@ fn current(conn: &Connection, id: i64) -> Result<Option<Current>, StoreError> {
 
 /// Follows a permanent redirect: the subscription and its stored feed take
 /// the new URL (unless another one already has it).
-fn move_to(conn: &Connection, id: i64, feed_id: Option<i64>, from: &str, to: &str) -> Result<(), StoreError> {
-    let moved = conn.execute("UPDATE OR IGNORE subscriptions SET url = ?2 WHERE id = ?1", params![id, to])?;
+fn move_to(
+    conn: &Connection,
+    id: i64,
+    feed_id: Option<i64>,
+    from: &str,
+    to: &str,
+) -> Result<(), StoreError> {
+    let moved = conn.execute(
+        "UPDATE OR IGNORE subscriptions SET url = ?2 WHERE id = ?1",
+        params![id, to],
+    )?;
     if moved == 0 {
-        tracing::warn!(from, to, "Feed moved permanently to a URL another subscription polls; keeping the old URL.");
+        tracing::warn!(
+            from,
+            to,
+            "Feed moved permanently to a URL another subscription polls; keeping the old URL."
+        );
         return Ok(());
     }
     if let Some(feed_id) = feed_id {
-        conn.execute("UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1", params![feed_id, to])?;
+        conn.execute(
+            "UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1",
+            params![feed_id, to],
+        )?;
     }
     tracing::info!(from, to, "Feed moved permanently; its URL is updated.");
     Ok(())
 }
 
-fn published_last_week(conn: &Connection, feed_id: i64, now: DateTime<Utc>) -> Result<u64, StoreError> {
+fn published_last_week(
+    conn: &Connection,
+    feed_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let since = chrono::Duration::from_std(RATE_WINDOW)
         .ok()
         .and_then(|w| now.checked_sub_signed(w))
@@ -462,14 +546,30 @@ fn published_last_week(conn: &Connection, feed_id: i64, now: DateTime<Utc>) -> R
 }
 
 fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
-    let Poll { subscription: id, checked_at: now, policy, record } = poll;
+    let Poll {
+        subscription: id,
+        checked_at: now,
+        policy,
+        record,
+    } = poll;
     let Some(cur) = current(writer.connection_mut(), id)? else {
         // Removed (or gone) while the fetch was in flight: nothing to record.
-        return Ok(Recorded { next_check_at: None, error_count: 0, report: None, store_error: None, subscription: None });
+        return Ok(Recorded {
+            next_check_at: None,
+            error_count: 0,
+            report: None,
+            store_error: None,
+            subscription: None,
+        });
     };
     let now_s = format_time(now);
     match record {
-        PollRecord::Modified { feed, validators, hints, moved_to } => {
+        PollRecord::Modified {
+            feed,
+            validators,
+            hints,
+            moved_to,
+        } => {
             let mut next = None;
             let result = writer.ingest_with(&feed, now, |tx, report| {
                 let recent = published_last_week(tx, report.feed_id, now)?;
@@ -496,16 +596,35 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
                 Ok(())
             });
             match result {
-                Ok(report) => Ok(Recorded { next_check_at: next, error_count: 0, report: Some(report), store_error: None, subscription: None }),
+                Ok(report) => Ok(Recorded {
+                    next_check_at: next,
+                    error_count: 0,
+                    report: Some(report),
+                    store_error: None,
+                    subscription: None,
+                }),
                 Err(e) => {
                     let error = format!("storing failed: {e}");
-                    let mut r = fail(writer.connection_mut(), id, &cur, &policy, now, &error, None, None)?;
+                    let mut r = fail(
+                        writer.connection_mut(),
+                        id,
+                        &cur,
+                        &policy,
+                        now,
+                        &error,
+                        None,
+                        None,
+                    )?;
                     r.store_error = Some(error);
                     Ok(r)
                 }
             }
         }
-        PollRecord::NotModified { etag, hints, moved_to } => {
+        PollRecord::NotModified {
+            etag,
+            hints,
+            moved_to,
+        } => {
             let plan = policy.after_not_modified(now, cur.interval, &hints);
             let tx = writer.connection_mut().transaction()?;
             tx.execute(
@@ -518,7 +637,13 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
                 move_to(&tx, id, cur.feed_id, &cur.url, to)?;
             }
             tx.commit()?;
-            Ok(Recorded { next_check_at: Some(plan.next_check_at), error_count: 0, report: None, store_error: None, subscription: None })
+            Ok(Recorded {
+                next_check_at: Some(plan.next_check_at),
+                error_count: 0,
+                report: None,
+                store_error: None,
+                subscription: None,
+            })
         }
         PollRecord::Gone => {
             writer.connection_mut().execute(
@@ -528,11 +653,28 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
                 params![id, now_s],
             )?;
             tracing::warn!(url = %cur.url, "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
-            Ok(Recorded { next_check_at: None, error_count: cur.error_count, report: None, store_error: None, subscription: None })
+            Ok(Recorded {
+                next_check_at: None,
+                error_count: cur.error_count,
+                report: None,
+                store_error: None,
+                subscription: None,
+            })
         }
-        PollRecord::Failed { error, status, retry_after } => {
-            fail(writer.connection_mut(), id, &cur, &policy, now, &error, status, retry_after)
-        }
+        PollRecord::Failed {
+            error,
+            status,
+            retry_after,
+        } => fail(
+            writer.connection_mut(),
+            id,
+            &cur,
+            &policy,
+            now,
+            &error,
+            status,
+            retry_after,
+        ),
     }
 }
 
@@ -556,7 +698,13 @@ fn fail(
           WHERE id = ?1",
         params![id, format_time(plan.next_check_at), errors, error, now_s, status],
     )?;
-    Ok(Recorded { next_check_at: Some(plan.next_check_at), error_count: errors, report: None, store_error: None, subscription: None })
+    Ok(Recorded {
+        next_check_at: Some(plan.next_check_at),
+        error_count: errors,
+        report: None,
+        store_error: None,
+        subscription: None,
+    })
 }
 
 /// Every subscription with its state, for `feedfold status` and `feeds list`
@@ -603,33 +751,74 @@ mod tests {
     use crate::scheduler::PollingConfig;
 
     fn spec(url: &str) -> FeedSpec {
-        FeedSpec { url: url.into(), name: None, interval: None }
+        FeedSpec {
+            url: url.into(),
+            name: None,
+            interval: None,
+        }
     }
 
     fn failed(id: i64, retry_after: Option<Duration>) -> Poll {
         Poll {
             subscription: id,
             checked_at: Utc::now(),
-            policy: PollingConfig { jitter: 0.0, ..PollingConfig::default() }.policy(None, 1),
-            record: PollRecord::Failed { error: "server answered 500".into(), status: Some(500), retry_after },
+            policy: PollingConfig {
+                jitter: 0.0,
+                ..PollingConfig::default()
+            }
+            .policy(None, 1),
+            record: PollRecord::Failed {
+                error: "server answered 500".into(),
+                status: Some(500),
+                retry_after,
+            },
         }
     }
 
     #[tokio::test]
     async fn config_sync_adds_updates_and_removes_only_config_feeds() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, writer) = Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
-        assert_eq!(store.add_feed(spec("http://h/cli"), Origin::Cli).await.expect("add"), Added::New);
-        assert_eq!(store.add_feed(spec("http://h/cli"), Origin::Cli).await.expect("add"), Added::Exists);
-        let s = store.sync_config_feeds(vec![spec("http://h/a"), spec("http://h/b")]).await.expect("sync");
+        let (store, writer) =
+            Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
+        assert_eq!(
+            store
+                .add_feed(spec("http://h/cli"), Origin::Cli)
+                .await
+                .expect("add"),
+            Added::New
+        );
+        assert_eq!(
+            store
+                .add_feed(spec("http://h/cli"), Origin::Cli)
+                .await
+                .expect("add"),
+            Added::Exists
+        );
+        let s = store
+            .sync_config_feeds(vec![spec("http://h/a"), spec("http://h/b")])
+            .await
+            .expect("sync");
         assert_eq!((s.added, s.removed, s.active.len()), (2, 0, 3));
-        let named = FeedSpec { name: Some("B".into()), ..spec("http://h/b") };
+        let named = FeedSpec {
+            name: Some("B".into()),
+            ..spec("http://h/b")
+        };
         let s = store.sync_config_feeds(vec![named]).await.expect("sync");
         assert_eq!((s.added, s.removed), (0, 1));
-        let urls: Vec<_> = s.active.iter().map(|a| (a.url.as_str(), a.name.as_deref())).collect();
+        let urls: Vec<_> = s
+            .active
+            .iter()
+            .map(|a| (a.url.as_str(), a.name.as_deref()))
+            .collect();
         assert_eq!(urls, [("http://h/cli", None), ("http://h/b", Some("B"))]);
-        assert!(store.remove_feed("http://h/cli".into()).await.expect("remove"));
-        assert!(!store.remove_feed("http://h/cli".into()).await.expect("remove"));
+        assert!(store
+            .remove_feed("http://h/cli".into())
+            .await
+            .expect("remove"));
+        assert!(!store
+            .remove_feed("http://h/cli".into())
+            .await
+            .expect("remove"));
         drop(store);
         writer.join();
     }
@@ -637,8 +826,12 @@ mod tests {
     #[tokio::test]
     async fn failures_back_off_and_count_and_retry_after_is_honoured() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, writer) = Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
-        store.add_feed(spec("http://h/a"), Origin::Cli).await.expect("add");
+        let (store, writer) =
+            Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
+        store
+            .add_feed(spec("http://h/a"), Origin::Cli)
+            .await
+            .expect("add");
         let id = store.active_feeds().await.expect("active")[0].id;
         let mut delays = Vec::new();
         for _ in 0..3 {
