@@ -9,7 +9,8 @@
 //! writer calls [`Policy`] inside the transaction that records a poll, so
 //! the stored `next_check_at` and the decision cannot disagree.
 //!
-//! Rules (see the README's "Polling" section):
+//! Rules (the `[polling]` table of `config/feedfold.toml` says the same to
+//! operators):
 //! - Adaptive interval: one week divided by the entries published in the
 //!   last week, clamped to `[min_interval, max_interval]`; a feed with no
 //!   entry in a week is checked every `max_interval`. A feed's own

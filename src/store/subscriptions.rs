@@ -3,7 +3,7 @@
 //!
 //! Part of the store stage. Writes happen only on the writer thread: the
 //! daemon and the `feeds`/`opml` commands send a request through the
-//! [`Store`] handle and [`handle`] runs it there. A poll's result is
+//! [`Store`] handle and `handle` runs it there. A poll's result is
 //! recorded in the same transaction as the document it brought (see
 //! [`super::writer::Writer::ingest_with`]), so the stored entries, the
 //! validators and the next check time always agree. The scheduler's
@@ -773,6 +773,27 @@ mod tests {
                 retry_after,
             },
         }
+    }
+
+    #[test]
+    fn a_version_1_store_gains_subscriptions_and_keeps_its_data() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch(crate::store::schema::MIGRATIONS[0])
+            .expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO feeds (url, format, first_seen, last_ingested) VALUES ('http://h/f', 'rss2', 'x', 'x')",
+            [],
+        )
+        .expect("v1 row");
+        crate::store::schema::migrate(&mut conn).expect("migrate");
+        assert!(crate::store::schema::version(&conn).expect("version") >= 2);
+        let feeds: i64 = conn
+            .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
+            .expect("feeds");
+        assert_eq!(feeds, 1);
+        assert!(statuses(&conn).expect("subscriptions table").is_empty());
     }
 
     #[tokio::test]
