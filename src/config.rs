@@ -69,7 +69,8 @@ impl FeedUrl {
     /// Accepts an absolute http(s) URL with a host.
     pub fn parse(s: &str) -> Option<FeedUrl> {
         let u = url::Url::parse(s.trim()).ok()?;
-        (matches!(u.scheme(), "http" | "https") && u.host_str().is_some()).then(|| FeedUrl(s.trim().to_string()))
+        (matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .then(|| FeedUrl(s.trim().to_string()))
     }
 }
 
@@ -77,7 +78,10 @@ impl<'de> Deserialize<'de> for FeedUrl {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FeedUrl, D::Error> {
         let s = String::deserialize(d)?;
         FeedUrl::parse(&s).ok_or_else(|| {
-            serde::de::Error::invalid_value(serde::de::Unexpected::Str(&s), &"an absolute http(s) URL")
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&s),
+                &"an absolute http(s) URL",
+            )
         })
     }
 }
@@ -118,7 +122,10 @@ impl Config {
                 message: "grouping.window_hours must be at least 1".into(),
             });
         }
-        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
     }
 
@@ -147,7 +154,11 @@ impl Config {
     pub fn feed_specs(&self) -> Vec<FeedSpec> {
         self.feeds
             .iter()
-            .map(|f| FeedSpec { url: f.url.0.clone(), name: f.name.clone(), interval: f.interval.map(|i| i.0) })
+            .map(|f| FeedSpec {
+                url: f.url.0.clone(),
+                name: f.name.clone(),
+                interval: f.interval.map(|i| i.0),
+            })
             .collect()
     }
 
@@ -187,10 +198,17 @@ mod tests {
                 }
             })
             .collect();
-        let config = Config::parse(&uncommented.join("\n"), Path::new("example")).expect("example parses");
+        let config =
+            Config::parse(&uncommented.join("\n"), Path::new("example")).expect("example parses");
         assert_eq!(config.feeds.len(), 1);
         assert_eq!(config.feeds[0].interval, Some(Interval::secs(1800)));
-        assert_eq!(Config { feeds: Vec::new(), ..config }, Config::default());
+        assert_eq!(
+            Config {
+                feeds: Vec::new(),
+                ..config
+            },
+            Config::default()
+        );
     }
 
     #[test]
@@ -211,31 +229,55 @@ mod tests {
         let text = "[[feeds]]\nurl = \"https://a.example/feed\"\n\n[[feeds]]\nurl = \"http://b.example/rss\"\nname = \"B\"\ninterval = \"2h\"\n";
         let config = Config::parse(text, Path::new("x.toml")).expect("parses");
         assert_eq!(config.feeds.len(), 2);
-        assert_eq!(config.feed_specs()[1].interval, Some(std::time::Duration::from_secs(7200)));
+        assert_eq!(
+            config.feed_specs()[1].interval,
+            Some(std::time::Duration::from_secs(7200))
+        );
         assert_eq!(config.polling, PollingConfig::default());
     }
 
     #[test]
     fn bad_feed_urls_and_durations_name_the_line() {
-        let err = Config::parse("[[feeds]]\nurl = \"ftp://x/\"\n", Path::new("x.toml")).expect_err("scheme");
-        assert!(err.to_string().contains("line 2") && err.to_string().contains("http(s)"), "{err}");
-        let err = Config::parse("[polling]\nmin_interval = \"often\"\n", Path::new("x.toml")).expect_err("duration");
-        assert!(err.to_string().contains("line 2") && err.to_string().contains("duration"), "{err}");
-        let err = Config::parse("[[feeds]]\nurl = \"http://x/\"\nevery = \"1h\"\n", Path::new("x.toml"))
-            .expect_err("unknown");
-        assert!(err.to_string().contains("line 3") && err.to_string().contains("every"), "{err}");
+        let err = Config::parse("[[feeds]]\nurl = \"ftp://x/\"\n", Path::new("x.toml"))
+            .expect_err("scheme");
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("http(s)"),
+            "{err}"
+        );
+        let err = Config::parse("[polling]\nmin_interval = \"often\"\n", Path::new("x.toml"))
+            .expect_err("duration");
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("duration"),
+            "{err}"
+        );
+        let err = Config::parse(
+            "[[feeds]]\nurl = \"http://x/\"\nevery = \"1h\"\n",
+            Path::new("x.toml"),
+        )
+        .expect_err("unknown");
+        assert!(
+            err.to_string().contains("line 3") && err.to_string().contains("every"),
+            "{err}"
+        );
         let err = Config::parse("log_format = \"xml\"\n", Path::new("x.toml")).expect_err("format");
         assert!(err.to_string().contains("line 1"), "{err}");
     }
 
     #[test]
     fn inconsistent_values_are_refused_with_the_key() {
-        let err = Config::parse("[[feeds]]\nurl = \"http://x/\"\ninterval = \"1m\"\n", Path::new("x.toml"))
-            .expect_err("too short");
+        let err = Config::parse(
+            "[[feeds]]\nurl = \"http://x/\"\ninterval = \"1m\"\n",
+            Path::new("x.toml"),
+        )
+        .expect_err("too short");
         assert!(err.to_string().contains("min_interval"), "{err}");
         let twice = "[[feeds]]\nurl = \"http://x/\"\n[[feeds]]\nurl = \"http://x/\"\n";
-        assert!(Config::parse(twice, Path::new("x.toml")).expect_err("dup").to_string().contains("twice"));
-        let err = Config::parse("[http]\nconcurrency = 0\n", Path::new("x.toml")).expect_err("zero");
+        assert!(Config::parse(twice, Path::new("x.toml"))
+            .expect_err("dup")
+            .to_string()
+            .contains("twice"));
+        let err =
+            Config::parse("[http]\nconcurrency = 0\n", Path::new("x.toml")).expect_err("zero");
         assert!(err.to_string().contains("http.concurrency"), "{err}");
     }
 

@@ -10,12 +10,12 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
 use feedfold::cli::{Cli, Command, DbArg};
+use feedfold::cli::{FeedsCommand, OpmlCommand};
 use feedfold::config::Config;
+use feedfold::daemon::{self, DaemonOptions};
 use feedfold::fetcher::{FetchSettings, Fetcher, Source};
 use feedfold::model::{format_time, parse_duration};
 use feedfold::pipeline::{self, IngestOptions};
-use feedfold::cli::{FeedsCommand, OpmlCommand};
-use feedfold::daemon::{self, DaemonOptions};
 use feedfold::scheduler::Interval;
 use feedfold::status;
 use feedfold::store::subscriptions::{self, Added, FeedSpec, Origin};
@@ -36,9 +36,17 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     // The config is read again (and its errors reported) by the command.
-    let from_config = cli.config.as_deref().and_then(|p| Config::load(p).ok()).map(|c| c.log_format);
+    let from_config = cli
+        .config
+        .as_deref()
+        .and_then(|p| Config::load(p).ok())
+        .map(|c| c.log_format);
     let format = cli.log_format.or(from_config).unwrap_or_default();
-    let default = if matches!(cli.command, Command::Run { .. }) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Run { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     feedfold::telemetry::init(cli.log.as_deref(), default, format);
 }
 
@@ -99,7 +107,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { db } => {
-            let options = DaemonOptions { config_path: cli.config.clone(), database: db_path(&db, &config) };
+            let options = DaemonOptions {
+                config_path: cli.config.clone(),
+                database: db_path(&db, &config),
+            };
             runtime()?.block_on(daemon::run(config, options))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -209,8 +220,8 @@ fn with_store<T, F: std::future::Future<Output = Result<T>>>(
     f: impl FnOnce(Store) -> F,
 ) -> Result<T> {
     let rt = runtime()?;
-    let (store, writer) =
-        Store::open(path, config.grouping.clone()).with_context(|| format!("opening the store {}", path.display()))?;
+    let (store, writer) = Store::open(path, config.grouping.clone())
+        .with_context(|| format!("opening the store {}", path.display()))?;
     let result = rt.block_on(f(store.clone()));
     drop(store);
     writer.join();
@@ -218,7 +229,8 @@ fn with_store<T, F: std::future::Future<Output = Result<T>>>(
 }
 
 fn feed_spec(url: &str, name: Option<String>, interval: Option<&str>) -> Result<FeedSpec> {
-    let url = feedfold::config::FeedUrl::parse(url).ok_or_else(|| anyhow!("{url:?} is not an absolute http(s) URL"))?;
+    let url = feedfold::config::FeedUrl::parse(url)
+        .ok_or_else(|| anyhow!("{url:?} is not an absolute http(s) URL"))?;
     let interval = match interval {
         Some(i) => Some(
             Interval::parse(i)
@@ -227,15 +239,30 @@ fn feed_spec(url: &str, name: Option<String>, interval: Option<&str>) -> Result<
         ),
         None => None,
     };
-    Ok(FeedSpec { url: url.0, name, interval })
+    Ok(FeedSpec {
+        url: url.0,
+        name,
+        interval,
+    })
 }
 
 fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Result<ExitCode> {
     match command {
-        FeedsCommand::Add { db, url, name, interval } => {
+        FeedsCommand::Add {
+            db,
+            url,
+            name,
+            interval,
+        } => {
             let spec = feed_spec(&url, name, interval.as_deref())?;
-            if spec.interval.is_some_and(|i| i < config.polling.min_interval.0) {
-                return Err(anyhow!("--interval is shorter than polling.min_interval ({})", config.polling.min_interval));
+            if spec
+                .interval
+                .is_some_and(|i| i < config.polling.min_interval.0)
+            {
+                return Err(anyhow!(
+                    "--interval is shorter than polling.min_interval ({})",
+                    config.polling.min_interval
+                ));
             }
             let added = with_store(&db_path(&db, config), config, |s| async move {
                 Ok(s.add_feed(spec, Origin::Cli).await?)
@@ -280,9 +307,12 @@ fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Result<E
         OpmlCommand::Import { db, file } => {
             let mut text = String::new();
             if file.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading standard input")?;
             } else {
-                text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
             }
             let feeds = feedfold::opml::parse(&text).with_context(|| file.display().to_string())?;
             let mut skipped = 0;
@@ -307,7 +337,10 @@ fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Result<E
                 }
                 Ok((new, existing))
             })?;
-            writeln!(out, "imported {new} feeds ({existing} already subscribed, {skipped} skipped)")?;
+            writeln!(
+                out,
+                "imported {new} feeds ({existing} already subscribed, {skipped} skipped)"
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         OpmlCommand::Export { db, output } => {
@@ -315,11 +348,17 @@ fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Result<E
             let feeds: Vec<feedfold::opml::OpmlFeed> = rows
                 .into_iter()
                 .filter(|r| r.gone_at.is_none())
-                .map(|r| feedfold::opml::OpmlFeed { url: r.url, name: r.name, site_url: r.site_url, category: None })
+                .map(|r| feedfold::opml::OpmlFeed {
+                    url: r.url,
+                    name: r.name,
+                    site_url: r.site_url,
+                    category: None,
+                })
                 .collect();
             let text = feedfold::opml::write(&feeds, "feedfold subscriptions", chrono::Utc::now())?;
             match output {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
                 None => out.write_all(text.as_bytes())?,
             }
             Ok(ExitCode::SUCCESS)
