@@ -43,7 +43,8 @@ use crate::scheduler::{self, PollingConfig};
 use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription};
 use crate::store::{Store, StoreError};
 
-/// Why the daemon could not start (once running, it only stops on a signal).
+/// Why the daemon could not start, or had to stop without a signal (the
+/// store's writer died). Per-feed failures are never daemon errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaemonError {
@@ -56,9 +57,9 @@ pub enum DaemonError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
-    /// The store's writer thread could not be joined.
-    #[error("the store's writer thread failed")]
-    Writer,
+    /// A task of the daemon (the scheduler, or the writer's join) failed.
+    #[error("an internal task of the daemon failed")]
+    Task,
 }
 
 /// Where the daemon's inputs are.
@@ -210,6 +211,8 @@ struct Scheduler {
     polling_now: HashSet<i64>,
     /// Which feed each poll task polls, to reschedule it if the task panics.
     tasks: HashMap<tokio::task::Id, i64>,
+    /// Set when the store's writer is gone: polling cannot go on.
+    writer_gone: bool,
 }
 
 impl Scheduler {
@@ -289,6 +292,10 @@ impl Scheduler {
                     self.feeds.remove(&id);
                 }
             },
+            Err(StoreError::WriterGone) => {
+                tracing::error!("The store's writer thread has stopped; the daemon stops.");
+                self.writer_gone = true;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "Recording a poll failed; retrying the feed after min_interval.");
                 self.retry_later(id);
@@ -296,8 +303,13 @@ impl Scheduler {
         }
     }
 
-    async fn run(mut self, mut control: mpsc::Receiver<Control>, mut stop: watch::Receiver<bool>) {
-        loop {
+    /// Polls until `stop` changes (or the writer is gone, an error).
+    async fn run(
+        mut self,
+        mut control: mpsc::Receiver<Control>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
+        while !self.writer_gone {
             tokio::select! {
                 _ = stop.changed() => break,
                 Some(c) = control.recv() => match c {
@@ -332,6 +344,10 @@ impl Scheduler {
             );
             self.in_flight.shutdown().await;
         }
+        if self.writer_gone {
+            return Err(DaemonError::Store(StoreError::WriterGone));
+        }
+        Ok(())
     }
 }
 
@@ -389,7 +405,7 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let (database, grouping) = (options.database.clone(), config.grouping.clone());
     let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
         .await
-        .map_err(|_| DaemonError::Writer)??;
+        .map_err(|_| DaemonError::Task)??;
     let http = HttpFetcher::new(&config.http)?;
     let synced = store.sync_config_feeds(config.feed_specs()).await?;
     let count = synced.active.len();
@@ -410,9 +426,10 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
         in_flight: JoinSet::new(),
         polling_now: HashSet::new(),
         tasks: HashMap::new(),
+        writer_gone: false,
     };
     scheduler.set_feeds(synced.active);
-    let scheduler = tokio::spawn(scheduler.run(control_rx, stop_rx));
+    let mut scheduler = tokio::spawn(scheduler.run(control_rx, stop_rx));
 
     let watchdog = notify::watchdog_interval().map(|every| {
         let (store, notifier) = (store.clone(), notifier.clone());
@@ -434,8 +451,18 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     tracing::info!(feeds = count, database = %options.database.display(), "feedfold is running.");
     notifier.ready(&format!("polling {count} feeds"));
     let mut running = config;
+    let mut outcome = Ok(());
     loop {
         tokio::select! {
+            ended = &mut scheduler => {
+                // The scheduler stops by itself only when it cannot go on.
+                outcome = match ended {
+                    Ok(Err(e)) => Err(e),
+                    _ => Err(DaemonError::Task),
+                };
+                notifier.stopping();
+                break;
+            }
             _ = term.recv() => { tracing::info!("SIGTERM received; shutting down."); break }
             _ = int.recv() => { tracing::info!("SIGINT received; shutting down."); break }
             _ = hup.recv() => {
@@ -447,10 +474,13 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
             }
         }
     }
-    notifier.stopping();
-    let _ = stop_tx.send(true);
-    if scheduler.await.is_err() {
-        tracing::error!("The scheduler task failed.");
+    if outcome.is_ok() {
+        notifier.stopping();
+        let _ = stop_tx.send(true);
+        outcome = match scheduler.await {
+            Ok(result) => result,
+            Err(_) => Err(DaemonError::Task),
+        };
     }
     if let Some(w) = watchdog {
         w.abort();
@@ -458,7 +488,9 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     drop(store);
     tokio::task::spawn_blocking(move || writer.join())
         .await
-        .map_err(|_| DaemonError::Writer)?;
-    tracing::info!("feedfold stopped.");
-    Ok(())
+        .map_err(|_| DaemonError::Task)?;
+    if outcome.is_ok() {
+        tracing::info!("feedfold stopped.");
+    }
+    outcome
 }

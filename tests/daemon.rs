@@ -509,6 +509,75 @@ async fn rate_limited_429_honours_retry_after() {
 }
 
 #[tokio::test]
+async fn unavailable_503_with_retry_after_is_rate_limiting_and_without_it_an_error() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/maint" => with(503, &[("Retry-After", "900")], "maintenance"),
+        _ => with(503, &[], "down"),
+    });
+    let ctx = Ctx::new(http_config());
+    let maint = ctx.subscribe(&server.url("/maint")).await;
+    let down = ctx.subscribe(&server.url("/down")).await;
+    ctx.poll(maint).await;
+    ctx.poll(down).await;
+    let (m, d) = (ctx.status(maint), ctx.status(down));
+    assert!(
+        m.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("rate limited (503)"),
+        "{m:?}"
+    );
+    let wait = secs_until(m.next_check_at.as_deref());
+    assert!((895..=900).contains(&wait), "{wait}");
+    assert!(
+        d.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("server answered 503"),
+        "{d:?}"
+    );
+    let wait = secs_until(d.next_check_at.as_deref());
+    assert!(
+        (55..=60).contains(&wait),
+        "plain backoff from min_interval: {wait}"
+    );
+}
+
+#[tokio::test]
+async fn rss_ttl_and_cache_control_lengthen_the_interval() {
+    let server = Server::start(|req, _| {
+        let ttl =
+            rss("Wire", &[("a1", "Budget vote one")]).replace("<link>", "<ttl>120</ttl><link>");
+        match req.path.as_str() {
+            "/ttl" => with(200, &[("Cache-Control", "max-age=60")], &ttl),
+            _ => with(
+                200,
+                &[("Cache-Control", "public, max-age=5400")],
+                &two_items(),
+            ),
+        }
+    });
+    let ctx = Ctx::new(http_config());
+    let ttl = ctx.subscribe(&server.url("/ttl")).await;
+    let cc = ctx.subscribe(&server.url("/cc")).await;
+    ctx.poll(ttl).await;
+    ctx.poll(cc).await;
+    // max_interval is 1h here; the hints ask for 2h and 90m.
+    let wait = secs_until(ctx.status(ttl).next_check_at.as_deref());
+    assert!(
+        (7195..=7200).contains(&wait),
+        "RSS ttl of 120 minutes: {wait}"
+    );
+    let wait = secs_until(ctx.status(cc).next_check_at.as_deref());
+    assert!((5395..=5400).contains(&wait), "max-age: {wait}");
+    assert_eq!(
+        ctx.status(cc).current_interval_seconds,
+        Some(3600),
+        "the regular interval is kept"
+    );
+}
+
+#[tokio::test]
 async fn server_errors_back_off_and_recover() {
     let server = Server::start(|_, nth| {
         if nth < 3 {
