@@ -16,6 +16,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "FEEDFOLD_LOG", value_name = "FILTER")]
     pub log: Option<String>,
 
+    /// Log format on stderr (default: the config's `log_format`, else auto).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<crate::telemetry::LogFormat>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -73,6 +77,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the polling daemon: check every subscribed feed on its schedule until SIGTERM.
+    Run {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Show each subscribed feed's last success, last error, error count and next check.
+    Status {
+        #[command(flatten)]
+        db: DbArg,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage subscriptions without editing the config file (a running daemon applies them on SIGHUP).
+    Feeds {
+        /// What to do.
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
+    /// Import or export subscriptions as OPML 2.0.
+    Opml {
+        /// What to do.
+        #[command(subcommand)]
+        command: OpmlCommand,
+    },
     /// Print a feed document as feedfold normalizes it, without storing anything.
     Parse {
         /// Feed file (`-` for standard input) or http(s) URL.
@@ -117,5 +146,58 @@ pub enum Command {
     Regroup {
         #[command(flatten)]
         db: DbArg,
+    },
+}
+
+/// `feedfold feeds …`
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Subscribe to a feed (or resume one that was gone).
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// The feed's http(s) URL.
+        url: String,
+        /// A display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A fixed interval instead of the adaptive one (e.g. 30m, 2h).
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<String>,
+    },
+    /// Unsubscribe (stored entries stay).
+    Remove {
+        #[command(flatten)]
+        db: DbArg,
+        /// The feed's URL (as polled or as added).
+        url: String,
+    },
+    /// List subscriptions.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `feedfold opml …`
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Subscribe to every feed of an OPML file (nested folders included).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The OPML file (`-` for standard input).
+        file: PathBuf,
+    },
+    /// Write the subscriptions as OPML 2.0.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// Write here instead of standard output.
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
     },
 }

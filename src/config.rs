@@ -1,12 +1,17 @@
-//! The configuration file (`config/feedfold.toml`): where the store lives
-//! and how grouping decides. Every key has a default; an unknown key or a
-//! wrong value is refused with the file, line and what was expected.
+//! The configuration file (`config/feedfold.toml`): where the store lives,
+//! how grouping decides, which feeds the daemon polls and how politely.
+//! Every key has a default; an unknown key or a wrong value is refused with
+//! the file, line and what was expected.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::detector::GroupingConfig;
+use crate::fetcher::http::HttpConfig;
+use crate::scheduler::{Interval, PollingConfig};
+use crate::store::subscriptions::FeedSpec;
+use crate::telemetry::LogFormat;
 
 /// The database path used when neither `--db` nor the config names one.
 pub const DEFAULT_DATABASE: &str = "feedfold.db";
@@ -19,6 +24,14 @@ pub struct Config {
     pub database: PathBuf,
     /// The `[grouping]` table.
     pub grouping: GroupingConfig,
+    /// Log format: `auto`, `human`, `plain` or `json` (`--log-format` overrides it).
+    pub log_format: LogFormat,
+    /// The `[[feeds]]` the daemon polls.
+    pub feeds: Vec<FeedConfig>,
+    /// The `[polling]` table.
+    pub polling: PollingConfig,
+    /// The `[http]` table.
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -26,7 +39,50 @@ impl Default for Config {
         Config {
             database: PathBuf::from(DEFAULT_DATABASE),
             grouping: GroupingConfig::default(),
+            log_format: LogFormat::default(),
+            feeds: Vec::new(),
+            polling: PollingConfig::default(),
+            http: HttpConfig::default(),
         }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// The feed's http(s) URL.
+    pub url: FeedUrl,
+    /// A display name (else the feed's own title).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A fixed interval for this feed instead of the adaptive one.
+    #[serde(default)]
+    pub interval: Option<Interval>,
+}
+
+/// An absolute http(s) URL, checked when the config is read.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FeedUrl(pub String);
+
+impl FeedUrl {
+    /// Accepts an absolute http(s) URL with a host.
+    pub fn parse(s: &str) -> Option<FeedUrl> {
+        let u = url::Url::parse(s.trim()).ok()?;
+        (matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .then(|| FeedUrl(s.trim().to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FeedUrl, D::Error> {
+        let s = String::deserialize(d)?;
+        FeedUrl::parse(&s).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&s),
+                &"an absolute http(s) URL",
+            )
+        })
     }
 }
 
@@ -66,7 +122,44 @@ impl Config {
                 message: "grouping.window_hours must be at least 1".into(),
             });
         }
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
+    }
+
+    /// Checks values against each other (the parser checked each alone).
+    fn validate(&self) -> Result<(), String> {
+        self.polling.validate()?;
+        self.http.validate()?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, feed) in self.feeds.iter().enumerate() {
+            if !seen.insert(feed.url.0.as_str()) {
+                return Err(format!("feeds[{i}]: {} is listed twice", feed.url.0));
+            }
+            if let Some(interval) = feed.interval {
+                if interval < self.polling.min_interval {
+                    return Err(format!(
+                        "feeds[{i}] ({}): interval {interval} is shorter than polling.min_interval ({})",
+                        feed.url.0, self.polling.min_interval
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured feeds as subscriptions.
+    pub fn feed_specs(&self) -> Vec<FeedSpec> {
+        self.feeds
+            .iter()
+            .map(|f| FeedSpec {
+                url: f.url.0.clone(),
+                name: f.name.clone(),
+                interval: f.interval.map(|i| i.0),
+            })
+            .collect()
     }
 
     /// Loads the configuration file.
@@ -92,6 +185,34 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_feed_example_parses_where_it_stands() {
+        let text = include_str!("../config/feedfold.toml");
+        let mut in_example = false;
+        let uncommented: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                in_example = l == "# [[feeds]]" || (in_example && l.starts_with("# "));
+                if in_example {
+                    &l[2..]
+                } else {
+                    l
+                }
+            })
+            .collect();
+        let config =
+            Config::parse(&uncommented.join("\n"), Path::new("example")).expect("example parses");
+        assert_eq!(config.feeds.len(), 1);
+        assert_eq!(config.feeds[0].interval, Some(Interval::secs(1800)));
+        assert_eq!(
+            Config {
+                feeds: Vec::new(),
+                ..config
+            },
+            Config::default()
+        );
+    }
+
+    #[test]
     fn empty_config_is_all_defaults() {
         assert_eq!(
             Config::parse("", Path::new("x.toml")).expect("empty ok"),
@@ -111,6 +232,63 @@ mod tests {
             msg.contains("x.toml") && msg.contains("line 3") && msg.contains("window"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_file_with_only_feeds_works() {
+        let text = "[[feeds]]\nurl = \"https://a.example/feed\"\n\n[[feeds]]\nurl = \"http://b.example/rss\"\nname = \"B\"\ninterval = \"2h\"\n";
+        let config = Config::parse(text, Path::new("x.toml")).expect("parses");
+        assert_eq!(config.feeds.len(), 2);
+        assert_eq!(
+            config.feed_specs()[1].interval,
+            Some(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(config.polling, PollingConfig::default());
+    }
+
+    #[test]
+    fn bad_feed_urls_and_durations_name_the_line() {
+        let err = Config::parse("[[feeds]]\nurl = \"ftp://x/\"\n", Path::new("x.toml"))
+            .expect_err("scheme");
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("http(s)"),
+            "{err}"
+        );
+        let err = Config::parse("[polling]\nmin_interval = \"often\"\n", Path::new("x.toml"))
+            .expect_err("duration");
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("duration"),
+            "{err}"
+        );
+        let err = Config::parse(
+            "[[feeds]]\nurl = \"http://x/\"\nevery = \"1h\"\n",
+            Path::new("x.toml"),
+        )
+        .expect_err("unknown");
+        assert!(
+            err.to_string().contains("line 3") && err.to_string().contains("every"),
+            "{err}"
+        );
+        let err = Config::parse("log_format = \"xml\"\n", Path::new("x.toml")).expect_err("format");
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_values_are_refused_with_the_key() {
+        let err = Config::parse(
+            "[[feeds]]\nurl = \"http://x/\"\ninterval = \"1m\"\n",
+            Path::new("x.toml"),
+        )
+        .expect_err("too short");
+        assert!(err.to_string().contains("min_interval"), "{err}");
+        let twice = "[[feeds]]\nurl = \"http://x/\"\n[[feeds]]\nurl = \"http://x/\"\n";
+        assert!(Config::parse(twice, Path::new("x.toml"))
+            .expect_err("dup")
+            .to_string()
+            .contains("twice"));
+        let err =
+            Config::parse("[http]\nconcurrency = 0\n", Path::new("x.toml")).expect_err("zero");
+        assert!(err.to_string().contains("http.concurrency"), "{err}");
     }
 
     #[test]

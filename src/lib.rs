@@ -25,7 +25,27 @@
 //!   the detector's index; each feed document is grouped and written in one
 //!   transaction. [`store::queries`] reads on separate read-only connections.
 //! - [`pipeline`] is the one code path from sources to the writer, used by
-//!   `feedfold ingest` (and by the daemon to come).
+//!   `feedfold ingest`.
+//!
+//! ## The daemon (`feedfold run`)
+//!
+//! ```text
+//! scheduler ──due feed──▶ fetcher::http ──FetchOutcome──▶ normalizer ──▶ store::writer
+//! (DueQueue,              (conditional GET, global +                     (records the poll and
+//!  Policy)                 per-host semaphores, size cap)                 the next check in the
+//!                                                                         document's transaction)
+//! ```
+//!
+//! - [`scheduler`] is pure policy (adaptive interval, hints, backoff,
+//!   jitter) plus a tokio timer queue; `next_check_at` lives in the store
+//!   (table `subscriptions`), so restarts resume where they left off.
+//! - [`fetcher::http`] polls one URL politely and classifies the answer
+//!   (200, 304, 410, 429/503, permanent redirects) without erroring on the
+//!   expected ones.
+//! - [`daemon`] wires it: signals, reload, graceful shutdown, [`notify`]
+//!   (sd_notify) and the watchdog. [`store::subscriptions`] holds the feed
+//!   list and polling state; [`opml`] imports and exports it.
+//! - [`telemetry`] sets up logging (human, plain for journald, or JSON).
 //!
 //! ## Threads and tasks
 //!
@@ -53,15 +73,24 @@
 //! - Feature hashes use a specified hash (FNV-1a, SipHash with fixed keys
 //!   inside `simhash`), so stored features stay comparable across builds;
 //!   changing them bumps [`detector::features::FEATURES_VERSION`].
-//! - One bad source never stops the others.
+//! - One bad source never stops the others; in the daemon, a failing feed
+//!   backs off and keeps being retried, and only 410 Gone stops it.
+//! - Each feed has at most one fetch in flight; fetches wait on the
+//!   per-host semaphore before taking a global one.
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod detector;
 pub mod eval;
 pub mod fetcher;
 pub mod model;
 pub mod normalizer;
+pub mod notify;
+pub mod opml;
 pub mod output;
 pub mod pipeline;
+pub mod scheduler;
+pub mod status;
 pub mod store;
+pub mod telemetry;

@@ -2,7 +2,7 @@
 //! command and turns errors into messages and exit codes. All logic lives
 //! in the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,17 +10,22 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
 use feedfold::cli::{Cli, Command, DbArg};
+use feedfold::cli::{FeedsCommand, OpmlCommand};
 use feedfold::config::Config;
+use feedfold::daemon::{self, DaemonOptions};
 use feedfold::eval::{Corpus, Predicted, Scores};
 use feedfold::fetcher::{FetchSettings, Fetcher, Source};
 use feedfold::model::{format_time, parse_duration};
 use feedfold::output;
 use feedfold::pipeline::{self, IngestOptions};
+use feedfold::scheduler::Interval;
+use feedfold::status;
+use feedfold::store::subscriptions::{self, Added, FeedSpec, Origin};
 use feedfold::store::{self, queries, Store};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log.as_deref());
+    init_logging(&cli);
     match run(cli) {
         Ok(code) => code,
         // A closed pipe (`feedfold stories | head`) is not an error.
@@ -39,15 +44,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: Option<&str>) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or("warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_target(false)
-        .init();
+fn init_logging(cli: &Cli) {
+    // The config is read again (and its errors reported) by the command.
+    let from_config = cli
+        .config
+        .as_deref()
+        .and_then(|p| Config::load(p).ok())
+        .map(|c| c.log_format);
+    let format = cli.log_format.or(from_config).unwrap_or_default();
+    let default = if matches!(cli.command, Command::Run { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    feedfold::telemetry::init(cli.log.as_deref(), default, format);
 }
 
 fn load_config(path: Option<&Path>) -> Result<Config> {
@@ -158,6 +168,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run { db } => {
+            let options = DaemonOptions {
+                config_path: cli.config.clone(),
+                database: db_path(&db, &config),
+            };
+            runtime()?.block_on(daemon::run(config, options))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { db, json } => {
+            let rows = feed_statuses(&db_path(&db, &config))?;
+            if json {
+                output::json_lines(&mut out, &rows)?;
+            } else {
+                status::status(&mut out, &rows)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Feeds { command } => feeds(command, &config, &mut out),
+        Command::Opml { command } => opml(command, &config, &mut out),
         Command::Parse {
             source,
             feed_url,
@@ -341,4 +370,169 @@ fn eval(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Reads the subscriptions on a read-only connection.
+fn feed_statuses(path: &Path) -> Result<Vec<subscriptions::FeedStatus>> {
+    let conn = store::open_reader(path)?;
+    if store::schema::version(&conn)? < 2 {
+        return Err(anyhow!(
+            "{} has no subscriptions yet (schema before version 2); `feedfold feeds add` or `feedfold run` upgrades it",
+            path.display()
+        ));
+    }
+    Ok(subscriptions::statuses(&conn)?)
+}
+
+/// Opens the store's writer for a short command and runs `f` against it.
+fn with_store<T, F: std::future::Future<Output = Result<T>>>(
+    path: &Path,
+    config: &Config,
+    f: impl FnOnce(Store) -> F,
+) -> Result<T> {
+    let rt = runtime()?;
+    let (store, writer) = Store::open(path, config.grouping.clone())
+        .with_context(|| format!("opening the store {}", path.display()))?;
+    let result = rt.block_on(f(store.clone()));
+    drop(store);
+    writer.join();
+    result
+}
+
+fn feed_spec(url: &str, name: Option<String>, interval: Option<&str>) -> Result<FeedSpec> {
+    let url = feedfold::config::FeedUrl::parse(url)
+        .ok_or_else(|| anyhow!("{url:?} is not an absolute http(s) URL"))?;
+    let interval = match interval {
+        Some(i) => Some(
+            Interval::parse(i)
+                .ok_or_else(|| anyhow!("--interval {i:?}: expected a duration like 30m, 2h or 1d"))?
+                .0,
+        ),
+        None => None,
+    };
+    Ok(FeedSpec {
+        url: url.0,
+        name,
+        interval,
+    })
+}
+
+fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Result<ExitCode> {
+    match command {
+        FeedsCommand::Add {
+            db,
+            url,
+            name,
+            interval,
+        } => {
+            let spec = feed_spec(&url, name, interval.as_deref())?;
+            if spec
+                .interval
+                .is_some_and(|i| i < config.polling.min_interval.0)
+            {
+                return Err(anyhow!(
+                    "--interval is shorter than polling.min_interval ({})",
+                    config.polling.min_interval
+                ));
+            }
+            let added = with_store(&db_path(&db, config), config, |s| async move {
+                Ok(s.add_feed(spec, Origin::Cli).await?)
+            })?;
+            let what = match added {
+                Added::New => "added",
+                Added::Exists => "already subscribed",
+                Added::Revived => "resumed (it was gone)",
+            };
+            writeln!(out, "{url}: {what}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Remove { db, url } => {
+            if config.feeds.iter().any(|f| f.url.0 == url) {
+                eprintln!("feedfold: warning: {url} is listed in the config file; the daemon adds it back on reload");
+            }
+            let removed = with_store(&db_path(&db, config), config, |s| {
+                let url = url.clone();
+                async move { Ok(s.remove_feed(url).await?) }
+            })?;
+            if removed {
+                writeln!(out, "{url}: removed")?;
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(anyhow!("{url}: not subscribed"))
+            }
+        }
+        FeedsCommand::List { db, json } => {
+            let rows = feed_statuses(&db_path(&db, config))?;
+            if json {
+                output::json_lines(out, &rows)?;
+            } else {
+                status::feeds_list(out, &rows)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Result<ExitCode> {
+    match command {
+        OpmlCommand::Import { db, file } => {
+            let mut text = String::new();
+            if file.as_os_str() == "-" {
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading standard input")?;
+            } else {
+                text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+            }
+            let feeds = feedfold::opml::parse(&text).with_context(|| file.display().to_string())?;
+            let mut skipped = 0;
+            let specs: Vec<FeedSpec> = feeds
+                .into_iter()
+                .filter_map(|f| match feed_spec(&f.url, f.name, None) {
+                    Ok(spec) => Some(spec),
+                    Err(e) => {
+                        eprintln!("feedfold: warning: skipped: {e:#}");
+                        skipped += 1;
+                        None
+                    }
+                })
+                .collect();
+            let (new, existing) = with_store(&db_path(&db, config), config, |s| async move {
+                let (mut new, mut existing) = (0, 0);
+                for spec in specs {
+                    match s.add_feed(spec, Origin::Opml).await? {
+                        Added::Exists => existing += 1,
+                        _ => new += 1,
+                    }
+                }
+                Ok((new, existing))
+            })?;
+            writeln!(
+                out,
+                "imported {new} feeds ({existing} already subscribed, {skipped} skipped)"
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        OpmlCommand::Export { db, output } => {
+            let rows = feed_statuses(&db_path(&db, config))?;
+            let feeds: Vec<feedfold::opml::OpmlFeed> = rows
+                .into_iter()
+                .filter(|r| r.gone_at.is_none())
+                .map(|r| feedfold::opml::OpmlFeed {
+                    url: r.url,
+                    name: r.name,
+                    site_url: r.site_url,
+                    category: None,
+                })
+                .collect();
+            let text = feedfold::opml::write(&feeds, "feedfold subscriptions", chrono::Utc::now())?;
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => out.write_all(text.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -4,6 +4,8 @@
 //! [`RawDocument`]. Only this module does network I/O. Bodies are read in
 //! chunks and cut off at a size limit while streaming, never after.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -9,6 +9,7 @@
 
 pub mod queries;
 pub mod schema;
+pub mod subscriptions;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +131,8 @@ enum Command {
     Regroup {
         reply: oneshot::Sender<Result<writer::RegroupReport, StoreError>>,
     },
+    /// Subscriptions and polling state (the daemon, `feeds`, `opml`).
+    Feeds(subscriptions::Request),
 }
 
 /// Handle to the single writer thread. Cheap to clone.
@@ -187,6 +190,7 @@ impl Store {
                         Command::Regroup { reply } => {
                             let _ = reply.send(writer.regroup(chrono::Utc::now()));
                         }
+                        Command::Feeds(request) => subscriptions::handle(&mut writer, request),
                     }
                 }
                 writer.close();

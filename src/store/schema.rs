@@ -95,6 +95,31 @@ SELECT s.id              AS story_id,
   FROM stories s
   LEFT JOIN entries r ON r.id = s.representative_id;
 "#,
+    // 2: subscriptions, the feeds the daemon polls, and their polling state.
+    r#"
+CREATE TABLE subscriptions (
+    id                INTEGER PRIMARY KEY,
+    url               TEXT NOT NULL UNIQUE,
+    configured_url    TEXT NOT NULL UNIQUE,
+    name              TEXT,
+    interval_seconds  INTEGER,
+    origin            TEXT NOT NULL CHECK (origin IN ('config', 'cli', 'opml')),
+    feed_id           INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+    added_at          TEXT NOT NULL,
+    next_check_at     TEXT,
+    current_interval  INTEGER,
+    etag              TEXT,
+    last_modified     TEXT,
+    last_check_at     TEXT,
+    last_success_at   TEXT,
+    last_status       INTEGER,
+    last_error        TEXT,
+    last_error_at     TEXT,
+    error_count       INTEGER NOT NULL DEFAULT 0,
+    gone_at           TEXT
+);
+CREATE INDEX subscriptions_next_check ON subscriptions(next_check_at);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -68,6 +68,12 @@ impl Writer {
         Ok(w)
     }
 
+    /// The write connection, for the store's other write requests
+    /// ([`super::subscriptions`]).
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Closes the store, letting SQLite update its statistics.
     pub fn close(self) {
         if let Err(e) = self.conn.execute_batch("PRAGMA optimize;") {
@@ -84,9 +90,20 @@ impl Writer {
         feed: &NormalizedFeed,
         now: DateTime<Utc>,
     ) -> Result<IngestReport, StoreError> {
+        self.ingest_with(feed, now, |_, _| Ok(()))
+    }
+
+    /// Like [`Writer::ingest`], and runs `then` inside the same transaction
+    /// before it commits (the daemon records the poll there).
+    pub fn ingest_with(
+        &mut self,
+        feed: &NormalizedFeed,
+        now: DateTime<Utc>,
+        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
+    ) -> Result<IngestReport, StoreError> {
         // On failure the transaction rolls back; the index may then hold
         // entries that were never committed, so it is rebuilt.
-        let result = self.ingest_tx(feed, now);
+        let result = self.ingest_tx(feed, now, then);
         if result.is_err() {
             if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "reloading the candidate index failed");
@@ -100,6 +117,7 @@ impl Writer {
         &mut self,
         feed: &NormalizedFeed,
         now: DateTime<Utc>,
+        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
     ) -> Result<IngestReport, StoreError> {
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
@@ -188,6 +206,7 @@ impl Writer {
         for story in &dirty {
             refresh_story(&tx, *story, &now_s)?;
         }
+        then(&tx, &report)?;
         tx.commit()?;
         Ok(report)
     }

@@ -1,0 +1,439 @@
+//! The daemon's HTTP fetcher: polite, conditional polling of feed URLs.
+//!
+//! Stage 1 of the daemon's pipeline (scheduler → **fetcher** → normalizer →
+//! store writer). [`HttpFetcher::poll`] sends a conditional GET (stored
+//! `ETag` → `If-None-Match`, stored `Last-Modified` → `If-Modified-Since`),
+//! follows redirects itself (so it can tell a permanent 301/308 chain from
+//! a temporary 302/303/307 and catch loops), reads the body in chunks and
+//! stops at the size limit while streaming, and classifies the answer as a
+//! [`FetchOutcome`]. Expected answers (304, 410, 429) are outcomes, not
+//! errors. Concurrency is bounded twice: a global [`Semaphore`] and one per
+//! host, both acquired before connecting; a feed waiting for a busy host
+//! holds no global permit, so it never blocks another host's feeds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{charset_of, DEFAULT_MAX_BODY, USER_AGENT};
+use crate::model::RawDocument;
+use crate::scheduler::hints::{self, Hints};
+use crate::scheduler::Interval;
+
+/// The `Accept` header of feed requests.
+const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
+
+/// The config's `[http]` table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Most fetches in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Most fetches in flight at once to one host.
+    pub per_host: usize,
+    /// Timeout for establishing a connection.
+    pub connect_timeout: Interval,
+    /// Timeout for a whole fetch: connecting, redirects and the body.
+    pub timeout: Interval,
+    /// Largest accepted body in bytes (after decompression).
+    pub max_body: u64,
+    /// Most redirects followed per fetch.
+    pub max_redirects: usize,
+    /// The User-Agent header.
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            concurrency: 16,
+            per_host: 2,
+            connect_timeout: Interval::secs(10),
+            timeout: Interval::secs(30),
+            max_body: DEFAULT_MAX_BODY,
+            max_redirects: 5,
+            user_agent: USER_AGENT.to_string(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Checks the values; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.concurrency == 0 || self.per_host == 0 {
+            return Err("http.concurrency and http.per_host must be at least 1".into());
+        }
+        if self.timeout.0.is_zero() || self.connect_timeout.0.is_zero() {
+            return Err("http.timeout and http.connect_timeout must be longer than 0s".into());
+        }
+        if self.max_body == 0 {
+            return Err("http.max_body must be at least 1 byte".into());
+        }
+        if self.user_agent.trim().is_empty() {
+            return Err("http.user_agent must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
+/// The validators kept from the last full response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` header.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header.
+    pub last_modified: Option<String>,
+}
+
+/// How a poll went, when the server answered something meaningful.
+#[derive(Debug)]
+pub enum FetchOutcome {
+    /// 2xx with a body: a new document.
+    Modified {
+        /// The document (its `fetched_url` is the final URL).
+        doc: RawDocument,
+        /// Validators for the next conditional GET.
+        validators: Validators,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL if every redirect followed was permanent.
+        moved_to: Option<String>,
+    },
+    /// 304: nothing changed since the validators were issued.
+    NotModified {
+        /// A new `ETag`, if the 304 carried one.
+        etag: Option<String>,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL if every redirect followed was permanent.
+        moved_to: Option<String>,
+    },
+    /// 410 Gone: the feed is retired; polling stops.
+    Gone,
+    /// 429, or 503 with `Retry-After`: come back later.
+    RateLimited {
+        /// The status.
+        status: u16,
+        /// `Retry-After`, if given.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Why a poll failed. Every one of these is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PollError {
+    /// Connecting, TLS or reading failed.
+    #[error("request failed: {0}")]
+    Request(#[source] reqwest::Error),
+    /// The fetch took longer than `http.timeout`.
+    #[error("timed out after {0}")]
+    Timeout(Interval),
+    /// The server answered with an error status.
+    #[error("server answered {status}")]
+    Status {
+        /// The status code.
+        status: u16,
+    },
+    /// The body exceeds `http.max_body`.
+    #[error("document larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A redirect led back to a URL already visited.
+    #[error("redirect loop at {url}")]
+    RedirectLoop {
+        /// The URL seen twice.
+        url: String,
+    },
+    /// More redirects than `http.max_redirects`.
+    #[error("more than {max} redirects")]
+    TooManyRedirects {
+        /// The limit.
+        max: usize,
+    },
+    /// A redirect without a usable `Location`.
+    #[error("redirect ({status}) without a usable Location")]
+    BadRedirect {
+        /// The status code.
+        status: u16,
+    },
+    /// The URL is not an http(s) URL.
+    #[error("not an http(s) URL: {0}")]
+    BadUrl(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+impl PollError {
+    /// The HTTP status behind the error, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            PollError::Status { status } | PollError::BadRedirect { status } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The polling HTTP client. Cheap to clone; clones share the client and
+/// the concurrency limits.
+#[derive(Clone)]
+pub struct HttpFetcher {
+    client: reqwest::Client,
+    config: Arc<HttpConfig>,
+    /// Bounds fetches in flight over all hosts (`http.concurrency`).
+    global: Arc<Semaphore>,
+    /// One semaphore per host (`http.per_host` permits each), created on
+    /// first use. A std mutex: it is held only to look up or insert.
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl std::fmt::Debug for HttpFetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpFetcher")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn response_hints(headers: &HeaderMap, now: DateTime<Utc>) -> Hints {
+    Hints {
+        ttl: None,
+        max_age: header_str(headers, header::CACHE_CONTROL).and_then(hints::max_age),
+        expires: header_str(headers, header::EXPIRES).and_then(hints::http_date),
+        retry_after: header_str(headers, header::RETRY_AFTER)
+            .and_then(|v| hints::retry_after(v, now)),
+    }
+}
+
+impl HttpFetcher {
+    /// Builds the client and the limits.
+    pub fn new(config: &HttpConfig) -> Result<HttpFetcher, PollError> {
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout.0)
+            .timeout(config.timeout.0)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(PollError::Client)?;
+        Ok(HttpFetcher {
+            client,
+            config: Arc::new(config.clone()),
+            global: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            hosts: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
+        // A poisoned lock only means another fetch panicked mid-insert; the
+        // map itself is still usable.
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(host.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_host.max(1))))
+            .clone()
+    }
+
+    async fn permits(&self, host: &str) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        // The host permit first: waiting for a busy host must not hold one
+        // of the global permits other hosts could use. The semaphores are
+        // never closed, so acquiring fails only if that changes.
+        let host_permit = self.host_semaphore(host).acquire_owned().await.ok()?;
+        let global = self.global.clone().acquire_owned().await.ok()?;
+        Some((host_permit, global))
+    }
+
+    /// Polls `url` with the stored validators, within `http.timeout`.
+    pub async fn poll(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, PollError> {
+        let parsed = url::Url::parse(url).map_err(|_| PollError::BadUrl(url.to_string()))?;
+        let host = match (parsed.scheme(), parsed.host_str()) {
+            ("http" | "https", Some(h)) => h.to_string(),
+            _ => return Err(PollError::BadUrl(url.to_string())),
+        };
+        let _permits = self.permits(&host).await;
+        let timeout = self.config.timeout;
+        tokio::time::timeout(timeout.0, self.poll_inner(parsed, validators))
+            .await
+            .unwrap_or(Err(PollError::Timeout(timeout)))
+    }
+
+    async fn poll_inner(
+        &self,
+        start: url::Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, PollError> {
+        let mut url = start;
+        let mut visited: HashSet<String> = HashSet::new();
+        let mut all_permanent = true;
+        let mut redirects = 0usize;
+        loop {
+            visited.insert(url.to_string());
+            let mut request = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+            if let Some(etag) = &validators.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            let response = request.send().await.map_err(|e| self.request_error(e))?;
+            let status = response.status();
+            let now = Utc::now();
+            let moved_to = || (redirects > 0 && all_permanent).then(|| url.to_string());
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = header_str(response.headers(), header::LOCATION)
+                    .and_then(|l| url.join(l).ok())
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or(PollError::BadRedirect {
+                        status: status.as_u16(),
+                    })?;
+                if visited.contains(location.as_str()) {
+                    return Err(PollError::RedirectLoop {
+                        url: location.to_string(),
+                    });
+                }
+                redirects += 1;
+                if redirects > self.config.max_redirects {
+                    return Err(PollError::TooManyRedirects {
+                        max: self.config.max_redirects,
+                    });
+                }
+                all_permanent &= matches!(
+                    status,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+                );
+                url = location;
+                continue;
+            }
+            let headers = response.headers().clone();
+            return match status {
+                StatusCode::NOT_MODIFIED => Ok(FetchOutcome::NotModified {
+                    etag: header_str(&headers, header::ETAG).map(str::to_string),
+                    hints: response_hints(&headers, now),
+                    moved_to: moved_to(),
+                }),
+                StatusCode::GONE => Ok(FetchOutcome::Gone),
+                StatusCode::TOO_MANY_REQUESTS => Ok(FetchOutcome::RateLimited {
+                    status: status.as_u16(),
+                    retry_after: response_hints(&headers, now).retry_after,
+                }),
+                StatusCode::SERVICE_UNAVAILABLE if headers.contains_key(header::RETRY_AFTER) => {
+                    Ok(FetchOutcome::RateLimited {
+                        status: status.as_u16(),
+                        retry_after: response_hints(&headers, now).retry_after,
+                    })
+                }
+                s if s.is_success() => {
+                    let moved_to = moved_to();
+                    let final_url = url.to_string();
+                    let bytes = self.read_body(response).await?;
+                    let mut hints = response_hints(&headers, now);
+                    hints.retry_after = None;
+                    hints.ttl = hints::rss_ttl(&bytes);
+                    Ok(FetchOutcome::Modified {
+                        doc: RawDocument {
+                            name: final_url.clone(),
+                            fetched_url: Some(final_url),
+                            path: None,
+                            http_charset: header_str(&headers, header::CONTENT_TYPE)
+                                .and_then(charset_of),
+                            bytes,
+                        },
+                        validators: Validators {
+                            etag: header_str(&headers, header::ETAG).map(str::to_string),
+                            last_modified: header_str(&headers, header::LAST_MODIFIED)
+                                .map(str::to_string),
+                        },
+                        hints,
+                        moved_to,
+                    })
+                }
+                s => Err(PollError::Status { status: s.as_u16() }),
+            };
+        }
+    }
+
+    fn request_error(&self, e: reqwest::Error) -> PollError {
+        if e.is_timeout() {
+            PollError::Timeout(self.config.timeout)
+        } else {
+            PollError::Request(e)
+        }
+    }
+
+    /// Reads the (decompressed) body chunk by chunk, refusing it as soon as
+    /// it passes `http.max_body`.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, PollError> {
+        let limit = self.config.max_body;
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(PollError::TooLarge { limit });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_error(e))? {
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(PollError::TooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_zero_limits_are_not() {
+        HttpConfig::default().validate().expect("defaults");
+        let bad = HttpConfig {
+            per_host: 0,
+            ..HttpConfig::default()
+        };
+        assert!(bad.validate().expect_err("zero").contains("per_host"));
+        assert!(HttpConfig::default().user_agent.starts_with("feedfold/"));
+    }
+
+    #[test]
+    fn hints_come_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=900".parse().expect("value"),
+        );
+        h.insert(header::RETRY_AFTER, "30".parse().expect("value"));
+        let hints = response_hints(&h, Utc::now());
+        assert_eq!(hints.max_age, Some(Duration::from_secs(900)));
+        assert_eq!(hints.retry_after, Some(Duration::from_secs(30)));
+        assert_eq!(hints.expires, None);
+    }
+
+    #[tokio::test]
+    async fn non_http_urls_are_refused_without_a_request() {
+        let f = HttpFetcher::new(&HttpConfig::default()).expect("client");
+        let err = f
+            .poll("file:///etc/passwd", &Validators::default())
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, PollError::BadUrl(_)), "{err}");
+    }
+}

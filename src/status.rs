@@ -1,0 +1,107 @@
+//! Text output of `feedfold status` and `feedfold feeds list`: the
+//! daemon's subscriptions and their polling state, as read from the store
+//! on a read-only connection. Presentation only.
+
+use std::io::{self, Write};
+
+use crate::scheduler::Interval;
+use crate::store::subscriptions::FeedStatus;
+
+fn state(f: &FeedStatus) -> &'static str {
+    if f.gone_at.is_some() {
+        "gone"
+    } else if f.error_count > 0 {
+        "failing"
+    } else if f.last_success_at.is_some() {
+        "ok"
+    } else {
+        "new"
+    }
+}
+
+fn interval(secs: Option<i64>) -> String {
+    secs.and_then(|s| u64::try_from(s).ok())
+        .map(|s| Interval::secs(s).to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// `feedfold feeds list`: one line per subscription.
+pub fn feeds_list(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
+    if feeds.is_empty() {
+        return writeln!(
+            out,
+            "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config"
+        );
+    }
+    for f in feeds {
+        write!(
+            out,
+            "{:>4}  {:<7}  {:<6}  {}",
+            f.id,
+            state(f),
+            f.origin.as_str(),
+            f.url
+        )?;
+        if let Some(name) = &f.name {
+            write!(out, "  ({name})")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `feedfold status`: a block per subscription.
+pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
+    if feeds.is_empty() {
+        return writeln!(
+            out,
+            "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config"
+        );
+    }
+    let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    for f in feeds {
+        match &f.name {
+            Some(name) => writeln!(out, "#{} {name} [{}] {}", f.id, state(f), f.url)?,
+            None => writeln!(out, "#{} [{}] {}", f.id, state(f), f.url)?,
+        }
+        if let Some(c) = &f.configured_url {
+            writeln!(out, "    moved from    {c}")?;
+        }
+        writeln!(out, "    last success  {}", dash(&f.last_success_at))?;
+        match &f.last_error {
+            Some(e) => writeln!(out, "    last error    {} ({})", e, dash(&f.last_error_at))?,
+            None => writeln!(out, "    last error    -")?,
+        }
+        writeln!(out, "    error count   {}", f.error_count)?;
+        match &f.gone_at {
+            Some(g) => writeln!(
+                out,
+                "    next check    never: gone since {g} (`feedfold feeds add` resumes it)"
+            )?,
+            None => writeln!(
+                out,
+                "    next check    {}",
+                f.next_check_at
+                    .as_deref()
+                    .unwrap_or("as soon as the daemon runs")
+            )?,
+        }
+        writeln!(
+            out,
+            "    interval      {}{}",
+            interval(f.current_interval_seconds),
+            if f.interval_seconds.is_some() {
+                " (fixed)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(
+            out,
+            "    validators    {}",
+            if f.has_validators { "yes" } else { "no" }
+        )?;
+        writeln!(out, "    entries       {}", f.entries)?;
+    }
+    Ok(())
+}
