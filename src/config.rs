@@ -177,10 +177,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shipped_config_parses_to_the_defaults() {
+    fn shipped_config_parses_to_the_defaults_plus_its_feeds() {
         let text = include_str!("../config/feedfold.toml");
-        let config =
+        let mut config =
             Config::parse(text, Path::new("config/feedfold.toml")).expect("shipped config parses");
+        assert!(
+            config.feeds.len() >= 5,
+            "the shipped config follows several feeds"
+        );
+        assert!(config.feeds.iter().all(|f| f.name.is_some()));
+        config.feeds.clear();
         assert_eq!(config, Config::default());
     }
 
@@ -201,8 +207,10 @@ mod tests {
             .collect();
         let config =
             Config::parse(&uncommented.join("\n"), Path::new("example")).expect("example parses");
-        assert_eq!(config.feeds.len(), 1);
+        let shipped = Config::parse(text, Path::new("shipped")).expect("shipped parses");
+        assert_eq!(config.feeds.len(), shipped.feeds.len() + 1);
         assert_eq!(config.feeds[0].interval, Some(Interval::secs(1800)));
+        assert_eq!(config.feeds[0].name.as_deref(), Some("Example News"));
         assert_eq!(
             Config {
                 feeds: Vec::new(),
