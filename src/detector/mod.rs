@@ -100,6 +100,7 @@ impl Detector {
     /// first (ties broken by entry id, so grouping is deterministic).
     pub fn matches(&self, features: &Features, time: i64, feed_id: i64) -> Vec<Match> {
         let window = self.config.window_seconds();
+        let query = similarity::Query::new(features, &self.index);
         let mut out: Vec<Match> = self
             .index
             .candidates(features, time, window, feed_id, self.config.max_candidates)
@@ -109,8 +110,12 @@ impl Detector {
                 if similarity::dismiss(features, &other.features, &self.config) {
                     return None;
                 }
-                let s =
-                    similarity::compare(features, &other.features, time - other.time, &self.index);
+                let s = similarity::compare_query(
+                    &query,
+                    &other.features,
+                    time - other.time,
+                    &self.index,
+                );
                 let rule = similarity::decide(&s, &self.config)?;
                 Some(Match {
                     entry_id: id,

@@ -89,6 +89,16 @@ struct Overlap {
 }
 
 fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
+    overlap_by(a, b, |i| weight(a[i]), &weight)
+}
+
+/// [`overlap`] with `a`'s weights computed beforehand (once per query).
+fn overlap_with(a: &[u32], wa: &[f64], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
+    overlap_by(a, b, |i| wa.get(i).copied().unwrap_or(0.0), weight)
+}
+
+/// Merges two sorted key sets; `wa(i)` weighs `a[i]`, `wb(k)` weighs a key of `b`.
+fn overlap_by(a: &[u32], b: &[u32], wa: impl Fn(usize) -> f64, wb: impl Fn(u32) -> f64) -> Overlap {
     let (mut i, mut j) = (0, 0);
     let mut o = Overlap {
         shared: 0,
@@ -99,15 +109,15 @@ fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => {
-                o.w_a += weight(a[i]);
+                o.w_a += wa(i);
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                o.w_b += weight(b[j]);
+                o.w_b += wb(b[j]);
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let w = weight(a[i]);
+                let w = wa(i);
                 o.shared += 1;
                 o.w_shared += w;
                 o.w_a += w;
@@ -117,8 +127,8 @@ fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
             }
         }
     }
-    o.w_a += a[i..].iter().map(|k| weight(*k)).sum::<f64>();
-    o.w_b += b[j..].iter().map(|k| weight(*k)).sum::<f64>();
+    o.w_a += (i..a.len()).map(&wa).sum::<f64>();
+    o.w_b += b[j..].iter().map(|k| wb(*k)).sum::<f64>();
     o
 }
 
@@ -153,12 +163,48 @@ fn lede_in(a: &Features, b: &Features) -> f64 {
     )
 }
 
+/// A new entry's features with their rarity weights, computed once and
+/// compared with every candidate.
+pub struct Query<'a> {
+    features: &'a Features,
+    shingle_weights: Vec<f64>,
+    title_weights: Vec<f64>,
+}
+
+impl<'a> Query<'a> {
+    /// Weighs `features` by `rarity`.
+    pub fn new(features: &'a Features, rarity: &impl Rarity) -> Query<'a> {
+        Query {
+            features,
+            shingle_weights: features
+                .shingles
+                .iter()
+                .map(|k| rarity.shingle(*k))
+                .collect(),
+            title_weights: features.title.iter().map(|k| rarity.title(*k)).collect(),
+        }
+    }
+}
+
 /// Computes the figures for two entries `gap_seconds` apart, weighting
 /// shared words by `rarity`.
 pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarity) -> Similarity {
-    let body = overlap(&a.shingles, &b.shingles, |k| rarity.shingle(k));
+    compare_query(&Query::new(a, rarity), b, gap_seconds, rarity)
+}
+
+/// [`compare`] for a prepared query.
+pub fn compare_query(
+    q: &Query<'_>,
+    b: &Features,
+    gap_seconds: i64,
+    rarity: &impl Rarity,
+) -> Similarity {
+    let a = q.features;
+    let body = overlap_with(&a.shingles, &q.shingle_weights, &b.shingles, |k| {
+        rarity.shingle(k)
+    });
     let union = a.shingles.len() + b.shingles.len() - body.shared;
-    let title = overlap(&a.title, &b.title, |k| rarity.title(k));
+    let title = overlap_with(&a.title, &q.title_weights, &b.title, |k| rarity.title(k));
     let numbers = overlap(&a.numbers, &b.numbers, |_| 1.0);
     let numbers_den = a.numbers.len().min(b.numbers.len());
     Similarity {

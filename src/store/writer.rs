@@ -138,7 +138,8 @@ impl Writer {
                 .optional()?;
             match existing {
                 Some((id, old_hash, story_id)) if old_hash == hash => {
-                    tx.execute(
+                    exec(
+                        &*tx,
                         "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
                         params![id, now_s],
                     )?;
@@ -226,8 +227,8 @@ impl Writer {
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", "ON")?;
-        let before: i64 = tx.query_row("SELECT count(*) FROM stories", [], |r| r.get(0))?;
-        tx.execute("DELETE FROM stories", [])?;
+        let before: i64 = cached_row(&*tx, "SELECT count(*) FROM stories", [], |r| r.get(0))?;
+        exec(&*tx, "DELETE FROM stories", [])?;
         self.detector.index = CandidateIndex::new();
         // Nothing is loaded from the store: entries are re-placed in order.
         self.covered_from = i64::MIN;
@@ -371,6 +372,22 @@ pub(crate) fn load_range(
     Ok(())
 }
 
+/// Runs a statement through the connection's statement cache (the writer
+/// runs the same few statements for every entry).
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+fn cached_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 /// Past [`EVICT_ABOVE`] indexed entries, drops those far behind the newest.
 fn evict(detector: &mut Detector, covered_from: &mut i64, high_water: i64) {
     if detector.index.len() <= EVICT_ABOVE {
@@ -507,7 +524,7 @@ fn set_story(
 }
 
 fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result<i64, StoreError> {
-    tx.execute(
+    exec(&*tx, 
         "INSERT INTO feeds (url, title, site_url, self_url, description, format, first_seen, last_ingested)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
          ON CONFLICT(url) DO UPDATE SET
@@ -527,18 +544,20 @@ fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result
             now
         ],
     )?;
-    Ok(
-        tx.query_row("SELECT id FROM feeds WHERE url = ?1", [&feed.url], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(cached_row(
+        &*tx,
+        "SELECT id FROM feeds WHERE url = ?1",
+        [&feed.url],
+        |r| r.get(0),
+    )?)
 }
 
 fn new_story(tx: &Transaction<'_>, title: &str, time: i64, now: &str) -> Result<i64, StoreError> {
     let published = DateTime::from_timestamp(time, 0)
         .map(format_time)
         .unwrap_or_default();
-    tx.execute(
+    exec(
+        &*tx,
         "INSERT INTO stories (title, first_seen, last_seen, created_at, updated_at)
          VALUES (?1, ?2, ?2, ?3, ?3)",
         params![title, published, now],
@@ -610,7 +629,8 @@ fn update_entry(
     hash: i64,
     now: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    exec(
+        &*tx,
         "UPDATE entries SET url = ?2, canonical_url = ?3, title = ?4, author = ?5,
             summary_html = ?6, summary_text = ?7, content_html = ?8, content_text = ?9,
             text_length = ?10, published = ?11, published_source = ?12, updated = ?13,
@@ -644,11 +664,12 @@ fn update_entry(
 
 /// Moves every entry of story `from` into story `into` and deletes `from`.
 fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreError> {
-    tx.execute(
+    exec(
+        &*tx,
         "UPDATE entries SET story_id = ?2 WHERE story_id = ?1",
         params![from, into],
     )?;
-    tx.execute("DELETE FROM stories WHERE id = ?1", [from])?;
+    exec(&*tx, "DELETE FROM stories WHERE id = ?1", [from])?;
     Ok(())
 }
 
@@ -659,7 +680,7 @@ fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreErr
 /// The representative is the earliest entry whose text is at least 80% as
 /// long as the story's longest: the earliest full-text copy, not a summary.
 fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), StoreError> {
-    tx.execute(
+    exec(&*tx, 
         "UPDATE stories SET
             entry_count = (SELECT count(*) FROM entries WHERE story_id = ?1),
             feed_count = (SELECT count(DISTINCT feed_id) FROM entries WHERE story_id = ?1),
@@ -676,7 +697,8 @@ fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), Stor
          WHERE id = ?1",
         params![story, now],
     )?;
-    tx.execute(
+    exec(
+        &*tx,
         "UPDATE stories SET title = coalesce(
             (SELECT title FROM entries WHERE id = stories.representative_id AND title <> ''), title)
          WHERE id = ?1",
