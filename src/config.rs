@@ -1,5 +1,5 @@
-//! The configuration file (`config/feedfold.toml`): where the store lives
-//! and how grouping decides. Every key has a default; an unknown key or a
+//! The configuration file (`config/feedfold.toml`): where the store lives,
+//! how grouping decides and how long entries are kept. Every key has a default; an unknown key or a
 //! wrong value is refused with the file, line and what was expected.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +19,28 @@ pub struct Config {
     pub database: PathBuf,
     /// The `[grouping]` table.
     pub grouping: GroupingConfig,
+    /// The `[retention]` table.
+    pub retention: RetentionConfig,
+}
+
+/// The `[retention]` table: how long entries are kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Keep entries this many days after their date and after a feed last
+    /// carried them; `None` (the default) keeps them forever.
+    pub keep_days: Option<u32>,
+}
+
+impl RetentionConfig {
+    /// The cutoff as of `now`: entries dated and last seen before it go.
+    pub fn cutoff(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.keep_days
+            .map(|d| now - chrono::Duration::days(i64::from(d)))
+    }
 }
 
 impl Default for Config {
@@ -26,6 +48,7 @@ impl Default for Config {
         Config {
             database: PathBuf::from(DEFAULT_DATABASE),
             grouping: GroupingConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -64,6 +87,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: "grouping.window_hours must be at least 1".into(),
+            });
+        }
+        if config.retention.keep_days == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message:
+                    "retention.keep_days must be at least 1 (leave it out to keep entries forever)"
+                        .into(),
             });
         }
         Ok(config)
@@ -111,6 +142,20 @@ mod tests {
             msg.contains("x.toml") && msg.contains("line 3") && msg.contains("window"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn retention_keeps_forever_unless_set() {
+        assert_eq!(Config::default().retention.keep_days, None);
+        let c = Config::parse("[retention]\nkeep_days = 30\n", Path::new("x.toml"))
+            .expect("retention parses");
+        assert_eq!(c.retention.keep_days, Some(30));
+        let now = chrono::Utc::now();
+        assert_eq!(
+            c.retention.cutoff(now),
+            Some(now - chrono::Duration::days(30))
+        );
+        assert!(Config::parse("[retention]\nkeep_days = 0\n", Path::new("x.toml")).is_err());
     }
 
     #[test]
