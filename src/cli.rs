@@ -109,7 +109,7 @@ pub enum Command {
     Search {
         #[command(flatten)]
         db: DbArg,
-        /// FTS5 query: words (all must occur), "a phrase", OR, NOT, NEAR(a b, 10), prefix*, title:word.
+        /// FTS5 query: words (all must occur), "a phrase", OR, NOT, a NEAR b, NEAR(a b, 10), prefix*, title:word.
         query: String,
         /// Only stories seen within this long (e.g. 90m, 24h, 7d, 2w).
         #[arg(long, value_name = "DURATION")]

@@ -301,9 +301,15 @@ pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::i
             None => Cow::Borrowed(snippet.as_str()),
         };
         let snippet = if style.color {
-            snippet
+            // Truncation may have cut a highlight's end: close it.
+            let open = snippet.matches('\u{2}').count() > snippet.matches('\u{3}').count();
+            let mut s = snippet
                 .replace('\u{2}', "\x1b[1;33m")
-                .replace('\u{3}', "\x1b[0m")
+                .replace('\u{3}', "\x1b[0m");
+            if open {
+                s.push_str("\x1b[0m");
+            }
+            s
         } else {
             snippet.replace(['\u{2}', '\u{3}'], "")
         };

@@ -218,8 +218,12 @@ fn search_returns_each_matching_story_once_best_first() {
     let conn = store.conn();
     let stories: Vec<i64> = conn
         .prepare(
-            "SELECT DISTINCT e.story_id FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-              WHERE entries_fts MATCH 'NEAR(ceasefire putin)'",
+            "SELECT s.story_id, s.title, s.copies, min(m.rank) AS rank
+               FROM (SELECT rowid AS entry_id, rank FROM entries_fts
+                      WHERE entries_fts MATCH 'NEAR(ceasefire putin)') AS m
+               JOIN entries e ON e.id = m.entry_id
+               JOIN story_overview s ON s.story_id = e.story_id
+              GROUP BY s.story_id ORDER BY rank",
         )
         .expect("prepare")
         .query_map([], |r| r.get(0))
