@@ -54,7 +54,7 @@ pub enum StoreError {
     #[error("the store's writer thread has stopped")]
     WriterGone,
     /// A full-text query SQLite cannot parse.
-    #[error("invalid search query {query:?}: {message} (FTS5 syntax: words, \"a phrase\", AND, OR, NOT, NEAR(a b, 10), prefix*, title:word)")]
+    #[error("invalid search query {query:?}: {message} (FTS5 syntax: words, \"a phrase\", AND, OR, NOT, a NEAR b, NEAR(a b, 10), prefix*, title:word)")]
     BadQuery {
         /// The query as given.
         query: String,
