@@ -270,10 +270,13 @@ impl Writer {
                 );
                 self.high_water = self.high_water.max(time);
                 report.entries += 1;
+                if report.entries % 256 == 0 {
+                    progress(report.entries, total as usize);
+                }
             }
             evict(&mut self.detector, &mut self.covered_from, self.high_water);
-            progress(report.entries, total as usize);
         }
+        progress(report.entries, total as usize);
         let stories: Vec<i64> = {
             let mut stmt = tx.prepare("SELECT id FROM stories")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
