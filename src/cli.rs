@@ -192,7 +192,7 @@ pub enum Command {
         #[command(flatten)]
         output: FormatArgs,
     },
-    /// Recompute all stories from stored entries (after changing [grouping]), in one transaction.
+    /// Recompute all stories from stored entries (after changing `[grouping]`), in one transaction.
     Regroup {
         #[command(flatten)]
         db: DbArg,
