@@ -508,7 +508,11 @@ fn human_tables_fit_the_width_and_have_no_colour_when_not_wanted() {
         assert!(PUTIN_TITLE.starts_with(cut) && cut.len() >= 10, "{putin:?}");
     }
     // Without COLUMNS and not on a terminal nothing is cut.
-    let run = store.query("stories", &[]);
+    let mut cmd = feedfold();
+    cmd.args(["stories", "--db"])
+        .arg(&store.db)
+        .env_remove("COLUMNS");
+    let run = run_cmd(&mut cmd, None);
     assert!(run.assert_ok().stdout.contains(PUTIN_TITLE));
     assert!(!run.stdout.contains('…'));
     let story = store.query("story", &[&store.story_of(guid::WIRE_FULL).to_string()]);
