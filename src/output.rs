@@ -35,10 +35,10 @@ impl Style {
     }
 
     /// The style for standard output: colour only if it is a terminal and
-    /// `NO_COLOR` is unset or empty; width from `COLUMNS`, else the
+    /// `NO_COLOR` is not set (to any value); width from `COLUMNS`, else the
     /// terminal's, else unlimited (when piped).
     pub fn for_stdout(is_terminal: bool, terminal_width: Option<usize>) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let no_color = std::env::var_os("NO_COLOR").is_some();
         let columns = std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.trim().parse::<usize>().ok())
