@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// feedfold: folds syndicated copies of one news story, from many feeds, into one story.
 #[derive(Debug, Parser)]
@@ -31,6 +31,39 @@ pub struct DbArg {
     /// SQLite store (default: the config's `database`, else ./feedfold.db).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for people (sized to the terminal; colour only on a TTY without NO_COLOR).
+    Table,
+    /// One JSON object per line.
+    Json,
+    /// CSV with a header row (RFC 4180 quoting).
+    Csv,
+}
+
+/// Output format options of a listing command.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// One JSON object per line (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Output format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+impl FormatArgs {
+    /// The format chosen.
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// Subcommands.
@@ -63,9 +96,8 @@ pub enum Command {
         /// At most this many stories.
         #[arg(long, value_name = "N")]
         limit: Option<i64>,
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: FormatArgs,
     },
     /// Show one story's entries and why each joined it.
     Story {
@@ -73,7 +105,37 @@ pub enum Command {
         db: DbArg,
         /// The story's id (as `feedfold stories` shows it).
         id: i64,
-        /// JSON instead of text.
+        /// JSON (one object with the story and its entries), CSV (one row per entry) or text.
+        #[command(flatten)]
+        output: FormatArgs,
+    },
+    /// Full-text search: the stories with a copy matching an FTS5 query, best first, each once.
+    Search {
+        #[command(flatten)]
+        db: DbArg,
+        /// FTS5 query: words (all must occur), "a phrase", OR, NOT, a NEAR b, NEAR(a b, 10), prefix*, title:word.
+        query: String,
+        /// Only stories seen within this long (e.g. 90m, 24h, 7d, 2w).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// At most this many stories.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: i64,
+        #[command(flatten)]
+        output: FormatArgs,
+    },
+    /// Remove old entries, their full-text rows and the stories left empty, in one transaction.
+    Prune {
+        #[command(flatten)]
+        db: DbArg,
+        /// Remove entries dated, and last carried by their feed, longer ago than this (e.g. 30d, 2w);
+        /// default: the config's `[retention] keep_days`.
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
+        /// Afterwards rewrite the file to its smallest size (VACUUM; needs free disk space of its size).
+        #[arg(long)]
+        vacuum: bool,
+        /// A JSON report instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -102,6 +164,23 @@ pub enum Command {
         #[command(subcommand)]
         command: OpmlCommand,
     },
+    /// Bring a store to this feedfold's schema version (read commands never change a store).
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print a shell completion script (e.g. `feedfold completions bash > ~/.local/share/bash-completion/completions/feedfold`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write feedfold.1 and feedfold-COMMAND.1 here instead of printing feedfold.1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Print a feed document as feedfold normalizes it, without storing anything.
     Parse {
         /// Feed file (`-` for standard input) or http(s) URL.
@@ -126,9 +205,9 @@ pub enum Command {
         /// How many wrong merges and missed copies to list.
         #[arg(long, default_value_t = 10, value_name = "N")]
         show: usize,
-        /// JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// JSON (the whole report) or CSV (one row per transform) instead of text.
+        #[command(flatten)]
+        output: FormatArgs,
     },
     /// Compute the grouping figures for any two stored entries.
     Explain {
@@ -138,11 +217,11 @@ pub enum Command {
         a: i64,
         /// Second entry id.
         b: i64,
-        /// JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// JSON or CSV (one row of figures) instead of text.
+        #[command(flatten)]
+        output: FormatArgs,
     },
-    /// Recompute all stories from stored entries (after changing [grouping]), in one transaction.
+    /// Recompute all stories from stored entries (after changing `[grouping]`), in one transaction.
     Regroup {
         #[command(flatten)]
         db: DbArg,

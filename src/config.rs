@@ -1,7 +1,7 @@
 //! The configuration file (`config/feedfold.toml`): where the store lives,
-//! how grouping decides, which feeds the daemon polls and how politely.
-//! Every key has a default; an unknown key or a wrong value is refused with
-//! the file, line and what was expected.
+//! how grouping decides, which feeds the daemon polls and how politely,
+//! and how long entries are kept. Every key has a default; an unknown key
+//! or a wrong value is refused with the file, line and what was expected.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,28 @@ pub struct Config {
     pub polling: PollingConfig,
     /// The `[http]` table.
     pub http: HttpConfig,
+    /// The `[retention]` table.
+    pub retention: RetentionConfig,
+}
+
+/// The `[retention]` table: how long entries are kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Keep entries this many days after their date and after a feed last
+    /// carried them; `None` (the default) keeps them forever.
+    pub keep_days: Option<u32>,
+}
+
+impl RetentionConfig {
+    /// The cutoff as of `now`: entries dated and last seen before it go.
+    pub fn cutoff(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.keep_days
+            .map(|d| now - chrono::Duration::days(i64::from(d)))
+    }
 }
 
 impl Default for Config {
@@ -43,6 +65,7 @@ impl Default for Config {
             feeds: Vec::new(),
             polling: PollingConfig::default(),
             http: HttpConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -126,6 +149,14 @@ impl Config {
             path: path.to_path_buf(),
             message,
         })?;
+        if config.retention.keep_days == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message:
+                    "retention.keep_days must be at least 1 (leave it out to keep entries forever)"
+                        .into(),
+            });
+        }
         Ok(config)
     }
 
@@ -297,6 +328,20 @@ mod tests {
         let err =
             Config::parse("[http]\nconcurrency = 0\n", Path::new("x.toml")).expect_err("zero");
         assert!(err.to_string().contains("http.concurrency"), "{err}");
+    }
+
+    #[test]
+    fn retention_keeps_forever_unless_set() {
+        assert_eq!(Config::default().retention.keep_days, None);
+        let c = Config::parse("[retention]\nkeep_days = 30\n", Path::new("x.toml"))
+            .expect("retention parses");
+        assert_eq!(c.retention.keep_days, Some(30));
+        let now = chrono::Utc::now();
+        assert_eq!(
+            c.retention.cutoff(now),
+            Some(now - chrono::Duration::days(30))
+        );
+        assert!(Config::parse("[retention]\nkeep_days = 0\n", Path::new("x.toml")).is_err());
     }
 
     #[test]

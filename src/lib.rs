@@ -59,7 +59,9 @@
 //! All durable state is in the SQLite file (schema in [`store::schema`],
 //! documented in the README). The writer's candidate index is a cache of
 //! the stored features of the grouping window, rebuilt from the store when
-//! it opens and after a failed transaction.
+//! it opens and after a failed transaction. The full-text index
+//! (`entries_fts`) is kept by SQLite triggers on `entries`, so it changes
+//! in the writer's transactions and needs no code of its own.
 //!
 //! ## Invariants
 //!

@@ -2,14 +2,17 @@
 //! command and turns errors into messages and exit codes. All logic lives
 //! in the library.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
-use feedfold::cli::{Cli, Command, DbArg};
+use clap::CommandFactory;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use feedfold::cli::{Cli, Command, DbArg, Format};
 use feedfold::cli::{FeedsCommand, OpmlCommand};
 use feedfold::config::Config;
 use feedfold::daemon::{self, DaemonOptions};
@@ -78,6 +81,41 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// `--since 24h` as an ISO-8601 UTC time.
+fn since_time(since: Option<String>) -> Result<Option<String>> {
+    match since {
+        Some(s) => {
+            let d = parse_duration(&s).ok_or_else(|| {
+                anyhow!("--since {s:?}: expected a duration like 90m, 24h, 7d or 2w")
+            })?;
+            Ok(Some(format_time(chrono::Utc::now() - d)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The style of human output on standard output.
+fn stdout_style() -> output::Style {
+    let tty = std::io::stdout().is_terminal();
+    let width = console::Term::stdout()
+        .size_checked()
+        .map(|(_, w)| usize::from(w));
+    output::Style::for_stdout(tty, width)
+}
+
+/// A progress bar on stderr for `len` steps, hidden unless stderr is a terminal.
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let template = format!("{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}} {{wide_msg}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     let stdout = std::io::stdout();
@@ -97,38 +135,54 @@ fn run(cli: Cli) -> Result<ExitCode> {
             since,
             min_copies,
             limit,
-            json,
+            output: fmt,
         } => {
-            let since = match since {
-                Some(s) => {
-                    let d = parse_duration(&s).ok_or_else(|| {
-                        anyhow!("--since {s:?}: expected a duration like 90m, 24h, 7d or 2w")
-                    })?;
-                    Some(format_time(chrono::Utc::now() - d))
-                }
-                None => None,
-            };
             let conn = store::open_reader(&db_path(&db, &config))?;
             let filter = queries::StoryFilter {
-                since,
+                since: since_time(since)?,
                 min_copies,
                 limit,
             };
             let rows = queries::stories(&conn, &filter)?;
-            if json {
-                output::json_lines(&mut out, &rows)?;
-            } else {
-                output::stories(&mut out, &rows)?;
+            match fmt.format() {
+                Format::Json => output::json_lines(&mut out, &rows)?,
+                Format::Csv => output::stories_csv(&mut out, &rows)?,
+                Format::Table => output::stories(&mut out, &stdout_style(), &rows)?,
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Story { db, id, json } => {
+        Command::Story {
+            db,
+            id,
+            output: fmt,
+        } => {
             let conn = store::open_reader(&db_path(&db, &config))?;
             let detail = queries::story(&conn, id)?;
-            if json {
-                output::json(&mut out, &detail)?;
-            } else {
-                output::story(&mut out, &detail)?;
+            match fmt.format() {
+                Format::Json => output::json(&mut out, &detail)?,
+                Format::Csv => output::story_csv(&mut out, &detail)?,
+                Format::Table => output::story(&mut out, &stdout_style(), &detail)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search {
+            db,
+            query,
+            since,
+            limit,
+            output: fmt,
+        } => {
+            let conn = store::open_reader(&db_path(&db, &config))?;
+            let q = queries::SearchQuery {
+                query,
+                since: since_time(since)?,
+                limit: Some(limit),
+            };
+            let hits = queries::search(&conn, &q)?;
+            match fmt.format() {
+                Format::Json => output::json_lines(&mut out, &hits)?,
+                Format::Csv => output::search_csv(&mut out, &hits)?,
+                Format::Table => output::search(&mut out, &stdout_style(), &hits)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -137,15 +191,94 @@ fn run(cli: Cli) -> Result<ExitCode> {
             db,
             reverse,
             show,
-            json,
-        } => eval(&corpus, db, reverse, show, json, &config, &mut out),
-        Command::Explain { db, a, b, json } => {
+            output: fmt,
+        } => eval(&corpus, db, reverse, show, fmt.format(), &config, &mut out),
+        Command::Explain {
+            db,
+            a,
+            b,
+            output: fmt,
+        } => {
             let conn = store::open_reader(&db_path(&db, &config))?;
             let e = queries::explain(&conn, a, b, &config.grouping)?;
+            match fmt.format() {
+                Format::Json => output::json(&mut out, &e)?,
+                Format::Csv => output::explanation_csv(&mut out, &e)?,
+                Format::Table => output::explanation(&mut out, &e)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune {
+            db,
+            older_than,
+            vacuum,
+            json,
+        } => {
+            let path = db_path(&db, &config);
+            if !path.exists() {
+                return Err(anyhow!("no database at {}", path.display()));
+            }
+            let now = chrono::Utc::now();
+            let before = match older_than {
+                Some(s) => {
+                    let d = parse_duration(&s).ok_or_else(|| {
+                        anyhow!("--older-than {s:?}: expected a duration like 30d or 2w")
+                    })?;
+                    now - d
+                }
+                None => config.retention.cutoff(now).ok_or_else(|| {
+                    anyhow!("nothing to prune by: pass --older-than (e.g. 30d) or set [retention] keep_days in the config")
+                })?,
+            };
+            let rt = runtime()?;
+            let (store, writer) = Store::open(&path, config.grouping.clone())
+                .with_context(|| format!("opening the store {}", path.display()))?;
+            let report = rt.block_on(store.prune(before, vacuum));
+            drop(store);
+            writer.join();
+            let r = report.context("pruning")?;
             if json {
-                output::json(&mut out, &e)?;
+                output::json_lines(&mut out, std::slice::from_ref(&r))?;
             } else {
-                output::explanation(&mut out, &e)?;
+                output::prune(&mut out, &r)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { db } => {
+            let path = db_path(&db, &config);
+            if !path.exists() {
+                return Err(anyhow!("no database at {}", path.display()));
+            }
+            let before = store::open_reader(&path)
+                .map_or(0, |c| store::schema::version(&c).unwrap_or_default());
+            let (store, writer) = Store::open(&path, config.grouping.clone())
+                .with_context(|| format!("opening the store {}", path.display()))?;
+            drop(store);
+            writer.join();
+            writeln!(
+                out,
+                "{}: schema version {before} -> {}",
+                path.display(),
+                store::schema::latest_version()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "feedfold", &mut out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out_dir } => {
+            let cmd = Cli::command();
+            match out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    clap_mangen::generate_to(cmd, &dir)
+                        .with_context(|| format!("writing man pages into {}", dir.display()))?;
+                    writeln!(out, "wrote man pages into {}", dir.display())?;
+                }
+                None => clap_mangen::Man::new(cmd).render(&mut out)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -157,9 +290,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let rt = runtime()?;
             let (store, writer) = Store::open(&path, config.grouping.clone())
                 .with_context(|| format!("opening the store {}", path.display()))?;
-            let report = rt.block_on(store.regroup());
+            let bar = progress_bar(0, "entries regrouped");
+            let ticker = bar.clone();
+            let report = rt.block_on(store.regroup_with_progress(move |done, total| {
+                ticker.set_length(total as u64);
+                ticker.set_position(done as u64);
+            }));
             drop(store);
             writer.join();
+            bar.finish_and_clear();
             let r = report.context("regrouping")?;
             writeln!(
                 out,
@@ -228,24 +367,34 @@ fn ingest(
         feed_url,
         read_ahead: jobs,
     };
+    // A bar for many sources, on a terminal only; messages print above it.
+    let bar = if sources.len() > 1 {
+        progress_bar(sources.len() as u64, "sources")
+    } else {
+        ProgressBar::hidden()
+    };
     let outcomes = rt.block_on(async {
         pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
-            for w in &o.warnings {
-                eprintln!("feedfold: warning: {}: {w}", o.name);
-            }
-            match output::ingest_line(o) {
-                Some(line) => {
-                    let _ = writeln!(out, "{line}");
+            bar.suspend(|| {
+                for w in &o.warnings {
+                    eprintln!("feedfold: warning: {}: {w}", o.name);
                 }
-                None => {
-                    if let Err(e) = &o.result {
-                        eprintln!("feedfold: error: {}: {e}", o.name);
+                match output::ingest_line(o) {
+                    Some(line) => {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    None => {
+                        if let Err(e) = &o.result {
+                            eprintln!("feedfold: error: {}: {e}", o.name);
+                        }
                     }
                 }
-            }
+            });
+            bar.inc(1);
         })
         .await
     });
+    bar.finish_and_clear();
     drop(store);
     writer.join();
     let mut total = feedfold::model::IngestReport::default();
@@ -279,7 +428,7 @@ fn eval(
     db: Option<PathBuf>,
     reverse: bool,
     show: usize,
-    json: bool,
+    format: Format,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
@@ -311,6 +460,7 @@ fn eval(
     let (store, writer) = Store::open(&path, config.grouping.clone())
         .with_context(|| format!("opening the store {}", path.display()))?;
     let started = std::time::Instant::now();
+    let bar = progress_bar(files.len() as u64, "files");
     let outcomes = rt.block_on(pipeline::ingest_sources(
         &store,
         &fetcher,
@@ -321,10 +471,12 @@ fn eval(
         },
         |o| {
             if let Err(e) = &o.result {
-                eprintln!("feedfold: error: {}: {e}", o.name);
+                bar.suspend(|| eprintln!("feedfold: error: {}: {e}", o.name));
             }
+            bar.inc(1);
         },
     ));
+    bar.finish_and_clear();
     drop(store);
     writer.join();
     let elapsed = started.elapsed().as_secs_f64();
@@ -351,8 +503,10 @@ fn eval(
     }
     let scores = result?;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    if json {
+    if format == Format::Json {
         output::json(out, &scores)?;
+    } else if format == Format::Csv {
+        output::eval_csv(out, &scores)?;
     } else {
         writeln!(
             out,

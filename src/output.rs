@@ -1,13 +1,178 @@
-//! How the CLI shows results: text for people, JSON for programs.
+//! How the CLI shows results: aligned tables for people (sized to the
+//! terminal, relative times, colour only when asked for by a [`Style`]),
+//! JSON lines and CSV for programs.
 
+use std::borrow::Cow;
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::eval::Scores;
-use crate::model::{format_time, NormalizedFeed};
+use crate::model::{format_time, parse_time, NormalizedFeed};
 use crate::pipeline::SourceOutcome;
-use crate::store::queries::{Explanation, StoryDetail, StoryRow};
+use crate::store::queries::{Explanation, SearchHit, StoryDetail, StoryRow};
+
+/// How human output looks: colour, width and the time relative times count from.
+#[derive(Debug, Clone)]
+pub struct Style {
+    /// Whether to use ANSI colour and bold.
+    pub color: bool,
+    /// Terminal width in columns; `None` never truncates.
+    pub width: Option<usize>,
+    /// "Now", for relative times.
+    pub now: DateTime<Utc>,
+}
+
+impl Style {
+    /// Plain output: no colour, no truncation.
+    pub fn plain(now: DateTime<Utc>) -> Style {
+        Style {
+            color: false,
+            width: None,
+            now,
+        }
+    }
+
+    /// The style for standard output: colour only if it is a terminal and
+    /// `NO_COLOR` is not set (to any value); width from `COLUMNS`, else the
+    /// terminal's, else unlimited (when piped).
+    pub fn for_stdout(is_terminal: bool, terminal_width: Option<usize>) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some();
+        let columns = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0);
+        Style {
+            color: is_terminal && !no_color,
+            width: columns.or(if is_terminal { terminal_width } else { None }),
+            now: Utc::now(),
+        }
+    }
+
+    fn paint<'a>(&self, code: &str, text: &'a str) -> Cow<'a, str> {
+        if self.color && !text.is_empty() {
+            Cow::Owned(format!("\x1b[{code}m{text}\x1b[0m"))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    fn bold<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.paint("1", text)
+    }
+
+    fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.paint("2", text)
+    }
+
+    /// An ISO-8601 time as "3 h ago" (or the date, for times long past).
+    pub fn ago(&self, t: &str) -> String {
+        match parse_time(t) {
+            Some(t) => relative_time(t, self.now),
+            None => t.to_string(),
+        }
+    }
+}
+
+/// "just now", "12 min ago", "3 h ago", "5 days ago", "in 2 h"; the date
+/// past two weeks.
+pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    let (n, future) = (secs.unsigned_abs(), secs < 0);
+    let amount = match n {
+        0..60 => return "just now".to_string(),
+        60..3600 => format!("{} min", n / 60),
+        3600..172_800 => format!("{} h", n / 3600),
+        172_800..1_209_600 => format!("{} days", n / 86_400),
+        _ => return t.format("%Y-%m-%d").to_string(),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// Cuts `s` to at most `width` characters, ending it with "…" if cut.
+pub fn truncate(s: &str, width: usize) -> Cow<'_, str> {
+    if s.chars().count() <= width {
+        return Cow::Borrowed(s);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let mut t: String = s.chars().take(width - 1).collect();
+    t.push('…');
+    Cow::Owned(t)
+}
+
+/// Writes an aligned table: the last column takes what is left of the
+/// width and is truncated with "…"; the header is bold in colour.
+fn table(
+    out: &mut impl Write,
+    style: &Style,
+    header: &[&str],
+    right_aligned: &[bool],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let fixed: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
+    let last = style.width.map(|w| w.saturating_sub(fixed).max(10));
+    let line = |cells: &[String], bold: bool| -> String {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate().take(n) {
+            if i + 1 == n {
+                let cell = match last {
+                    Some(w) => truncate(cell, w),
+                    None => Cow::Borrowed(cell.as_str()),
+                };
+                text.push_str(&cell);
+            } else if right_aligned.get(i).copied().unwrap_or(false) {
+                text.push_str(&format!("{:>w$}  ", cell, w = widths[i]));
+            } else {
+                text.push_str(&format!("{:<w$}  ", cell, w = widths[i]));
+            }
+        }
+        let text = text.trim_end().to_string();
+        if bold {
+            style.bold(&text).into_owned()
+        } else {
+            text
+        }
+    };
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    writeln!(out, "{}", line(&header, true))?;
+    for row in rows {
+        writeln!(out, "{}", line(row, false))?;
+    }
+    Ok(())
+}
+
+/// One CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
+pub fn csv_field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Writes one CSV record (fields joined by commas, ended by a newline).
+pub fn csv_record<S: AsRef<str>>(out: &mut impl Write, fields: &[S]) -> std::io::Result<()> {
+    let line: Vec<Cow<'_, str>> = fields.iter().map(|f| csv_field(f.as_ref())).collect();
+    writeln!(out, "{}", line.join(","))
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_default()
+}
 
 /// Writes one JSON value per line.
 pub fn json_lines<T: Serialize>(out: &mut impl Write, items: &[T]) -> std::io::Result<()> {
@@ -30,62 +195,216 @@ fn short_time(t: &str) -> String {
     t.get(..16).map(str::to_string).unwrap_or(t)
 }
 
-/// The stories table.
-pub fn stories(out: &mut impl Write, rows: &[StoryRow]) -> std::io::Result<()> {
+const STORY_CSV_HEADER: [&str; 9] = [
+    "id",
+    "title",
+    "first_seen",
+    "last_seen",
+    "copies",
+    "feed_count",
+    "origin",
+    "url",
+    "feeds",
+];
+
+fn story_csv_fields(r: &StoryRow) -> Vec<String> {
+    vec![
+        r.id.to_string(),
+        r.title.clone(),
+        r.first_seen.clone(),
+        r.last_seen.clone(),
+        r.copies.to_string(),
+        r.feeds.len().to_string(),
+        opt(&r.origin),
+        opt(&r.url),
+        r.feeds.join(", "),
+    ]
+}
+
+/// The stories as CSV, one row per story.
+pub fn stories_csv(out: &mut impl Write, rows: &[StoryRow]) -> std::io::Result<()> {
+    csv_record(out, &STORY_CSV_HEADER)?;
+    for r in rows {
+        csv_record(out, &story_csv_fields(r))?;
+    }
+    Ok(())
+}
+
+/// The stories table: id, when first seen, copies, feeds, origin, title.
+pub fn stories(out: &mut impl Write, style: &Style, rows: &[StoryRow]) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no stories");
     }
-    let id_width = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| r.id.to_string().len())
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                style.ago(&r.first_seen),
+                r.copies.to_string(),
+                r.feeds.len().to_string(),
+                opt(&r.origin),
+                r.title.clone(),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        style,
+        &["ID", "FIRST SEEN", "COPIES", "FEEDS", "ORIGIN", "TITLE"],
+        &[true, false, true, true, false],
+        &cells,
+    )
+}
+
+/// The search results table, each story with the passage that matched.
+pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::io::Result<()> {
+    if hits.is_empty() {
+        return writeln!(out, "no matching stories");
+    }
+    let id_width = hits
+        .iter()
+        .map(|h| h.story.id.to_string().len())
         .max()
         .unwrap_or(2)
         .max(2);
-    writeln!(
-        out,
-        "{:>id_width$}  {:<16}  {:>6}  TITLE",
-        "ID", "FIRST SEEN", "COPIES"
-    )?;
-    for r in rows {
+    let seen: Vec<String> = hits.iter().map(|h| style.ago(&h.story.last_seen)).collect();
+    let seen_width = seen
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    let fixed = id_width + 2 + seen_width + 2 + 6 + 2;
+    let rest = style.width.map(|w| w.saturating_sub(fixed).max(10));
+    let header = format!(
+        "{:>id_width$}  {:<seen_width$}  {:>6}  TITLE",
+        "ID", "LAST SEEN", "COPIES"
+    );
+    writeln!(out, "{}", style.bold(&header))?;
+    for (h, seen) in hits.iter().zip(&seen) {
+        let title = match rest {
+            Some(w) => truncate(&h.story.title, w),
+            None => Cow::Borrowed(h.story.title.as_str()),
+        };
         writeln!(
             out,
-            "{:>id_width$}  {:<16}  {:>6}  {}",
-            r.id,
-            short_time(&r.first_seen),
-            r.copies,
-            r.title
+            "{:>id_width$}  {:<seen_width$}  {:>6}  {}",
+            h.story.id,
+            seen,
+            h.story.copies,
+            style.bold(&title)
         )?;
-        let origin = r
-            .origin
-            .as_ref()
-            .map(|o| format!(" (origin: {o})"))
-            .unwrap_or_default();
-        writeln!(
+        let snippet = h.marked_snippet.replace('\n', " ");
+        let snippet = match rest {
+            Some(w) => truncate(&snippet, w + 2),
+            None => Cow::Borrowed(snippet.as_str()),
+        };
+        let snippet = if style.color {
+            // Truncation may have cut a highlight's end: close it.
+            let open = snippet.matches('\u{2}').count() > snippet.matches('\u{3}').count();
+            let mut s = snippet
+                .replace('\u{2}', "\x1b[1;33m")
+                .replace('\u{3}', "\x1b[0m");
+            if open {
+                s.push_str("\x1b[0m");
+            }
+            s
+        } else {
+            snippet.replace(['\u{2}', '\u{3}'], "")
+        };
+        writeln!(out, "{:>pad$}{}", "", snippet, pad = fixed - 2)?;
+    }
+    Ok(())
+}
+
+/// The search results as CSV, one row per story.
+pub fn search_csv(out: &mut impl Write, hits: &[SearchHit]) -> std::io::Result<()> {
+    let mut header: Vec<&str> = STORY_CSV_HEADER.to_vec();
+    header.extend(["rank", "matching_copies", "entry_id", "snippet"]);
+    csv_record(out, &header)?;
+    for h in hits {
+        let mut fields = story_csv_fields(&h.story);
+        fields.extend([
+            h.rank.to_string(),
+            h.matching_copies.to_string(),
+            h.entry_id.to_string(),
+            h.snippet.clone(),
+        ]);
+        csv_record(out, &fields)?;
+    }
+    Ok(())
+}
+
+/// One story's entries as CSV, one row per entry with why it joined.
+pub fn story_csv(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
+    csv_record(
+        out,
+        &[
+            "story_id",
+            "entry_id",
+            "feed",
+            "feed_url",
+            "title",
+            "url",
+            "published",
+            "representative",
+            "matched_entry_id",
+            "rule",
+            "containment",
+            "resemblance",
+            "title_overlap",
+            "figures",
+            "hamming",
+            "gap_seconds",
+        ],
+    )?;
+    for e in &d.entries {
+        let m = e.matched.as_ref();
+        csv_record(
             out,
-            "{:>id_width$}  {:<16}  {:>6}  via {}{origin}",
-            "",
-            "",
-            "",
-            r.feeds.join(", ")
+            &[
+                d.story.id.to_string(),
+                e.id.to_string(),
+                e.feed.clone(),
+                e.feed_url.clone(),
+                e.title.clone(),
+                opt(&e.url),
+                e.published.clone(),
+                e.representative.to_string(),
+                m.and_then(|m| m.entry_id)
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+                m.map(|m| m.rule.clone()).unwrap_or_default(),
+                m.map(|m| m.containment.to_string()).unwrap_or_default(),
+                m.map(|m| m.resemblance.to_string()).unwrap_or_default(),
+                m.map(|m| m.title.to_string()).unwrap_or_default(),
+                m.map(|m| m.numbers.to_string()).unwrap_or_default(),
+                m.map(|m| m.hamming.to_string()).unwrap_or_default(),
+                m.map(|m| m.gap_seconds.to_string()).unwrap_or_default(),
+            ],
         )?;
     }
     Ok(())
 }
 
 /// One story and why each entry joined it.
-pub fn story(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
+pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::Result<()> {
     let s = &d.story;
-    writeln!(out, "story {}: {}", s.id, s.title)?;
+    let head = format!("story {}: {}", s.id, s.title);
+    writeln!(out, "{}", style.bold(&head))?;
     if let Some(o) = &s.origin {
         writeln!(out, "origin: {o}")?;
     }
     writeln!(
         out,
-        "{} copies in {} feeds, {} .. {}",
+        "{} copies in {} feeds, {} .. {} ({} .. {})",
         s.copies,
         s.feeds.len(),
         short_time(&s.first_seen),
-        short_time(&s.last_seen)
+        short_time(&s.last_seen),
+        style.ago(&s.first_seen),
+        style.ago(&s.last_seen)
     )?;
     for e in &d.entries {
         writeln!(out)?;
@@ -94,11 +413,11 @@ pub fn story(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
         } else {
             ""
         };
+        let head = format!("entry {}{}", e.id, mark);
         writeln!(
             out,
-            "entry {}{}  {}  [{}]",
-            e.id,
-            mark,
+            "{}  {}  [{}]",
+            style.bold(&head),
             short_time(&e.published),
             e.feed
         )?;
@@ -107,19 +426,21 @@ pub fn story(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
             writeln!(out, "  link:  {url}")?;
         }
         match &e.matched {
-            None => writeln!(out, "  why:   started the story")?,
-            Some(m) => writeln!(
-                out,
-                "  why:   {} with entry {}: containment {:.2}, resemblance {:.2}, title {:.2}, figures {:.2}, hamming {}, {} apart",
-                m.rule,
-                m.entry_id,
-                m.containment,
-                m.resemblance,
-                m.title,
-                m.numbers,
-                m.hamming,
-                human_gap(m.gap_seconds)
-            )?,
+            None => writeln!(out, "  why:   {}", style.dim("started the story"))?,
+            Some(m) => {
+                let why = format!(
+                    "{} with entry {}: containment {:.2}, resemblance {:.2}, title {:.2}, figures {:.2}, hamming {}, {} apart",
+                    m.rule,
+                    m.entry_id.map_or("(since pruned)".to_string(), |i| i.to_string()),
+                    m.containment,
+                    m.resemblance,
+                    m.title,
+                    m.numbers,
+                    m.hamming,
+                    human_gap(m.gap_seconds)
+                );
+                writeln!(out, "  why:   {}", style.dim(&why))?
+            }
         }
     }
     Ok(())
@@ -300,4 +621,127 @@ pub fn explanation(out: &mut impl Write, e: &Explanation) -> std::io::Result<()>
             "now in different stories"
         }
     )
+}
+
+/// The `feedfold eval` breakdown as CSV, one row per transform.
+pub fn eval_csv(out: &mut impl Write, s: &Scores) -> std::io::Result<()> {
+    csv_record(
+        out,
+        &[
+            "transform",
+            "entries",
+            "bcubed_precision",
+            "bcubed_recall",
+            "bcubed_f1",
+            "missed",
+            "wrongly_merged",
+        ],
+    )?;
+    for t in &s.by_transform {
+        csv_record(
+            out,
+            &[
+                t.transform.clone(),
+                t.entries.to_string(),
+                t.bcubed.precision.to_string(),
+                t.bcubed.recall.to_string(),
+                t.bcubed.f1.to_string(),
+                t.missed.to_string(),
+                t.wrongly_merged.to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The `feedfold explain` figures as CSV: a header and one row.
+pub fn explanation_csv(out: &mut impl Write, e: &Explanation) -> std::io::Result<()> {
+    csv_record(
+        out,
+        &[
+            "a",
+            "b",
+            "a_story",
+            "b_story",
+            "containment",
+            "resemblance",
+            "title",
+            "lede",
+            "figures",
+            "hamming",
+            "word_pairs",
+            "gap_seconds",
+            "rule",
+            "within_window",
+            "different_feeds",
+            "same_story",
+        ],
+    )?;
+    let s = &e.similarity;
+    csv_record(
+        out,
+        &[
+            e.a.id.to_string(),
+            e.b.id.to_string(),
+            e.a.story_id.to_string(),
+            e.b.story_id.to_string(),
+            s.containment.to_string(),
+            s.resemblance.to_string(),
+            s.title.to_string(),
+            s.lede.to_string(),
+            s.numbers.to_string(),
+            s.hamming.to_string(),
+            s.shorter.to_string(),
+            s.gap_seconds.to_string(),
+            e.rule.map(|r| r.as_str().to_string()).unwrap_or_default(),
+            e.within_window.to_string(),
+            e.different_feeds.to_string(),
+            e.same_story.to_string(),
+        ],
+    )
+}
+
+/// The `feedfold prune` report, for people.
+pub fn prune(out: &mut impl Write, r: &crate::store::writer::PruneReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "pruned {} entries dated and last seen before {}: {} stories removed, {} stories kept with fewer copies",
+        r.entries, r.before, r.stories_removed, r.stories_updated
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        let mut buf = Vec::new();
+        csv_record(&mut buf, &["1", "x,y", ""]).expect("write");
+        assert_eq!(String::from_utf8(buf).expect("utf-8"), "1,\"x,y\",\n");
+    }
+
+    #[test]
+    fn truncates_with_an_ellipsis() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("exactly10!", 10), "exactly10!");
+        assert_eq!(truncate("a longer title", 8), "a longe…");
+        assert_eq!(truncate("Ελλάδα σήμερα", 4), "Ελλ…");
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = parse_time("2026-03-11T12:00:00Z").expect("time");
+        let at = |s: &str| relative_time(parse_time(s).expect("time"), now);
+        assert_eq!(at("2026-03-11T11:59:30Z"), "just now");
+        assert_eq!(at("2026-03-11T11:15:00Z"), "45 min ago");
+        assert_eq!(at("2026-03-11T09:00:00Z"), "3 h ago");
+        assert_eq!(at("2026-03-08T12:00:00Z"), "3 days ago");
+        assert_eq!(at("2026-03-11T14:00:00Z"), "in 2 h");
+        assert_eq!(at("2025-12-01T00:00:00Z"), "2025-12-01");
+    }
 }

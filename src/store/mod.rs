@@ -54,6 +54,24 @@ pub enum StoreError {
     /// The writer thread has stopped.
     #[error("the store's writer thread has stopped")]
     WriterGone,
+    /// A full-text query SQLite cannot parse.
+    #[error("invalid search query {query:?}: {message} (FTS5 syntax: words, \"a phrase\", AND, OR, NOT, a NEAR b, NEAR(a b, 10), prefix*, title:word)")]
+    BadQuery {
+        /// The query as given.
+        query: String,
+        /// What SQLite said.
+        message: String,
+    },
+    /// The store predates an object this command needs.
+    #[error("{what} needs schema version {supported} but the store has version {found}; upgrade it with `feedfold migrate` (or any ingest)")]
+    Outdated {
+        /// What is missing ("full-text search").
+        what: &'static str,
+        /// The store's version.
+        found: i64,
+        /// The version this build writes.
+        supported: i64,
+    },
     /// A story or entry that was asked for does not exist.
     #[error("no {what} with id {id}")]
     NotFound {
@@ -79,6 +97,12 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
         source,
     })?;
     configure(&conn)?;
+    // A new store returns the pages that `prune` frees with `PRAGMA
+    // incremental_vacuum`; this can only be chosen before the first table.
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if tables == 0 {
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    }
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %path.display(), mode, "could not switch the database to WAL mode");
@@ -129,10 +153,16 @@ enum Command {
         reply: oneshot::Sender<Result<IngestReport, StoreError>>,
     },
     Regroup {
+        progress: Box<dyn FnMut(usize, usize) + Send>,
         reply: oneshot::Sender<Result<writer::RegroupReport, StoreError>>,
     },
     /// Subscriptions and polling state (the daemon, `feeds`, `opml`).
     Feeds(subscriptions::Request),
+    Prune {
+        before: chrono::DateTime<chrono::Utc>,
+        vacuum: bool,
+        reply: oneshot::Sender<Result<writer::PruneReport, StoreError>>,
+    },
 }
 
 /// Handle to the single writer thread. Cheap to clone.
@@ -187,8 +217,20 @@ impl Store {
                         Command::Ingest { feed, reply } => {
                             let _ = reply.send(writer.ingest(&feed, chrono::Utc::now()));
                         }
-                        Command::Regroup { reply } => {
-                            let _ = reply.send(writer.regroup(chrono::Utc::now()));
+                        Command::Regroup {
+                            mut progress,
+                            reply,
+                        } => {
+                            let _ = reply.send(
+                                writer.regroup_with_progress(chrono::Utc::now(), &mut *progress),
+                            );
+                        }
+                        Command::Prune {
+                            before,
+                            vacuum,
+                            reply,
+                        } => {
+                            let _ = reply.send(writer.prune(before, vacuum, chrono::Utc::now()));
                         }
                         Command::Feeds(request) => subscriptions::handle(&mut writer, request),
                     }
@@ -208,12 +250,59 @@ impl Store {
 
     /// Recomputes every story from the stored entries, in one transaction.
     pub async fn regroup(&self) -> Result<writer::RegroupReport, StoreError> {
+        self.regroup_with_progress(|_, _| {}).await
+    }
+
+    /// [`Store::regroup`], calling `progress(done, total)` (on the writer
+    /// thread) as entries are re-placed.
+    pub async fn regroup_with_progress(
+        &self,
+        progress: impl FnMut(usize, usize) + Send + 'static,
+    ) -> Result<writer::RegroupReport, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Regroup { reply })
+            .send(Command::Regroup {
+                progress: Box::new(progress),
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Removes the entries dated before `before` that no feed has carried
+    /// since, their full-text rows and the stories left empty, in one
+    /// transaction (see [`writer::Writer::prune`]); `vacuum` then rewrites
+    /// the file to its smallest size.
+    pub async fn prune(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        vacuum: bool,
+    ) -> Result<writer::PruneReport, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Prune {
+                before,
+                vacuum,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Applies the `[retention]` setting as of `now`: prunes what is older
+    /// than `keep_days`, or does nothing (`None`) when entries are kept
+    /// forever. The daemon calls this periodically.
+    pub async fn prune_expired(
+        &self,
+        retention: &crate::config::RetentionConfig,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<writer::PruneReport>, StoreError> {
+        match retention.cutoff(now) {
+            Some(before) => self.prune(before, false).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Groups and stores one normalized feed document in one transaction.

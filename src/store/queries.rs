@@ -1,4 +1,4 @@
-//! Read-side queries behind `feedfold stories` and `feedfold story`.
+//! Read-side queries behind `feedfold stories`, `story`, `search` and `explain`.
 //!
 //! They run on read-only connections ([`super::open_reader`]) and see only
 //! committed transactions, so a query during an ingest never sees half a
@@ -80,8 +80,8 @@ pub fn stories(conn: &Connection, filter: &StoryFilter) -> Result<Vec<StoryRow>,
 /// Why an entry joined its story: the entry it matched and the figures.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MatchInfo {
-    /// `entries.id` of the matched entry.
-    pub entry_id: i64,
+    /// `entries.id` of the matched entry (`None` if it has since been pruned).
+    pub entry_id: Option<i64>,
     /// The rule that decided (`near_identical`, `containment`, `title_and_text`).
     pub rule: String,
     /// SimHash Hamming distance.
@@ -152,10 +152,10 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
     )?;
     let entries = stmt
         .query_map([id], |r| {
-            let matched = match r.get::<_, Option<i64>>(7)? {
-                Some(entry_id) => Some(MatchInfo {
-                    entry_id,
-                    rule: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            let matched = match r.get::<_, Option<String>>(8)? {
+                Some(rule) => Some(MatchInfo {
+                    entry_id: r.get(7)?,
+                    rule,
                     hamming: r.get::<_, Option<i64>>(9)?.unwrap_or_default(),
                     containment: r.get::<_, Option<f64>>(10)?.unwrap_or_default(),
                     resemblance: r.get::<_, Option<f64>>(11)?.unwrap_or_default(),
@@ -178,6 +178,191 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
         })?
         .collect::<Result<_, _>>()?;
     Ok(StoryDetail { story, entries })
+}
+
+/// One story found by `feedfold search`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHit {
+    /// The story.
+    #[serde(flatten)]
+    pub story: StoryRow,
+    /// FTS5's bm25 rank of its best-matching copy (lower is better).
+    pub rank: f64,
+    /// How many of its copies match.
+    pub matching_copies: i64,
+    /// The best-matching copy (`entries.id`).
+    pub entry_id: i64,
+    /// A passage of the best-matching copy around the matched words.
+    pub snippet: String,
+    /// `snippet` with the matched words between `\u{2}` and `\u{3}`, for highlighting.
+    #[serde(skip)]
+    pub marked_snippet: String,
+}
+
+/// Arguments of `feedfold search`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// An FTS5 query (`ceasefire NEAR putin`, `"port strike"`, `title:acme`).
+    pub query: String,
+    /// Only stories whose latest copy is dated at or after this (ISO-8601 UTC).
+    pub since: Option<String>,
+    /// At most this many stories.
+    pub limit: Option<i64>,
+}
+
+/// Rewrites FTS3/4-style infix proximity (`a NEAR b`, `a NEAR/5 b`), which
+/// FTS5 would read as three words, into FTS5's `NEAR(a b)` / `NEAR(a b, 5)`.
+/// Operands are single words (with an optional `*`) or quoted phrases; any
+/// other query is returned unchanged.
+pub fn fts5_near(query: &str) -> String {
+    // Split into tokens, keeping quoted phrases whole.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut chars = query.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if c == '"' {
+            let mut t = String::from('"');
+            chars.next();
+            for c in chars.by_ref() {
+                t.push(c);
+                if c == '"' {
+                    break;
+                }
+            }
+            tokens.push(t);
+        } else {
+            let mut t = String::new();
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() || c == '"' {
+                    break;
+                }
+                t.push(c);
+                chars.next();
+            }
+            tokens.push(t);
+        }
+    }
+    let operand = |t: &str| {
+        (t.starts_with('"') && t.len() > 1 && t.ends_with('"'))
+            || t.trim_end_matches('*')
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '\'' || c == '-')
+                && !t.is_empty()
+                && !["AND", "OR", "NOT"].contains(&t)
+    };
+    let near = |t: &str| -> Option<Option<u32>> {
+        if t == "NEAR" {
+            Some(None)
+        } else {
+            t.strip_prefix("NEAR/")
+                .and_then(|n| n.parse().ok())
+                .map(Some)
+        }
+    };
+    if !tokens.iter().any(|t| near(t).is_some()) {
+        return query.to_string();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        // A chain: operand (NEAR[/n] operand)+, all with one distance.
+        if operand(&tokens[i]) && i + 2 < tokens.len() && near(&tokens[i + 1]).is_some() {
+            let distance = near(&tokens[i + 1]).flatten();
+            let mut group = vec![tokens[i].clone()];
+            let mut j = i + 1;
+            while j + 1 < tokens.len()
+                && near(&tokens[j]) == Some(distance)
+                && operand(&tokens[j + 1])
+            {
+                group.push(tokens[j + 1].clone());
+                j += 2;
+            }
+            if group.len() > 1 {
+                out.push(match distance {
+                    Some(n) => format!("NEAR({}, {n})", group.join(" ")),
+                    None => format!("NEAR({})", group.join(" ")),
+                });
+                i = j;
+                continue;
+            }
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// Weights of `entries_fts`'s columns (title, summary, content) in the rank.
+const RANK: &str = "bm25(entries_fts, 5.0, 1.0, 1.0)";
+
+/// Stories with a copy matching a full-text query, best first; each story
+/// once, represented by its best-matching copy.
+pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+    let has_fts: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'entries_fts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_fts {
+        return Err(StoreError::Outdated {
+            what: "full-text search",
+            found: super::schema::version(conn)?,
+            supported: super::schema::latest_version(),
+        });
+    }
+    let bad = |e: rusqlite::Error| match &e {
+        rusqlite::Error::SqliteFailure(_, Some(msg))
+            if msg.starts_with("fts5:")
+                || msg.starts_with("no such column")
+                || msg.contains("unknown special query")
+                || msg.contains("unterminated string") =>
+        {
+            StoreError::BadQuery {
+                query: q.query.clone(),
+                message: msg.clone(),
+            }
+        }
+        _ => StoreError::Sqlite(e),
+    };
+    let sql = format!(
+        "WITH matched AS MATERIALIZED (
+             SELECT rowid AS entry_id, {RANK} AS rank,
+                    snippet(entries_fts, -1, char(2), char(3), '…', 16) AS marked
+               FROM entries_fts
+              WHERE entries_fts MATCH ?1
+         ),
+         best AS (
+             SELECT e.story_id AS story_id, min(m.rank) AS rank, m.entry_id AS entry_id,
+                    m.marked AS marked, count(*) AS n
+               FROM matched m JOIN entries e ON e.id = m.entry_id
+              GROUP BY e.story_id
+         )
+         SELECT o.{cols}, b.rank, b.n, b.entry_id, b.marked
+           FROM best b JOIN story_overview o ON o.story_id = b.story_id
+          WHERE (?2 IS NULL OR o.last_seen >= ?2)
+          ORDER BY b.rank, o.last_seen DESC, o.story_id DESC
+          LIMIT ?3",
+        cols = STORY_COLUMNS.replace(", ", ", o."),
+    );
+    let mut stmt = conn.prepare(&sql).map_err(bad)?;
+    let rows = stmt
+        .query_map(
+            params![fts5_near(&q.query), q.since, q.limit.unwrap_or(-1)],
+            |r| {
+                let marked: String = r.get::<_, Option<String>>(11)?.unwrap_or_default();
+                Ok(SearchHit {
+                    story: story_row(r)?,
+                    rank: r.get(8)?,
+                    matching_copies: r.get(9)?,
+                    entry_id: r.get(10)?,
+                    snippet: marked.replace(['\u{2}', '\u{3}'], ""),
+                    marked_snippet: marked,
+                })
+            },
+        )
+        .map_err(bad)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(bad)
 }
 
 /// One side of `feedfold explain`.
@@ -265,4 +450,26 @@ pub fn explain(
         within_window: (time_a - time_b).abs() <= window,
         different_feeds: feed_a != feed_b,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts5_near;
+
+    #[test]
+    fn infix_near_becomes_fts5_near() {
+        assert_eq!(fts5_near("ceasefire NEAR putin"), "NEAR(ceasefire putin)");
+        assert_eq!(
+            fts5_near("ceasefire NEAR/5 putin"),
+            "NEAR(ceasefire putin, 5)"
+        );
+        assert_eq!(
+            fts5_near("\"port strike\" NEAR rotterdam OR wheat"),
+            "NEAR(\"port strike\" rotterdam) OR wheat"
+        );
+        assert_eq!(fts5_near("a NEAR b NEAR c"), "NEAR(a b c)");
+        assert_eq!(fts5_near("NEAR(a b, 3)"), "NEAR(a b, 3)");
+        assert_eq!(fts5_near("plain words"), "plain words");
+        assert_eq!(fts5_near("dangling NEAR"), "dangling NEAR");
+    }
 }

@@ -120,6 +120,91 @@ CREATE TABLE subscriptions (
 );
 CREATE INDEX subscriptions_next_check ON subscriptions(next_check_at);
 "#,
+    // Query interface: full-text search over entries (FTS5, kept in sync by
+    // triggers, backfilled here) and the views recent_stories, entry_details
+    // and story_copies. Uses only the objects of migration 1, so it applies
+    // after any other migration. (A feed-health view belongs with the
+    // feed-state columns of the daemon's migration.)
+    r#"
+CREATE VIRTUAL TABLE entries_fts USING fts5(
+    title, summary_text, content_text,
+    content = 'entries', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');
+
+CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+    INSERT INTO entries_fts(rowid, title, summary_text, content_text)
+    VALUES (new.id, new.title, new.summary_text, new.content_text);
+END;
+CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+    INSERT INTO entries_fts(entries_fts, rowid, title, summary_text, content_text)
+    VALUES ('delete', old.id, old.title, old.summary_text, old.content_text);
+END;
+CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, summary_text, content_text ON entries BEGIN
+    INSERT INTO entries_fts(entries_fts, rowid, title, summary_text, content_text)
+    VALUES ('delete', old.id, old.title, old.summary_text, old.content_text);
+    INSERT INTO entries_fts(rowid, title, summary_text, content_text)
+    VALUES (new.id, new.title, new.summary_text, new.content_text);
+END;
+
+CREATE VIEW recent_stories AS
+SELECT story_id, title, first_seen, last_seen, copies, feed_count, origin, url, feeds
+  FROM story_overview
+ WHERE last_seen >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
+
+CREATE VIEW entry_details AS
+SELECT e.id                         AS entry_id,
+       e.title                      AS title,
+       e.url                        AS url,
+       e.canonical_url              AS canonical_url,
+       e.author                     AS author,
+       e.published                  AS published,
+       e.published_source           AS published_source,
+       e.updated                    AS updated,
+       e.first_seen                 AS first_seen,
+       e.last_seen                  AS last_seen,
+       e.credited_wire              AS credited_wire,
+       e.text_length                AS text_length,
+       CASE WHEN length(coalesce(e.summary_text, '')) > length(coalesce(e.content_text, ''))
+            THEN e.summary_text ELSE coalesce(e.content_text, e.summary_text) END AS text,
+       e.feed_id                    AS feed_id,
+       coalesce(f.title, f.url)     AS feed,
+       f.url                        AS feed_url,
+       e.story_id                   AS story_id,
+       s.title                      AS story_title,
+       s.entry_count                AS story_copies,
+       e.id = s.representative_id   AS is_representative
+  FROM entries e
+  JOIN feeds f ON f.id = e.feed_id
+  JOIN stories s ON s.id = e.story_id;
+
+CREATE VIEW story_copies AS
+SELECT e.story_id                   AS story_id,
+       e.id                         AS entry_id,
+       coalesce(f.title, f.url)     AS feed,
+       f.url                        AS feed_url,
+       e.title                      AS title,
+       e.url                        AS url,
+       e.published                  AS published,
+       e.id = s.representative_id   AS is_representative,
+       e.matched_entry_id           AS matched_entry_id,
+       e.match_rule                 AS match_rule,
+       e.match_containment          AS containment,
+       e.match_resemblance          AS resemblance,
+       e.match_title                AS title_overlap,
+       e.match_numbers              AS figures,
+       e.match_hamming              AS hamming,
+       e.match_gap_seconds          AS gap_seconds,
+       CASE WHEN e.match_rule IS NULL THEN 'started the story'
+            ELSE e.match_rule || ' with entry ' || coalesce(e.matched_entry_id, '(pruned)')
+                 || printf(': containment %.2f, title %.2f, figures %.2f',
+                           e.match_containment, e.match_title, e.match_numbers)
+       END                          AS why
+  FROM entries e
+  JOIN feeds f ON f.id = e.feed_id
+  JOIN stories s ON s.id = e.story_id;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -139,7 +139,7 @@ impl Writer {
             match existing {
                 Some((id, old_hash, story_id)) if old_hash == hash => {
                     exec(
-                        &*tx,
+                        &tx,
                         "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
                         params![id, now_s],
                     )?;
@@ -216,19 +216,32 @@ impl Writer {
     /// grouping settings), in one transaction, visiting entries in the order
     /// they were first stored, exactly as ingest did. Story ids change.
     pub fn regroup(&mut self, now: DateTime<Utc>) -> Result<RegroupReport, StoreError> {
-        let result = self.regroup_tx(now);
+        self.regroup_with_progress(now, &mut |_, _| {})
+    }
+
+    /// [`Writer::regroup`], calling `progress(done, total)` after each batch of entries.
+    pub fn regroup_with_progress(
+        &mut self,
+        now: DateTime<Utc>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RegroupReport, StoreError> {
+        let result = self.regroup_tx(now, progress);
         if let Err(e) = self.reload() {
             tracing::error!(error = %e, "reloading the candidate index failed");
         }
         result
     }
 
-    fn regroup_tx(&mut self, now: DateTime<Utc>) -> Result<RegroupReport, StoreError> {
+    fn regroup_tx(
+        &mut self,
+        now: DateTime<Utc>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RegroupReport, StoreError> {
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", "ON")?;
-        let before: i64 = cached_row(&*tx, "SELECT count(*) FROM stories", [], |r| r.get(0))?;
-        exec(&*tx, "DELETE FROM stories", [])?;
+        let before: i64 = cached_row(&tx, "SELECT count(*) FROM stories", [], |r| r.get(0))?;
+        exec(&tx, "DELETE FROM stories", [])?;
         self.detector.index = CandidateIndex::new();
         // Nothing is loaded from the store: entries are re-placed in order.
         self.covered_from = i64::MIN;
@@ -238,6 +251,8 @@ impl Writer {
             ..Default::default()
         };
         let mut last_id = 0_i64;
+        let total: i64 = tx.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
+        progress(0, total as usize);
         loop {
             let batch: Vec<(i64, i64, String, Vec<u8>, String)> = {
                 let mut stmt = tx.prepare_cached(
@@ -275,9 +290,13 @@ impl Writer {
                 );
                 self.high_water = self.high_water.max(time);
                 report.entries += 1;
+                if report.entries % 256 == 0 {
+                    progress(report.entries, total as usize);
+                }
             }
             evict(&mut self.detector, &mut self.covered_from, self.high_water);
         }
+        progress(report.entries, total as usize);
         let stories: Vec<i64> = {
             let mut stmt = tx.prepare("SELECT id FROM stories")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
@@ -287,6 +306,73 @@ impl Writer {
             refresh_story(&tx, *story, &now_s)?;
         }
         report.stories_after = stories.len();
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Removes, in one transaction, the entries dated before `before` that
+    /// no feed has carried since (`published` and `last_seen` both before
+    /// it), their full-text rows (by trigger) and the stories left empty,
+    /// and recomputes the stories that kept some copies. Then returns freed
+    /// pages to the file system if the store uses incremental auto-vacuum,
+    /// or rewrites the whole file if `vacuum` is set.
+    pub fn prune(
+        &mut self,
+        before: DateTime<Utc>,
+        vacuum: bool,
+        now: DateTime<Utc>,
+    ) -> Result<PruneReport, StoreError> {
+        let result = self.prune_tx(before, now);
+        if let Err(e) = self.reload() {
+            tracing::error!(error = %e, "reloading the candidate index failed");
+        }
+        let report = result?;
+        if vacuum {
+            self.conn.execute_batch("VACUUM")?;
+        } else if report.entries > 0 {
+            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        }
+        Ok(report)
+    }
+
+    fn prune_tx(
+        &mut self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<PruneReport, StoreError> {
+        let cutoff = format_time(before);
+        let now_s = format_time(now);
+        let tx = self.conn.transaction()?;
+        let touched: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT story_id FROM entries WHERE published < ?1 AND last_seen < ?1",
+            )?;
+            let rows = stmt.query_map([&cutoff], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let entries = tx.execute(
+            "DELETE FROM entries WHERE published < ?1 AND last_seen < ?1",
+            [&cutoff],
+        )?;
+        let mut report = PruneReport {
+            before: cutoff,
+            entries,
+            ..Default::default()
+        };
+        for story in touched {
+            let left: i64 = tx.query_row(
+                "SELECT count(*) FROM entries WHERE story_id = ?1",
+                [story],
+                |r| r.get(0),
+            )?;
+            if left == 0 {
+                tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
+                report.stories_removed += 1;
+            } else {
+                refresh_story(&tx, story, &now_s)?;
+                report.stories_updated += 1;
+            }
+        }
         tx.commit()?;
         Ok(report)
     }
@@ -495,6 +581,19 @@ pub struct RegroupReport {
     pub stories_after: usize,
 }
 
+/// What `prune` did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct PruneReport {
+    /// The cutoff (ISO-8601 UTC): entries dated and last seen before it were removed.
+    pub before: String,
+    /// Entries removed (with their full-text rows).
+    pub entries: usize,
+    /// Stories removed because none of their copies were left.
+    pub stories_removed: usize,
+    /// Stories that lost copies and were recomputed.
+    pub stories_updated: usize,
+}
+
 /// Sets an existing entry's story and match figures.
 fn set_story(
     tx: &Transaction<'_>,
@@ -524,7 +623,7 @@ fn set_story(
 }
 
 fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result<i64, StoreError> {
-    exec(&*tx, 
+    exec(tx,
         "INSERT INTO feeds (url, title, site_url, self_url, description, format, first_seen, last_ingested)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
          ON CONFLICT(url) DO UPDATE SET
@@ -545,7 +644,7 @@ fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result
         ],
     )?;
     Ok(cached_row(
-        &*tx,
+        tx,
         "SELECT id FROM feeds WHERE url = ?1",
         [&feed.url],
         |r| r.get(0),
@@ -557,7 +656,7 @@ fn new_story(tx: &Transaction<'_>, title: &str, time: i64, now: &str) -> Result<
         .map(format_time)
         .unwrap_or_default();
     exec(
-        &*tx,
+        tx,
         "INSERT INTO stories (title, first_seen, last_seen, created_at, updated_at)
          VALUES (?1, ?2, ?2, ?3, ?3)",
         params![title, published, now],
@@ -630,7 +729,7 @@ fn update_entry(
     now: &str,
 ) -> Result<(), StoreError> {
     exec(
-        &*tx,
+        tx,
         "UPDATE entries SET url = ?2, canonical_url = ?3, title = ?4, author = ?5,
             summary_html = ?6, summary_text = ?7, content_html = ?8, content_text = ?9,
             text_length = ?10, published = ?11, published_source = ?12, updated = ?13,
@@ -665,11 +764,11 @@ fn update_entry(
 /// Moves every entry of story `from` into story `into` and deletes `from`.
 fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreError> {
     exec(
-        &*tx,
+        tx,
         "UPDATE entries SET story_id = ?2 WHERE story_id = ?1",
         params![from, into],
     )?;
-    exec(&*tx, "DELETE FROM stories WHERE id = ?1", [from])?;
+    exec(tx, "DELETE FROM stories WHERE id = ?1", [from])?;
     Ok(())
 }
 
@@ -680,7 +779,7 @@ fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreErr
 /// The representative is the earliest entry whose text is at least 80% as
 /// long as the story's longest: the earliest full-text copy, not a summary.
 fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), StoreError> {
-    exec(&*tx, 
+    exec(tx,
         "UPDATE stories SET
             entry_count = (SELECT count(*) FROM entries WHERE story_id = ?1),
             feed_count = (SELECT count(DISTINCT feed_id) FROM entries WHERE story_id = ?1),
@@ -698,7 +797,7 @@ fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), Stor
         params![story, now],
     )?;
     exec(
-        &*tx,
+        tx,
         "UPDATE stories SET title = coalesce(
             (SELECT title FROM entries WHERE id = stories.representative_id AND title <> ''), title)
          WHERE id = ?1",
