@@ -452,8 +452,25 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     notifier.ready(&format!("polling {count} feeds"));
     let mut running = config;
     let mut outcome = Ok(());
+    // Retention: prune a minute after start, then hourly (a no-op unless
+    // `[retention] keep_days` is set).
+    let mut prune_tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(3600),
+    );
+    prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = prune_tick.tick() => {
+                match store.prune_expired(&running.retention, chrono::Utc::now()).await {
+                    Ok(Some(r)) if r.entries > 0 => tracing::info!(
+                        entries = r.entries, stories_removed = r.stories_removed, before = %r.before,
+                        "Pruned entries past the retention period."
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "Pruning failed; will try again in an hour."),
+                }
+            }
             ended = &mut scheduler => {
                 // The scheduler stops by itself only when it cannot go on.
                 outcome = match ended {

@@ -831,3 +831,38 @@ fn a_store_of_the_first_schema_migrates_with_its_data() {
     store.query("migrate", &[]).assert_ok();
     assert_eq!(store.int("SELECT count(*) FROM entries_fts"), entries + 3);
 }
+
+#[test]
+fn feed_health_view_lists_subscriptions_with_their_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("h.db");
+    let db_s = db.display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedfold"))
+        .args([
+            "feeds",
+            "add",
+            "https://news.example.org/rss.xml",
+            "--name",
+            "Example",
+            "--db",
+            &db_s,
+        ])
+        .output()
+        .expect("run feeds add");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let (url, name, state, errors, entries): (String, String, String, i64, i64) = conn
+        .query_row(
+            "SELECT url, name, state, error_count, entries FROM feed_health",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .expect("one row");
+    assert_eq!(url, "https://news.example.org/rss.xml");
+    assert_eq!(name, "Example");
+    assert_eq!((state.as_str(), errors, entries), ("new", 0, 0));
+}

@@ -123,8 +123,7 @@ CREATE INDEX subscriptions_next_check ON subscriptions(next_check_at);
     // Query interface: full-text search over entries (FTS5, kept in sync by
     // triggers, backfilled here) and the views recent_stories, entry_details
     // and story_copies. Uses only the objects of migration 1, so it applies
-    // after any other migration. (A feed-health view belongs with the
-    // feed-state columns of the daemon's migration.)
+    // after any other migration.
     r#"
 CREATE VIRTUAL TABLE entries_fts USING fts5(
     title, summary_text, content_text,
@@ -204,6 +203,28 @@ SELECT e.story_id                   AS story_id,
   FROM entries e
   JOIN feeds f ON f.id = e.feed_id
   JOIN stories s ON s.id = e.story_id;
+"#,
+    // Feed health: each subscription with its feed and polling state.
+    r#"
+CREATE VIEW feed_health AS
+SELECT s.id                                  AS subscription_id,
+       s.url                                 AS url,
+       coalesce(s.name, f.title, s.url)      AS name,
+       CASE WHEN s.gone_at IS NOT NULL THEN 'gone'
+            WHEN s.error_count > 0 THEN 'failing'
+            WHEN s.last_success_at IS NULL THEN 'new'
+            ELSE 'ok' END                    AS state,
+       s.last_success_at                     AS last_success,
+       s.last_error                          AS last_error,
+       s.last_error_at                       AS last_error_at,
+       s.error_count                         AS error_count,
+       s.next_check_at                       AS next_check,
+       s.current_interval                    AS interval_seconds,
+       (s.etag IS NOT NULL OR s.last_modified IS NOT NULL) AS has_validators,
+       (SELECT count(*) FROM entries e WHERE e.feed_id = s.feed_id) AS entries,
+       s.gone_at                             AS gone_at
+  FROM subscriptions s
+  LEFT JOIN feeds f ON f.id = s.feed_id;
 "#,
 ];
 
