@@ -148,9 +148,8 @@ pub enum Command {
     Status {
         #[command(flatten)]
         db: DbArg,
-        /// One JSON object per line instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArgs,
     },
     /// Manage subscriptions without editing the config file (a running daemon applies them on SIGHUP).
     Feeds {
@@ -255,9 +254,8 @@ pub enum FeedsCommand {
     List {
         #[command(flatten)]
         db: DbArg,
-        /// One JSON object per line instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArgs,
     },
 }
 

@@ -315,12 +315,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(daemon::run(config, options))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { db, json } => {
+        Command::Status { db, format } => {
             let rows = feed_statuses(&db_path(&db, &config))?;
-            if json {
-                output::json_lines(&mut out, &rows)?;
-            } else {
-                status::status(&mut out, &rows)?;
+            match format.format() {
+                Format::Json => output::json_lines(&mut out, &rows)?,
+                Format::Csv => status::status_csv(&mut out, &rows)?,
+                Format::Table => status::status(&mut out, &rows)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -615,12 +615,12 @@ fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Result
                 Err(anyhow!("{url}: not subscribed"))
             }
         }
-        FeedsCommand::List { db, json } => {
+        FeedsCommand::List { db, format } => {
             let rows = feed_statuses(&db_path(&db, config))?;
-            if json {
-                output::json_lines(out, &rows)?;
-            } else {
-                status::feeds_list(out, &rows)?;
+            match format.format() {
+                Format::Json => output::json_lines(out, &rows)?,
+                Format::Csv => status::status_csv(out, &rows)?,
+                Format::Table => status::feeds_list(out, &rows)?,
             }
             Ok(ExitCode::SUCCESS)
         }

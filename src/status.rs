@@ -105,3 +105,61 @@ pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Subscriptions as CSV, one row per feed (the columns of `--json`).
+pub fn status_csv(out: &mut impl Write, rows: &[FeedStatus]) -> std::io::Result<()> {
+    crate::output::csv_record(
+        out,
+        &[
+            "id",
+            "url",
+            "configured_url",
+            "name",
+            "site_url",
+            "origin",
+            "interval_seconds",
+            "current_interval_seconds",
+            "next_check_at",
+            "last_check_at",
+            "last_success_at",
+            "last_status",
+            "last_error",
+            "last_error_at",
+            "error_count",
+            "gone_at",
+            "has_validators",
+            "entries",
+        ],
+    )?;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    for r in rows {
+        crate::output::csv_record(
+            out,
+            &[
+                r.id.to_string(),
+                r.url.clone(),
+                opt(&r.configured_url),
+                opt(&r.name),
+                opt(&r.site_url),
+                serde_json::to_value(r.origin)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                num(r.interval_seconds),
+                num(r.current_interval_seconds),
+                opt(&r.next_check_at),
+                opt(&r.last_check_at),
+                opt(&r.last_success_at),
+                num(r.last_status),
+                opt(&r.last_error),
+                opt(&r.last_error_at),
+                r.error_count.to_string(),
+                opt(&r.gone_at),
+                u8::from(r.has_validators).to_string(),
+                r.entries.to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}

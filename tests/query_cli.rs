@@ -865,4 +865,23 @@ fn feed_health_view_lists_subscriptions_with_their_state() {
     assert_eq!(url, "https://news.example.org/rss.xml");
     assert_eq!(name, "Example");
     assert_eq!((state.as_str(), errors, entries), ("new", 0, 0));
+    for cmd in [vec!["feeds", "list"], vec!["status"]] {
+        let mut args = cmd.clone();
+        args.extend(["--format", "csv", "--db", &db_s]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedfold"))
+            .args(&args)
+            .output()
+            .expect("run");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{cmd:?}: {text}");
+        assert!(
+            lines[0].starts_with("id,url,configured_url,name,"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("1,https://news.example.org/rss.xml,,Example,"),
+            "{text}"
+        );
+    }
 }
