@@ -74,6 +74,8 @@ pub struct CandidateIndex {
     titles: HashMap<u32, Vec<i64>>,
     bands: [HashMap<u16, Vec<i64>>; 4],
     members: HashMap<i64, Vec<i64>>,
+    /// Per story, the feed of each indexed entry (a multiset).
+    feeds: HashMap<i64, Vec<i64>>,
 }
 
 fn band(simhash: u64, i: usize) -> u16 {
@@ -117,6 +119,10 @@ impl CandidateIndex {
                 .push(id);
         }
         self.members.entry(entry.story_id).or_default().push(id);
+        self.feeds
+            .entry(entry.story_id)
+            .or_default()
+            .push(entry.feed_id);
         self.entries.insert(id, entry);
     }
 
@@ -145,23 +151,20 @@ impl CandidateIndex {
             drop_from(table, band(old.features.simhash, i), id);
         }
         drop_from(&mut self.members, old.story_id, id);
+        if let Some(list) = self.feeds.get_mut(&old.story_id) {
+            if let Some(pos) = list.iter().position(|f| *f == old.feed_id) {
+                list.swap_remove(pos);
+            }
+            if list.is_empty() {
+                self.feeds.remove(&old.story_id);
+            }
+        }
         Some(old)
     }
 
-    /// The feeds of the indexed entries of a story.
-    pub fn story_feeds(&self, story: i64) -> Vec<i64> {
-        let mut feeds: Vec<i64> = self
-            .members
-            .get(&story)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| self.entries.get(id).map(|e| e.feed_id))
-                    .collect()
-            })
-            .unwrap_or_default();
-        feeds.sort_unstable();
-        feeds.dedup();
-        feeds
+    /// The feeds of the indexed entries of a story (one per entry, unordered).
+    pub fn story_feeds(&self, story: i64) -> &[i64] {
+        self.feeds.get(&story).map_or(&[], Vec::as_slice)
     }
 
     /// Moves every indexed entry of story `from` into story `to`.
@@ -176,6 +179,8 @@ impl CandidateIndex {
             }
         }
         self.members.entry(to).or_default().extend(moved);
+        let feeds = self.feeds.remove(&from).unwrap_or_default();
+        self.feeds.entry(to).or_default().extend(feeds);
     }
 
     /// Removes every entry dated before `time`; returns how many.
@@ -340,5 +345,6 @@ mod tests {
         idx.remove(2);
         assert!(idx.is_empty());
         assert!(idx.postings.is_empty() && idx.titles.is_empty() && idx.members.is_empty());
+        assert!(idx.feeds.is_empty());
     }
 }
