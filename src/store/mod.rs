@@ -82,6 +82,10 @@ pub enum StoreError {
     },
 }
 
+/// The size (bytes) the writer truncates the WAL file to after a
+/// checkpoint restarts it (`PRAGMA journal_size_limit`).
+pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
 /// Applies the connection settings every feedfold connection uses.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -108,6 +112,11 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
         tracing::warn!(path = %path.display(), mode, "could not switch the database to WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // SQLite checkpoints the WAL by itself (every 1000 pages), but a reader
+    // holding an old snapshot keeps it from restarting the WAL, which then
+    // grows; once the reader lets go, the WAL restarts at the next write
+    // and this limit truncates the file back (it never shrinks otherwise).
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     schema::migrate(&mut conn)?;
     Ok(conn)
 }
