@@ -82,13 +82,18 @@ pub enum StoreError {
     },
 }
 
-/// The size (bytes) the writer truncates the WAL file to after a
-/// checkpoint restarts it (`PRAGMA journal_size_limit`).
+/// The WAL size (bytes) past which the writer checkpoints and truncates
+/// it after a document (see `Writer::truncate_wal_if_large`), and the size
+/// SQLite truncates it to when a checkpoint restarts it
+/// (`PRAGMA journal_size_limit`).
 pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// How long a connection waits for a lock held by another one.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Applies the connection settings every feedfold connection uses.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
