@@ -160,8 +160,9 @@ async fn endless_and_trickling_responses_end_at_the_timeout() {
                 let _ = s.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n<rss version=\"2.0\"><channel><title>x</title>",
                 );
-                let item = "<item><title>again</title><description>more and more</description></item>"
-                    .repeat(30);
+                let item =
+                    "<item><title>again</title><description>more and more</description></item>"
+                        .repeat(30);
                 while started.elapsed() < cap {
                     if s.write_all(item.as_bytes()).is_err() {
                         return;
@@ -187,7 +188,9 @@ async fn endless_and_trickling_responses_end_at_the_timeout() {
                 let mut n = 0;
                 while started.elapsed() < cap {
                     n += 1;
-                    if s.write_all(format!("X-Slow-{n}: y\r\n").as_bytes()).is_err() {
+                    if s.write_all(format!("X-Slow-{n}: y\r\n").as_bytes())
+                        .is_err()
+                    {
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(100));
@@ -357,7 +360,10 @@ fn a_gzip_bomb_leaves_the_daemon_alive_with_bounded_memory() {
         hwm / 1024,
         last_error(&bomb)
     );
-    assert!(last_error(&bomb).contains("16777216-byte limit"), "{bomb:?}");
+    assert!(
+        last_error(&bomb).contains("16777216-byte limit"),
+        "{bomb:?}"
+    );
     assert_eq!(bomb.entries, 0);
     assert!(hwm < 200 * 1024, "peak RSS {hwm} KiB");
     assert!(daemon.alive());
@@ -446,7 +452,9 @@ async fn redirect_loops_and_non_http_redirects_are_refused() {
     }
     assert_eq!(server.hits("/file"), 1);
     assert_eq!(
-        (0..8).map(|n| server.hits(&format!("/chain/{n}"))).sum::<usize>(),
+        (0..8)
+            .map(|n| server.hits(&format!("/chain/{n}")))
+            .sum::<usize>(),
         6,
         "the first request and 5 redirects"
     );
@@ -620,7 +628,10 @@ fn count(conn: &Connection, sql: &str) -> i64 {
 fn entry_count(db: &Path) -> i64 {
     store::open_reader(db)
         .ok()
-        .and_then(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).ok())
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -712,13 +723,21 @@ fn syndication_server(stories: Arc<AtomicUsize>, words: u64) -> RawServer {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         let doc = syndicated_feed(f, stories.load(Ordering::SeqCst), words);
-        respond(s, 200, &[("Content-Type", "application/rss+xml")], doc.as_bytes());
+        respond(
+            s,
+            200,
+            &[("Content-Type", "application/rss+xml")],
+            doc.as_bytes(),
+        );
     })
 }
 
 /// Entries (feed URL, guid and content) and the story partition, in an
 /// order-independent form.
-type Snapshot = (Vec<(String, String, String, String, i64, Vec<u8>)>, Vec<Vec<String>>);
+type Snapshot = (
+    Vec<(String, String, String, String, i64, Vec<u8>)>,
+    Vec<Vec<String>>,
+);
 
 fn snapshot(db: &Path) -> Snapshot {
     let conn = store::open_reader(db).expect("reader");
@@ -730,7 +749,14 @@ fn snapshot(db: &Path) -> Snapshot {
         .expect("prepare");
     let entries = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .expect("query")
         .collect::<Result<Vec<_>, _>>()
@@ -744,14 +770,24 @@ fn snapshot(db: &Path) -> Snapshot {
         .expect("prepare");
     let mut stories: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })
         .expect("query")
         .collect::<Result<Vec<_>, _>>()
         .expect("rows");
     for (story, member, representative) in rows {
         let v = stories.entry(story).or_default();
         // The representative is marked, so it must agree too.
-        v.push(if representative { format!("*{member}") } else { member });
+        v.push(if representative {
+            format!("*{member}")
+        } else {
+            member
+        });
     }
     let mut partition: Vec<Vec<String>> = stories
         .into_values()
@@ -803,7 +839,9 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
     let want = (FEEDS * total_stories) as i64;
     let stories = Arc::new(AtomicUsize::new(total_stories));
     let server = syndication_server(stories.clone(), 60);
-    let urls: Vec<String> = (0..FEEDS).map(|f| server.url(&format!("/feed/{f}"))).collect();
+    let urls: Vec<String> = (0..FEEDS)
+        .map(|f| server.url(&format!("/feed/{f}")))
+        .collect();
 
     // The uninterrupted run into a fresh store.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -814,7 +852,11 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
     daemon.stop();
     check_store(&ref_db);
     let reference = snapshot(&ref_db);
-    assert_eq!(reference.1.len(), total_stories, "one story per syndicated story");
+    assert_eq!(
+        reference.1.len(),
+        total_stories,
+        "one story per syndicated story"
+    );
     assert!(reference.1.iter().all(|s| s.len() == FEEDS));
 
     // Rounds that each add PER_ROUND stories to every feed, killed at a
@@ -840,7 +882,11 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
         // Wait for the round's first fetch, then a random part of a round's ingest.
         let deadline = Instant::now() + Duration::from_secs(10);
         while server.total_hits() == hits {
-            assert!(Instant::now() < deadline && daemon.alive(), "{}", daemon.log());
+            assert!(
+                Instant::now() < deadline && daemon.alive(),
+                "{}",
+                daemon.log()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         let delay = rng.next() % per_round_ms;
@@ -867,11 +913,20 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
         "kill -9: seed {seed}, reference ingest {ref_time:?}, {KILLS} kills survived \
          ({mid_ingest} during an ingest): {killed_at:?}"
     );
-    assert!(mid_ingest >= 1, "no kill landed during an ingest: {killed_at:?}");
+    assert!(
+        mid_ingest >= 1,
+        "no kill landed during an ingest: {killed_at:?}"
+    );
     let after = snapshot(&db);
     assert_eq!(after.0.len(), reference.0.len());
-    assert!(after.0 == reference.0, "the stored entries differ from the uninterrupted run");
-    assert_eq!(after.1, reference.1, "the stories differ from the uninterrupted run");
+    assert!(
+        after.0 == reference.0,
+        "the stored entries differ from the uninterrupted run"
+    );
+    assert_eq!(
+        after.1, reference.1,
+        "the stories differ from the uninterrupted run"
+    );
 }
 
 fn file_len(path: &Path) -> u64 {
@@ -884,7 +939,9 @@ fn a_long_reader_does_not_stop_ingestion_and_the_wal_is_truncated_after() {
     const STORIES: usize = 100;
     let want = (FEEDS * STORIES) as i64;
     let server = syndication_server(Arc::new(AtomicUsize::new(STORIES)), 300);
-    let urls: Vec<String> = (0..FEEDS).map(|f| server.url(&format!("/feed/{f}"))).collect();
+    let urls: Vec<String> = (0..FEEDS)
+        .map(|f| server.url(&format!("/feed/{f}")))
+        .collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let (db, config) = (dir.path().join("wal.db"), dir.path().join("wal.toml"));
     let wal = dir.path().join("wal.db-wal");
@@ -896,7 +953,11 @@ fn a_long_reader_does_not_stop_ingestion_and_the_wal_is_truncated_after() {
         if let Ok(c) = store::open_reader(&db) {
             break c;
         }
-        assert!(Instant::now() < deadline && daemon.alive(), "{}", daemon.log());
+        assert!(
+            Instant::now() < deadline && daemon.alive(),
+            "{}",
+            daemon.log()
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     reader.execute_batch("BEGIN").expect("begin");
@@ -926,7 +987,11 @@ fn a_long_reader_does_not_stop_ingestion_and_the_wal_is_truncated_after() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let last = *wal_after.last().unwrap_or(&0);
-    let max_after_settle = wal_after[wal_after.len() / 2..].iter().copied().max().unwrap_or(0);
+    let max_after_settle = wal_after[wal_after.len() / 2..]
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
     println!(
         "long reader: saw {seen} entries while {want} were ingested in {took:?}; WAL {} KiB while held, \
          {} KiB max in the last 2 s after release, {} KiB at the end (limit {} KiB)",
@@ -949,4 +1014,181 @@ fn a_long_reader_does_not_stop_ingestion_and_the_wal_is_truncated_after() {
         max_after_settle <= bound,
         "the WAL stayed large after the reader let go: {wal_after:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Full and read-only disks (a small tmpfs; skipped where mounting is not allowed)
+
+/// A tmpfs mounted on a fresh directory, unmounted when dropped.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a `size` tmpfs, or says why not (then the test is skipped).
+    fn mount(dir: PathBuf, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(&dir).ok()?;
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                println!(
+                    "SKIPPED: cannot mount a tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                println!("SKIPPED: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn remount(&self, mode: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "remount {mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// SQLite's and the store's invariants on a read-only connection (while the
+/// daemon runs).
+fn check_store_read_only(db: &Path) -> i64 {
+    let conn = store::open_reader(db).expect("reader");
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(ok, "ok");
+    common::assert_consistent(&conn);
+    count(&conn, "SELECT count(*) FROM entries")
+}
+
+/// Fills the file system holding `path` with one file, then leaves `free` bytes.
+fn fill(path: &Path, free: u64) {
+    let mut f = std::fs::File::create(path).expect("ballast");
+    let block = vec![0u8; 64 << 10];
+    let mut written = 0u64;
+    while f.write_all(&block).is_ok() {
+        written += block.len() as u64;
+    }
+    // A short write may have left a partial block.
+    let _ = f.set_len(written.saturating_sub(free));
+    let _ = f.sync_all();
+}
+
+#[test]
+fn a_full_disk_is_an_error_the_daemon_survives_and_recovers_from() {
+    const FEEDS: usize = 3;
+    const STORIES: usize = 60;
+    let want = (FEEDS * STORIES) as i64;
+    let top = tempfile::tempdir().expect("tempdir");
+    let Some(fs) = Tmpfs::mount(top.path().join("disk"), "6m") else {
+        return;
+    };
+    let server = syndication_server(Arc::new(AtomicUsize::new(STORIES)), 150);
+    let urls: Vec<String> = (0..FEEDS)
+        .map(|f| server.url(&format!("/feed/{f}")))
+        .collect();
+    let (db, config) = (fs.dir.join("ff.db"), top.path().join("ff.toml"));
+    write_config(&config, &db, &urls, "");
+    // Room for the schema, not for the entries.
+    let ballast = fs.dir.join("ballast");
+    fill(&ballast, 400 << 10);
+    let mut daemon = Daemon::start(&config, top.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !daemon.log().contains("full") {
+        assert!(
+            Instant::now() < deadline,
+            "no disk-full error: {}",
+            daemon.log()
+        );
+        assert!(daemon.alive(), "the daemon died: {}", daemon.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let it retry against the full disk for a while.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(daemon.alive(), "the daemon died: {}", daemon.log());
+    let during = check_store_read_only(&db);
+    let log = daemon.log();
+    let full: Vec<&str> = log.lines().filter(|l| l.contains("full")).collect();
+    println!(
+        "disk full: {} error lines, {during} entries stored meanwhile; first: {}",
+        full.len(),
+        full.first().copied().unwrap_or("")
+    );
+    // Space comes back: the daemon catches up by itself.
+    std::fs::remove_file(&ballast).expect("remove ballast");
+    let took = wait_for_entries(&db, want, Duration::from_secs(30), &mut daemon);
+    println!("disk full: all {want} entries stored {took:?} after space came back");
+    daemon.stop();
+    assert_eq!(check_store(&db), want);
+}
+
+#[test]
+fn a_read_only_disk_is_refused_at_start_with_a_clear_error_and_left_intact() {
+    let top = tempfile::tempdir().expect("tempdir");
+    let Some(fs) = Tmpfs::mount(top.path().join("disk"), "4m") else {
+        return;
+    };
+    let server = RawServer::start(|_, s| respond(s, 200, &[], two_items().as_bytes()));
+    let (db, config) = (fs.dir.join("ff.db"), top.path().join("ff.toml"));
+    write_config(&config, &db, &[server.url("/feed")], "");
+    let mut daemon = Daemon::start(&config, top.path());
+    wait_for_entries(&db, 2, Duration::from_secs(20), &mut daemon);
+    daemon.stop();
+    let before = std::fs::read(&db).expect("read store");
+
+    fs.remount("ro");
+    let mut daemon = Daemon::start(&config, top.path());
+    let code = daemon.exit_code(Duration::from_secs(20));
+    let log = daemon.log();
+    println!("read-only disk: exit {code:?}: {}", log.trim());
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("readonly") || log.contains("read-only") || log.contains("Read-only"),
+        "{log}"
+    );
+    fs.remount("rw");
+    assert!(
+        std::fs::read(&db).expect("read store") == before,
+        "the store was not changed"
+    );
+    assert_eq!(check_store(&db), 2);
+    // Writable again: it runs.
+    let mut daemon = Daemon::start(&config, top.path());
+    let hits = server.total_hits();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.total_hits() == hits {
+        assert!(
+            Instant::now() < deadline && daemon.alive(),
+            "{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon.stop();
+    assert_eq!(check_store(&db), 2);
 }

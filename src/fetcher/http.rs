@@ -231,8 +231,11 @@ pub struct HttpFetcher {
     /// first use. A std mutex: it is held only to look up or insert.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// Refuses literal IP hosts (`http.deny_private_addresses`).
-    deny_literal: Option<fn(IpAddr) -> bool>,
+    deny_literal: Option<Deny>,
 }
+
+/// Whether `http.deny_private_addresses` refuses an address.
+type Deny = fn(IpAddr) -> bool;
 
 impl std::fmt::Debug for HttpFetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -272,10 +275,7 @@ impl HttpFetcher {
 
     /// [`HttpFetcher::new`] with the address checks given: `deny` is
     /// (refuse this literal IP host, drop this resolved address).
-    fn build(
-        config: &HttpConfig,
-        deny: Option<(fn(IpAddr) -> bool, fn(IpAddr) -> bool)>,
-    ) -> Result<HttpFetcher, PollError> {
+    fn build(config: &HttpConfig, deny: Option<(Deny, Deny)>) -> Result<HttpFetcher, PollError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout.0)
@@ -501,7 +501,7 @@ struct PrivateHost(String);
 /// fails when none is left, so a connection never reaches them whatever
 /// DNS answers (also for redirects, and at connect time, not before).
 struct PublicOnlyResolver {
-    deny: fn(IpAddr) -> bool,
+    deny: Deny,
 }
 
 impl reqwest::dns::Resolve for PublicOnlyResolver {

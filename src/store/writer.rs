@@ -143,7 +143,11 @@ impl Writer {
         match attempt {
             Ok((0, _)) => tracing::debug!(wal, "WAL checkpointed and truncated"),
             Ok((_, frames)) => {
-                tracing::debug!(wal, frames, "WAL not truncated: a reader holds an old snapshot")
+                tracing::debug!(
+                    wal,
+                    frames,
+                    "WAL not truncated: a reader holds an old snapshot"
+                )
             }
             Err(e) => tracing::debug!(error = %e, "WAL checkpoint failed"),
         }
