@@ -1132,6 +1132,13 @@ fn a_full_disk_is_an_error_the_daemon_survives_and_recovers_from() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(daemon.alive(), "the daemon died: {}", daemon.log());
     let during = check_store_read_only(&db);
+    let recorded = statuses(&db)
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| last_error(s).contains("full"))
+        .count();
+    println!("disk full: {recorded} of {FEEDS} feeds show the error in `feedfold status`");
+    assert!(recorded >= 1, "the error is recorded on the feeds");
     let log = daemon.log();
     let full: Vec<&str> = log.lines().filter(|l| l.contains("full")).collect();
     println!(
