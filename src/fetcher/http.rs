@@ -18,7 +18,7 @@
 //! followed only to http(s) URLs, at most `http.max_redirects` times, and
 //! never back to a URL already visited. With `http.deny_private_addresses`
 //! every hop's host must be public: literal IPs are checked here, and names
-//! go through [`PublicOnlyResolver`], which drops loopback, private,
+//! go through a resolver (`PublicOnlyResolver`) that drops loopback, private,
 //! link-local and other non-global addresses from what DNS answers (so the
 //! address checked is the address connected to).
 

@@ -6,6 +6,13 @@
 //! document is grouped and written in one transaction, so a reader (WAL
 //! mode) sees all of a document's entries or none. Read-only connections
 //! for queries come from [`open_reader`] and the functions of [`queries`].
+//!
+//! Crash safety rests on that transaction: a kill at any moment leaves a
+//! document (with its poll record) stored whole or not at all. A reader's
+//! long transaction never blocks the writer; the writer keeps the WAL near
+//! [`WAL_SIZE_LIMIT`] once no reader holds an old snapshot. A read-only
+//! database is refused at open ([`StoreError::ReadOnly`]); a full disk
+//! fails the transaction, which rolls back, and the caller retries.
 
 pub mod queries;
 pub mod schema;
