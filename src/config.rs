@@ -30,7 +30,9 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// The `[polling]` table.
     pub polling: PollingConfig,
-    /// The `[http]` table.
+    /// The `[http]` table: limits, timeouts, and `deny_private_addresses`
+    /// (refuse feeds and redirects to loopback, private and link-local
+    /// addresses; off by default, for feed URLs from untrusted users).
     pub http: HttpConfig,
     /// The `[retention]` table.
     pub retention: RetentionConfig,

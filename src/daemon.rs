@@ -141,7 +141,7 @@ pub async fn poll_feed(
             retry_after,
         },
         Err(e) => PollRecord::Failed {
-            error: e.to_string(),
+            error: error_chain(&e),
             status: e.status(),
             retry_after: None,
         },
@@ -182,6 +182,23 @@ pub async fn poll_feed(
         (None, None, _) => {}
     }
     Ok(recorded)
+}
+
+/// An error and its causes on one line ("request failed: error sending
+/// request for url (...): message head is too large"), each cause once:
+/// reqwest's own message does not say what went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// A change for the running scheduler.

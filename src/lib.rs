@@ -79,6 +79,9 @@
 //!   backs off and keeps being retried, and only 410 Gone stops it.
 //! - Each feed has at most one fetch in flight; fetches wait on the
 //!   per-host semaphore before taking a global one.
+//! - Nothing a server sends can outgrow `http.timeout` or `http.max_body`
+//!   (counted after decompression); redirects go to http(s) URLs only, and
+//!   with `http.deny_private_addresses` only to global addresses.
 
 pub mod cli;
 pub mod config;

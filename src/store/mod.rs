@@ -6,6 +6,13 @@
 //! document is grouped and written in one transaction, so a reader (WAL
 //! mode) sees all of a document's entries or none. Read-only connections
 //! for queries come from [`open_reader`] and the functions of [`queries`].
+//!
+//! Crash safety rests on that transaction: a kill at any moment leaves a
+//! document (with its poll record) stored whole or not at all. A reader's
+//! long transaction never blocks the writer; the writer keeps the WAL near
+//! [`WAL_SIZE_LIMIT`] once no reader holds an old snapshot. A read-only
+//! database is refused at open ([`StoreError::ReadOnly`]); a full disk
+//! fails the transaction, which rolls back, and the caller retries.
 
 pub mod queries;
 pub mod schema;
@@ -36,6 +43,13 @@ pub enum StoreError {
         /// What SQLite said.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The database file (or its directory, where SQLite keeps the WAL)
+    /// cannot be written.
+    #[error("cannot open database {path} for writing: it is read-only (the file, its directory or the file system)")]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
     },
     /// The database was written by a newer feedfold.
     #[error("database schema version {found} is newer than this feedfold supports ({supported})")]
@@ -82,9 +96,18 @@ pub enum StoreError {
     },
 }
 
+/// The WAL size (bytes) past which the writer checkpoints and truncates
+/// it after a document (see `Writer::truncate_wal_if_large`), and the size
+/// SQLite truncates it to when a checkpoint restarts it
+/// (`PRAGMA journal_size_limit`).
+pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// How long a connection waits for a lock held by another one.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Applies the connection settings every feedfold connection uses.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
@@ -92,11 +115,40 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// Opens (creating if needed) the database for writing: WAL mode,
 /// `synchronous=NORMAL`, foreign keys on, migrations applied.
 pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
+    let opened = Connection::open(path).and_then(|conn| {
+        // SQLite falls back to read-only when the file cannot be written.
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB)?;
+        Ok((conn, read_only))
+    });
+    let mut conn = match opened {
+        Ok((_, true)) => {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            })
+        }
+        Ok((conn, false)) => conn,
+        Err(source) => {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    // Setting up touches the file (and creates the WAL next to it): an error
+    // here is still an error opening this database.
+    setup_writer(&mut conn).map_err(|e| match e {
+        StoreError::Sqlite(source) => StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
     })?;
-    configure(&conn)?;
+    Ok(conn)
+}
+
+fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
+    let path = conn.path().unwrap_or_default().to_string();
+    configure(conn)?;
     // A new store returns the pages that `prune` frees with `PRAGMA
     // incremental_vacuum`; this can only be chosen before the first table.
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
@@ -105,11 +157,16 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
     }
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(path = %path.display(), mode, "could not switch the database to WAL mode");
+        tracing::warn!(path, mode, "could not switch the database to WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    schema::migrate(&mut conn)?;
-    Ok(conn)
+    // SQLite checkpoints the WAL by itself (every 1000 pages), but a reader
+    // holding an old snapshot keeps it from restarting the WAL, which then
+    // grows; once the reader lets go, the WAL restarts at the next write
+    // and this limit truncates the file back (it never shrinks otherwise).
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    schema::migrate(conn)?;
+    Ok(())
 }
 
 /// Opens the database read-only for queries. Refuses a file that is not a

@@ -108,9 +108,49 @@ impl Writer {
             if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "reloading the candidate index failed");
             }
+        } else {
+            self.truncate_wal_if_large();
         }
         evict(&mut self.detector, &mut self.covered_from, self.high_water);
         result
+    }
+
+    /// Checkpoints and truncates the WAL once it passes
+    /// [`super::WAL_SIZE_LIMIT`], without waiting: a reader holding an old
+    /// snapshot makes the attempt give up at once (the next commit tries
+    /// again), so a long read never stalls ingestion, and once it ends the
+    /// WAL shrinks at the next document instead of keeping its peak size.
+    fn truncate_wal_if_large(&mut self) {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let wal = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
+        if wal <= super::WAL_SIZE_LIMIT as u64 {
+            return;
+        }
+        let attempt = self
+            .conn
+            .busy_timeout(std::time::Duration::ZERO)
+            .and_then(|()| {
+                self.conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
+            });
+        if let Err(e) = self.conn.busy_timeout(super::BUSY_TIMEOUT) {
+            tracing::warn!(error = %e, "restoring the busy timeout failed");
+        }
+        match attempt {
+            Ok((0, _)) => tracing::debug!(wal, "WAL checkpointed and truncated"),
+            Ok((_, frames)) => {
+                tracing::debug!(
+                    wal,
+                    frames,
+                    "WAL not truncated: a reader holds an old snapshot"
+                )
+            }
+            Err(e) => tracing::debug!(error = %e, "WAL checkpoint failed"),
+        }
     }
 
     fn ingest_tx(
