@@ -9,7 +9,9 @@
 //! an error for this document only.
 
 pub mod credit;
+pub mod dates;
 pub mod decode;
+pub mod fixups;
 pub mod html;
 pub mod url;
 
@@ -75,34 +77,56 @@ pub fn normalize(
         return Err(NormalizeError::Empty);
     }
     let is_json = trimmed.starts_with('{');
-    let (text, rdf_ids) = if is_json {
-        (decoded.text.clone(), Vec::new())
+    let (mut text, rdf_ids) = if is_json {
+        let text = fixups::fix_json_feed(&decoded.text).unwrap_or_else(|| decoded.text.clone());
+        (text, Vec::new())
     } else {
-        let fixed = decode::fix_rss_version(&decoded.text);
-        let fixed = decode::fix_bare_ampersands(&fixed).into_owned();
+        let fixed = fixups::cdf_to_rss(&decoded.text).unwrap_or_else(|| decoded.text.clone());
+        let fixed = then(fixed, fixups::wrap_bare_channel);
+        let fixed = then(fixed, decode::fix_rss_version);
+        let fixed = then(fixed, fixups::fix_rss_channel);
+        let fixed = then(fixed, fixups::fix_entities);
+        let fixed = then(fixed, decode::fix_bare_ampersands);
+        let fixed = then(fixed, fixups::fix_atom);
         check_complete(&fixed)?;
         let ids = decode::rss1_item_ids(&fixed);
         (fixed, ids)
     };
 
     let base = identity.feed_url.or(identity.fetched_url);
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        feed_rs::parser::Builder::new()
-            .base_uri(base)
-            .id_generator(|_, _, _| String::new())
-            .build()
-            .parse(text.as_bytes())
-    }));
-    let mut feed = match parsed {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return Err(NormalizeError::Parse(e.to_string())),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(NormalizeError::ParserPanic(msg));
+    // An element feed-rs refuses fails the whole document; it is dropped
+    // and the document read again (a few times at most), so that one bad
+    // element does not cost the feed its entries.
+    // Mismatched end tags are repaired once, the same way.
+    let mut attempts = 0;
+    let mut repaired = false;
+    let mut feed = loop {
+        match parse_with_feed_rs(&text, base)? {
+            Ok(feed) => break feed,
+            Err((message, failure)) => {
+                let retry = match failure {
+                    Failure::Element(p) if !is_json && attempts < MAX_ELEMENT_DROPS => {
+                        attempts += 1;
+                        fixups::drop_element_ending_at(&text, p)
+                            .map(|t| (t, "dropped an element feed-rs refused"))
+                    }
+                    Failure::Xml if !is_json && !repaired => {
+                        repaired = true;
+                        match fixups::repair_end_tags(&text) {
+                            std::borrow::Cow::Owned(t) => Some((t, "repaired mismatched end tags")),
+                            std::borrow::Cow::Borrowed(_) => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match retry {
+                    Some((fixed, what)) => {
+                        warnings.push(format!("{what}: {message}"));
+                        text = fixed;
+                    }
+                    None => return Err(NormalizeError::Parse(message)),
+                }
+            }
         }
     };
     mark_self_link(&mut feed, &text, is_json);
@@ -114,6 +138,70 @@ pub fn normalize(
         warnings,
         now,
     ))
+}
+
+/// How many refused elements [`normalize`] drops before giving up.
+const MAX_ELEMENT_DROPS: usize = 4;
+
+/// Applies a borrowing fix-up to an owned text.
+fn then(text: String, fix: impl Fn(&str) -> std::borrow::Cow<'_, str>) -> String {
+    match fix(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(fixed) => fixed,
+    }
+}
+
+/// What kind of feed-rs failure a document had.
+enum Failure {
+    /// It refused the element whose start tag ends at this byte.
+    Element(usize),
+    /// The XML is not well-formed.
+    Xml,
+    /// Anything else.
+    Other,
+}
+
+/// Runs feed-rs with feedfold's settings (lenient dates, no generated ids)
+/// and contains its panics. The inner error is feed-rs's message and what
+/// kind of failure it is.
+#[allow(clippy::type_complexity)]
+fn parse_with_feed_rs(
+    text: &str,
+    base: Option<&str>,
+) -> Result<Result<Feed, (String, Failure)>, NormalizeError> {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base)
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(dates::parse_date)
+            .build()
+            .parse(text.as_bytes())
+    }));
+    match parsed {
+        Ok(Ok(feed)) => Ok(Ok(feed)),
+        Ok(Err(e)) => {
+            let failure = match &e {
+                ParseFeedError::ParseError(
+                    ParseErrorKind::UnknownMimeType { position, .. }
+                    | ParseErrorKind::MissingContent { position, .. }
+                    | ParseErrorKind::UnknownEnumVariant { position, .. }
+                    | ParseErrorKind::IllegalState { position, .. },
+                ) => usize::try_from(*position).map_or(Failure::Other, Failure::Element),
+                ParseFeedError::XmlReader(_) => Failure::Xml,
+                _ => Failure::Other,
+            };
+            Ok(Err((e.to_string(), failure)))
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(NormalizeError::ParserPanic(msg))
+        }
+    }
 }
 
 /// Gives the document's own URL the `self` relation where feed-rs 3 does
