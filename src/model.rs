@@ -86,6 +86,11 @@ pub struct NormalizedEntry {
     pub canonical_url: Option<String>,
     /// Title as plain text (empty if the entry has none).
     pub title: String,
+    /// Title as sanitized HTML, when the document marks it as HTML/XHTML
+    /// (or, outside Atom, when it holds markup). Shown by `parse --json`
+    /// only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_html: Option<String>,
     /// Author names, comma-separated.
     pub author: Option<String>,
     /// Summary as sanitized HTML.
@@ -158,6 +163,10 @@ pub struct NormalizedFeed {
     pub url: String,
     /// Feed title as plain text.
     pub title: Option<String>,
+    /// Feed title as sanitized HTML, under the rule of
+    /// [`NormalizedEntry::title_html`]. Shown by `parse --json` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_html: Option<String>,
     /// The feed's home page.
     pub site_url: Option<String>,
     /// The feed's self link, if the document gives one.

@@ -13,6 +13,8 @@
 //!   text constructs with types feed-rs refuses (`text/plain`,
 //!   `application/xhtml+xml`, empty, `application/octet-stream` or
 //!   `mode="base64"`, which is decoded here) get one it accepts.
+//! - [`fix_rss_bodies`]: RSS items' `<body>` (XHTML) and `<fullitem>`
+//!   become `<content:encoded>`.
 //! - [`fix_json_feed`]: JSON Feeds with a lax `version`, a missing title or
 //!   items, or fields of the wrong type are put in the shape feed-rs reads.
 //!
@@ -927,6 +929,72 @@ pub fn repair_end_tags(text: &str) -> Cow<'_, str> {
     apply(text, edits)
 }
 
+/// The RSS content module's namespace.
+const CONTENT_NS: &str = "http://purl.org/rss/1.0/modules/content/";
+
+/// Turns the bodies feed-rs ignores in RSS items into
+/// `<content:encoded>`: `<body>` / `<xhtml:body>` (inline XHTML, escaped
+/// into text here) and `<fullitem>` (escaped HTML, kept as it is). Only
+/// for documents rooted in `rss` or `RDF`; reading stops at the first XML
+/// error, keeping the fixes found before it.
+pub fn fix_rss_bodies(text: &str) -> Cow<'_, str> {
+    let Some((_, _, root)) = root_tag(text) else {
+        return Cow::Borrowed(text);
+    };
+    if !matches!(local(root), "rss" | "RDF") {
+        return Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    if find_from(b, 0, b"body").is_none() && find_from(b, 0, b"fullitem").is_none() {
+        return Cow::Borrowed(text);
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut path: Vec<String> = Vec::new();
+    // The body being read: (start of its start tag, end of it, is XHTML, depth).
+    let mut body: Option<(usize, usize, bool, usize)> = None;
+    let mut edits = Vec::new();
+    loop {
+        let before = to_usize(reader.buffer_position());
+        let event = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(e) => e,
+        };
+        let after = to_usize(reader.buffer_position());
+        match event {
+            Event::Start(e) => {
+                let l = local(e.name().as_ref()).to_string();
+                if body.is_none()
+                    && matches!(l.as_str(), "body" | "fullitem")
+                    && path.iter().any(|p| p == "item")
+                {
+                    body = Some((before, after, l == "body", path.len()));
+                }
+                path.push(l);
+            }
+            Event::End(_) => {
+                path.pop();
+                if let Some((start, inner, xhtml, depth)) = body {
+                    if path.len() == depth {
+                        let raw = text.get(inner..before).unwrap_or_default();
+                        let content = if xhtml { escape(raw) } else { raw.to_string() };
+                        edits.push(Edit {
+                            start,
+                            end: after,
+                            with: format!(
+                                "<content:encoded xmlns:content=\"{CONTENT_NS}\">{content}</content:encoded>"
+                            ),
+                        });
+                        body = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    apply(text, edits)
+}
+
 /// The JSON Feed version feed-rs reads.
 const JSON_FEED_VERSION: &str = "https://jsonfeed.org/version/1.1";
 
@@ -1230,6 +1298,28 @@ mod tests {
         );
         assert!(matches!(repair_end_tags("<a><b/></a>"), Cow::Borrowed(_)));
         assert!(matches!(repair_end_tags("</a>"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn rss_bodies_become_content() {
+        let doc = "<rss><channel><item><body xmlns=\"http://www.w3.org/1999/xhtml\"><p>a &amp; b</p></body>\
+                   <fullitem>&lt;b&gt;x&lt;/b&gt;</fullitem></item><body>not in an item</body></channel></rss>";
+        let c = "<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">";
+        assert_eq!(
+            fix_rss_bodies(doc),
+            format!(
+                "<rss><channel><item>{c}&lt;p&gt;a &amp;amp; b&lt;/p&gt;</content:encoded>\
+                 {c}&lt;b&gt;x&lt;/b&gt;</content:encoded></item><body>not in an item</body></channel></rss>"
+            )
+        );
+        assert!(matches!(
+            fix_rss_bodies("<feed><entry><body/></entry></feed>"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            fix_rss_bodies("<rss><item><body>"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn normalize(
         let fixed = then(fixed, fixups::fix_entities);
         let fixed = then(fixed, decode::fix_bare_ampersands);
         let fixed = then(fixed, fixups::fix_atom);
+        let fixed = then(fixed, fixups::fix_rss_bodies);
         check_complete(&fixed)?;
         let ids = decode::rss1_item_ids(&fixed);
         (fixed, ids)
@@ -328,6 +329,17 @@ fn plain(text: &Text) -> String {
     }
 }
 
+/// Sanitized HTML of a title or other short text construct, when it is
+/// declared HTML/XHTML, or holds markup in a format without declared types
+/// (not Atom).
+fn plain_html(text: &Text, format: FeedFormat, base: Option<&::url::Url>) -> Option<String> {
+    let declared = text.content_type.subty().as_str().contains("html");
+    let markup = format != FeedFormat::Atom && html::looks_like_html(&text.content);
+    (declared || markup)
+        .then(|| html::sanitize_html(text.content.trim(), base))
+        .filter(|h| !h.is_empty())
+}
+
 /// Sanitized HTML and plain text of a body that may be HTML or text.
 fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(String, String)> {
     if raw.trim().is_empty() {
@@ -383,6 +395,10 @@ fn build_feed(
         .or_else(|| site_url.clone());
     let format = format_of(&feed.feed_type);
     let title = feed.title.as_ref().map(plain).filter(|t| !t.is_empty());
+    let title_html = feed
+        .title
+        .as_ref()
+        .and_then(|t| plain_html(t, format, base.as_ref()));
 
     let rdf = format == FeedFormat::Rss1 && !rdf_ids.is_empty();
     let mut entries: Vec<NormalizedEntry> = feed
@@ -395,7 +411,7 @@ fn build_feed(
             } else {
                 None
             };
-            build_entry(e, rdf_id, base.as_ref(), now)
+            build_entry(e, rdf_id, base.as_ref(), format, now)
         })
         .collect();
 
@@ -415,6 +431,7 @@ fn build_feed(
     NormalizedFeed {
         url: feed_id,
         title,
+        title_html,
         site_url: site_url.map(|u| u.to_string()),
         self_url: self_url.map(|u| u.to_string()),
         description: feed
@@ -433,10 +450,12 @@ fn build_entry(
     e: Entry,
     rdf_id: Option<String>,
     base: Option<&::url::Url>,
+    format: FeedFormat,
     now: DateTime<Utc>,
 ) -> NormalizedEntry {
     let link = home_link(&e.links).and_then(|l| url::resolve(&l.href, base));
     let title = e.title.as_ref().map(plain).unwrap_or_default();
+    let title_html = e.title.as_ref().and_then(|t| plain_html(t, format, base));
     let summary = e.summary.as_ref().and_then(|t| {
         body(
             &t.content,
@@ -484,6 +503,7 @@ fn build_entry(
         canonical_url: link.as_ref().map(url::canonicalize),
         url: link.map(|l| l.to_string()),
         title,
+        title_html,
         author: (!authors.is_empty()).then(|| authors.join(", ")),
         summary_html,
         summary_text,

@@ -18,7 +18,8 @@ Runs `feedfold parse --json` on every file under the conformance corpora
    feedparser's result keys (see `to_feedparser`), with the pass rate per
    folder. Strings are compared exactly ("strict") and as equivalent HTML
    ("equiv": same elements, same attributes in any order, same text after
-   entity decoding; `<br/>` = `<br>`; the `rel="noopener noreferrer"`
+   entity decoding; `<br/>` = `<br>`; `style` declarations compared
+   without their spacing and final `;`; the `rel="noopener noreferrer"`
    feedfold adds to links is ignored). The bar is on "equiv".
 3. For `wellformed/sanitize/`: safety of every HTML field feedfold emits
    (no script/style/embedding element, no event handler, no dangerous URL
@@ -228,7 +229,11 @@ class _Canon(html.parser.HTMLParser):
         for k, v in attrs:
             if k == "rel" and v == "noopener noreferrer":
                 continue
-            kept.append((k, v or ""))
+            v = v or ""
+            if k == "style":
+                decls = [d.split(":", 1) for d in v.split(";") if ":" in d]
+                v = ";".join("%s:%s" % (p.strip().lower(), q.strip()) for p, q in decls)
+            kept.append((k, v))
         return tuple(sorted(kept))
 
     def handle_starttag(self, tag, attrs):
