@@ -15,6 +15,7 @@
 //!   `mode="base64"`, which is decoded here) get one it accepts.
 //! - [`fix_rss_bodies`]: RSS items' `<body>` (XHTML) and `<fullitem>`
 //!   become `<content:encoded>`.
+//! - [`close_final_tag`]: `...</rss` at the very end gets its `>`.
 //! - [`fix_json_feed`]: JSON Feeds with a lax `version`, a missing title or
 //!   items, or fields of the wrong type are put in the shape feed-rs reads.
 //!
@@ -535,8 +536,17 @@ enum TypeFix {
     Base64(&'static str),
 }
 
-fn type_fix(kind: Construct, ty: Option<&str>, mode: Option<&str>, has_src: bool) -> TypeFix {
-    let mode = mode.map(|m| m.trim().to_ascii_lowercase());
+fn type_fix(
+    kind: Construct,
+    ty: Option<&str>,
+    mode: Option<&str>,
+    has_src: bool,
+    atom03: bool,
+) -> TypeFix {
+    // In Atom 0.3 an absent `mode` means inline XML.
+    let mode = mode
+        .map(|m| m.trim().to_ascii_lowercase())
+        .or_else(|| (atom03 && ty.is_some_and(|t| t.contains("html"))).then(|| "xml".to_string()));
     let raw = ty.map(str::trim);
     let t = raw.map(str::to_ascii_lowercase);
     let t = t.as_deref();
@@ -637,7 +647,7 @@ struct Open {
 /// Other documents are returned borrowed. Reading stops at the first XML
 /// error; the fixes found before it are applied.
 pub fn fix_atom(text: &str) -> Cow<'_, str> {
-    let Some((_, _, root)) = root_tag(text) else {
+    let Some((root_at, _, root)) = root_tag(text) else {
         return Cow::Borrowed(text);
     };
     if !matches!(local(root), "feed" | "entry") {
@@ -662,10 +672,16 @@ pub fn fix_atom(text: &str) -> Cow<'_, str> {
                 let qname = e.name().as_ref().to_string();
                 let name_end = before + 1 + qname.len();
                 let attrs = tag_attributes(b, name_end).unwrap_or_default();
-                // Namespace declarations of Atom 0.3.
+                // Namespace declarations of Atom 0.3, and an unknown default
+                // namespace on the root `feed` (read as Atom, like feedparser).
+                let is_root = stack.is_empty() && before <= root_at;
                 for a in &attrs {
                     let n = a.name(text);
-                    if (n == "xmlns" || n.starts_with("xmlns:")) && a.value(text).trim() == ATOM_03
+                    let v = a.value(text).trim();
+                    let unknown_root_ns =
+                        is_root && n == "xmlns" && qname == "feed" && v != ATOM_10 && v != ATOM_03;
+                    if ((n == "xmlns" || n.starts_with("xmlns:")) && v == ATOM_03)
+                        || unknown_root_ns
                     {
                         edits.push(Edit {
                             start: a.value_start,
@@ -700,7 +716,7 @@ pub fn fix_atom(text: &str) -> Cow<'_, str> {
                     let ty = get("type");
                     let mode = get("mode");
                     let has_src = kind == Construct::Content && get("src").is_some();
-                    let fix = type_fix(kind, ty.map(|t| t.1), mode.map(|m| m.1), has_src);
+                    let fix = type_fix(kind, ty.map(|t| t.1), mode.map(|m| m.1), has_src, is_03);
                     let set = match fix {
                         TypeFix::Keep => None,
                         TypeFix::Set(v) => Some(v),
@@ -993,6 +1009,27 @@ pub fn fix_rss_bodies(text: &str) -> Cow<'_, str> {
         }
     }
     apply(text, edits)
+}
+
+/// Completes an end tag cut off at the very end of the document
+/// (`...</rss` becomes `...</rss>`), the last byte of a feed that is
+/// otherwise whole.
+pub fn close_final_tag(text: &str) -> Cow<'_, str> {
+    let trimmed = text.trim_end();
+    let Some(lt) = trimmed.rfind("</") else {
+        return Cow::Borrowed(text);
+    };
+    let name = trimmed.get(lt + 2..).unwrap_or_default();
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(super::decode::is_name_start_char)
+        && chars.all(super::decode::is_name_char);
+    if !ok {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(format!(
+        "{trimmed}>{}",
+        text.get(trimmed.len()..).unwrap_or_default()
+    ))
 }
 
 /// The JSON Feed version feed-rs reads.
@@ -1320,6 +1357,30 @@ mod tests {
             fix_rss_bodies("<rss><item><body>"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn final_tag_is_closed() {
+        assert_eq!(
+            close_final_tag("<rss><channel/></rss\n"),
+            "<rss><channel/></rss>\n"
+        );
+        for doc in ["<rss></rss>", "<rss></", "<rss></ rss", "", "</é"] {
+            let out = close_final_tag(doc);
+            assert!(matches!(out, Cow::Borrowed(_)) || doc == "</é", "{doc}");
+        }
+    }
+
+    #[test]
+    fn atom_unknown_root_namespace_becomes_atom() {
+        assert_eq!(
+            fix_atom("<feed version=\"0.3\" xmlns=\"http://example.com/newformat#\"><title>T</title></feed>"),
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title></feed>"
+        );
+        assert_eq!(
+            fix_atom("<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title type=\"text/html\"><b>x</b></title></feed>"),
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><b>x</b></title></feed>"
+        );
     }
 
     #[test]

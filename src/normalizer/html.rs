@@ -332,17 +332,90 @@ fn css_value_is_safe(value: &str) -> bool {
     .any(|bad| v.contains(bad))
 }
 
-/// Whether a shorthand's value is keywords, numbers, lengths, `#colours`
-/// and `rgb(...)` only.
+/// The keywords a shorthand's value may use (feedparser's
+/// `acceptable_css_keywords`).
+const CSS_KEYWORDS: &[&str] = &[
+    "aqua",
+    "auto",
+    "black",
+    "block",
+    "blue",
+    "bold",
+    "both",
+    "bottom",
+    "brown",
+    "center",
+    "collapse",
+    "dashed",
+    "dotted",
+    "fuchsia",
+    "gray",
+    "green",
+    "!important",
+    "italic",
+    "left",
+    "lime",
+    "maroon",
+    "medium",
+    "none",
+    "navy",
+    "normal",
+    "nowrap",
+    "olive",
+    "pointer",
+    "purple",
+    "red",
+    "right",
+    "solid",
+    "silver",
+    "teal",
+    "top",
+    "transparent",
+    "underline",
+    "white",
+    "yellow",
+];
+
+/// One word of a shorthand's value: a keyword, a `#hex` colour, the
+/// pieces of `rgb(...)`, or a short length (`0`, `1.5em`, `50%`), as
+/// feedparser accepts them.
+fn css_word_is_plain(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    if CSS_KEYWORDS.contains(&w.as_str()) {
+        return true;
+    }
+    if let Some(hex) = w.strip_prefix('#') {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    if let Some(rest) = w.strip_prefix("rgb(") {
+        return rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '%' | ',' | ')'));
+    }
+    // \d{0,2}\.?\d{0,2}(unit)?
+    let b = w.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && *i - start < 2 && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+    };
+    digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+    }
+    digits(&mut i);
+    matches!(
+        w.get(i..),
+        Some("" | "cm" | "em" | "ex" | "in" | "mm" | "pc" | "pt" | "px" | "%" | "," | ")")
+    )
+}
+
+/// Whether a shorthand's value is made only of plain words
+/// ([`css_word_is_plain`]).
 fn shorthand_value_is_plain(value: &str) -> bool {
-    value
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .all(|w| {
-            let w = w.trim_start_matches("rgb(").trim_end_matches(')');
-            w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '#' | '.' | '%' | '-' | '!'))
-        })
+    value.split_whitespace().all(css_word_is_plain)
 }
 
 /// Keeps the safe declarations of a `style` attribute, as

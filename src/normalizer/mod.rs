@@ -83,6 +83,7 @@ pub fn normalize(
     } else {
         let fixed = fixups::cdf_to_rss(&decoded.text).unwrap_or_else(|| decoded.text.clone());
         let fixed = then(fixed, fixups::wrap_bare_channel);
+        let fixed = then(fixed, fixups::close_final_tag);
         let fixed = then(fixed, decode::fix_rss_version);
         let fixed = then(fixed, fixups::fix_rss_channel);
         let fixed = then(fixed, fixups::fix_entities);
@@ -94,7 +95,11 @@ pub fn normalize(
         (fixed, ids)
     };
 
-    let base = identity.feed_url.or(identity.fetched_url);
+    // feed-rs fails the whole document on a base that is not an absolute URL.
+    let base = identity
+        .feed_url
+        .or(identity.fetched_url)
+        .filter(|u| ::url::Url::parse(u).is_ok());
     // An element feed-rs refuses fails the whole document; it is dropped
     // and the document read again (a few times at most), so that one bad
     // element does not cost the feed its entries.
