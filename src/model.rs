@@ -93,6 +93,14 @@ pub struct NormalizedEntry {
     pub title_html: Option<String>,
     /// Author names, comma-separated.
     pub author: Option<String>,
+    /// Authors with their e-mail addresses, when the document gives an
+    /// address for any. Shown by `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authors: Option<Vec<Author>>,
+    /// Categories (tags) as the document gives them. Shown by
+    /// `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<Category>>,
     /// Summary as sanitized HTML.
     pub summary_html: Option<String>,
     /// Summary as plain text.
@@ -112,6 +120,30 @@ pub struct NormalizedEntry {
     /// Near-duplicate features (fingerprint, shingles, title words).
     #[serde(skip)]
     pub features: Features,
+}
+
+/// An entry's author, for `parse --json` ([`NormalizedEntry::authors`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Author {
+    /// The name, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The e-mail address, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// An entry's category, for `parse --json` ([`NormalizedEntry::categories`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Category {
+    /// The category itself.
+    pub term: String,
+    /// The categorization scheme (RSS `domain`, Atom `scheme`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// A human-readable label (Atom `label`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl NormalizedEntry {

@@ -15,6 +15,11 @@
 //!   `mode="base64"`, which is decoded here) get one it accepts.
 //! - [`fix_rss_bodies`]: RSS items' `<body>` (XHTML) and `<fullitem>`
 //!   become `<content:encoded>`.
+//! - [`fix_declarations`]: XML declarations that would make quick-xml
+//!   switch encodings (a panic) are neutralized.
+//! - [`space_out_emails`]: on a second reading after a feed-rs panic, an
+//!   address touching a non-ASCII character is spaced out.
+//! - [`fix_rss090`]: RSS 0.90's namespace becomes RSS 1.0's.
 //! - [`close_final_tag`]: `...</rss` at the very end gets its `>`.
 //! - [`fix_json_feed`]: JSON Feeds with a lax `version`, a missing title or
 //!   items, or fields of the wrong type are put in the shape feed-rs reads.
@@ -1032,6 +1037,100 @@ pub fn close_final_tag(text: &str) -> Cow<'_, str> {
     ))
 }
 
+/// The RSS 0.90 namespace, which feed-rs does not know.
+const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
+
+/// Reads RSS 0.90 as RSS 1.0 (same structure): in a document rooted in
+/// `RDF`, the RSS 0.90 namespace URI becomes RSS 1.0's.
+pub fn fix_rss090(text: &str) -> Cow<'_, str> {
+    match root_tag(text) {
+        Some((_, _, root)) if local(root) == "RDF" && text.contains(RSS_090) => {
+            Cow::Owned(text.replace(RSS_090, "http://purl.org/rss/1.0/"))
+        }
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// Makes XML declarations harmless to feed-rs, which reads UTF-8 text
+/// from us: a declaration at the start that still names an encoding other
+/// than UTF-8 (one the decoder could not rewrite) is replaced by
+/// `<?xml version="1.0" encoding="utf-8"?>`, and declarations anywhere
+/// else (not well-formed) are removed. Either made quick-xml try to switch
+/// encodings mid-stream, which panics.
+pub fn fix_declarations(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let start = b.iter().position(|c| !is_xml_space(*c)).unwrap_or(b.len());
+    let mut edits = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find_from(b, from, b"<?xml") {
+        let is_decl = b.get(p + 5).is_some_and(|&c| is_xml_space(c) || c == b'?');
+        let end = find_from(b, p + 5, b"?>").map_or(b.len(), |e| e + 2);
+        if is_decl {
+            let decl = text.get(p..end).unwrap_or_default().to_ascii_lowercase();
+            if p != start {
+                edits.push(Edit {
+                    start: p,
+                    end,
+                    with: String::new(),
+                });
+            } else if decl.replace("encoding=\"utf-8\"", "").contains("encoding") {
+                edits.push(Edit {
+                    start: p,
+                    end,
+                    with: "<?xml version=\"1.0\" encoding=\"utf-8\"?>".into(),
+                });
+            }
+        }
+        from = end.max(p + 5);
+    }
+    apply(text, edits)
+}
+
+/// Puts a space between an e-mail address and a non-ASCII character
+/// touching it (`a@b.org§` -> `a@b.org §`): feed-rs 3 panics slicing the
+/// name next to such an address. Used to read again a document feed-rs
+/// panicked on.
+pub fn space_out_emails(text: &str) -> Cow<'_, str> {
+    // Address characters, and `mailto:`'s colon (feed-rs's match may
+    // start there).
+    let is_mail =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '@' | ':');
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_mail(chars[i].1) {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < chars.len() && is_mail(chars[i].1) {
+            i += 1;
+        }
+        let has_at = chars[run_start..i].iter().any(|&(_, c)| c == '@');
+        if !has_at {
+            continue;
+        }
+        if run_start > 0 && !chars[run_start - 1].1.is_ascii() {
+            let at = chars[run_start].0;
+            edits.push(Edit {
+                start: at,
+                end: at,
+                with: " ".into(),
+            });
+        }
+        if i < chars.len() && !chars[i].1.is_ascii() {
+            let at = chars[i].0;
+            edits.push(Edit {
+                start: at,
+                end: at,
+                with: " ".into(),
+            });
+        }
+    }
+    apply(text, edits)
+}
+
 /// The JSON Feed version feed-rs reads.
 const JSON_FEED_VERSION: &str = "https://jsonfeed.org/version/1.1";
 
@@ -1381,6 +1480,61 @@ mod tests {
             fix_atom("<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title type=\"text/html\"><b>x</b></title></feed>"),
             "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><b>x</b></title></feed>"
         );
+    }
+
+    #[test]
+    fn rss090_is_read_as_rss1() {
+        assert_eq!(
+            fix_rss090(
+                "<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><channel/></rdf:RDF>"
+            ),
+            "<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\"><channel/></rdf:RDF>"
+        );
+        assert!(matches!(
+            fix_rss090("<rss xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"/>"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn declarations_are_made_harmless() {
+        assert_eq!(
+            fix_declarations("junk<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>"),
+            "junk<rss/>"
+        );
+        assert_eq!(
+            fix_declarations(" <?xml version=1.0 encoding=\"utf-16\"?><rss/>"),
+            " <?xml version=\"1.0\" encoding=\"utf-8\"?><rss/>"
+        );
+        for doc in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>",
+            "<?xml-stylesheet x?><a/>",
+            "",
+            "<?xml",
+        ] {
+            assert!(matches!(fix_declarations(doc), Cow::Borrowed(_)), "{doc}");
+        }
+        assert_eq!(fix_declarations("<a/><?xml "), "<a/>");
+        assert_eq!(
+            fix_declarations(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"<id>x<?xml encoding=\"utf-16\"?><a/>"
+            ),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"
+        );
+    }
+
+    #[test]
+    fn emails_are_spaced_from_non_ascii() {
+        assert_eq!(space_out_emails("§a@b.org§ x@y"), "§ a@b.org § x@y");
+        assert_eq!(
+            space_out_emails("(\u{FFFD}mailto:r@o.com)"),
+            "(\u{FFFD} mailto:r@o.com)"
+        );
+        assert!(matches!(
+            space_out_emails("a@b.org (Ann) é"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(space_out_emails(""), Cow::Borrowed(_)));
     }
 
     #[test]

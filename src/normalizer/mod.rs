@@ -83,6 +83,7 @@ pub fn normalize(
     } else {
         let fixed = fixups::cdf_to_rss(&decoded.text).unwrap_or_else(|| decoded.text.clone());
         let fixed = then(fixed, fixups::wrap_bare_channel);
+        let fixed = then(fixed, fixups::fix_declarations);
         let fixed = then(fixed, fixups::close_final_tag);
         let fixed = then(fixed, decode::fix_rss_version);
         let fixed = then(fixed, fixups::fix_rss_channel);
@@ -90,6 +91,7 @@ pub fn normalize(
         let fixed = then(fixed, decode::fix_bare_ampersands);
         let fixed = then(fixed, fixups::fix_atom);
         let fixed = then(fixed, fixups::fix_rss_bodies);
+        let fixed = then(fixed, fixups::fix_rss090);
         check_complete(&fixed)?;
         let ids = decode::rss1_item_ids(&fixed);
         (fixed, ids)
@@ -106,8 +108,26 @@ pub fn normalize(
     // Mismatched end tags are repaired once, the same way.
     let mut attempts = 0;
     let mut repaired = false;
+    let mut respaced = false;
     let mut feed = loop {
-        match parse_with_feed_rs(&text, base)? {
+        let outcome = match parse_with_feed_rs(&text, base) {
+            // feed-rs 3 panics slicing the name next to an e-mail address
+            // that touches a non-ASCII character: read it once more with
+            // such addresses spaced out.
+            Err(NormalizeError::ParserPanic(m)) if !respaced && m.contains("char boundary") => {
+                respaced = true;
+                match fixups::space_out_emails(&text) {
+                    std::borrow::Cow::Owned(t) => {
+                        warnings.push("spaced out e-mail addresses feed-rs could not read".into());
+                        text = t;
+                        continue;
+                    }
+                    std::borrow::Cow::Borrowed(_) => return Err(NormalizeError::ParserPanic(m)),
+                }
+            }
+            other => other?,
+        };
+        match outcome {
             Ok(feed) => break feed,
             Err((message, failure)) => {
                 let retry = match failure {
@@ -500,6 +520,33 @@ fn build_entry(
         .filter_map(|p| p.name.as_deref().map(collapse))
         .filter(|n| !n.is_empty())
         .collect();
+    let with_email: Vec<crate::model::Author> = e
+        .authors
+        .iter()
+        .map(|p| crate::model::Author {
+            name: p.name.as_deref().map(collapse).filter(|n| !n.is_empty()),
+            email: p
+                .email
+                .as_deref()
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+        })
+        .collect();
+    let authors_detail = with_email
+        .iter()
+        .any(|a| a.email.is_some())
+        .then_some(with_email);
+    let categories: Vec<crate::model::Category> = e
+        .categories
+        .iter()
+        .filter(|c| !c.term.trim().is_empty())
+        .map(|c| crate::model::Category {
+            term: c.term.trim().to_string(),
+            scheme: c.scheme.clone().filter(|s| !s.is_empty()),
+            label: c.label.clone().filter(|s| !s.is_empty()),
+        })
+        .collect();
     let (summary_html, summary_text) = summary.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     let (content_html, content_text) = content.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     NormalizedEntry {
@@ -510,6 +557,8 @@ fn build_entry(
         title,
         title_html,
         author: (!authors.is_empty()).then(|| authors.join(", ")),
+        authors: authors_detail,
+        categories: (!categories.is_empty()).then_some(categories),
         summary_html,
         summary_text,
         content_html,

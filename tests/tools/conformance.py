@@ -37,6 +37,7 @@ otherwise, 2 when the corpus or binary is missing.
 """
 
 import argparse
+import calendar
 import concurrent.futures
 import html
 import html.parser
@@ -286,8 +287,8 @@ def canonical_html(s):
 def struct_time(iso):
     if not iso:
         return None
-    t = time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
-    return t
+    # feedparser's *_parsed values are UTC struct_times with tm_isdst 0.
+    return time.gmtime(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")))
 
 
 def detail(value, kind):
@@ -334,7 +335,14 @@ def to_feedparser(doc):
             x["summary_detail"] = detail(content, "text/html")
         if content is not None:
             x["content"] = [detail(content, "text/html")]
-        if e.get("author"):
+        if e.get("authors"):
+            people = [FPDict(name=Html(a.get("name") or ""), email=a.get("email")) for a in e["authors"]]
+            first = e["authors"][0]
+            name, email = first.get("name"), first.get("email")
+            x["author"] = Html("%s (%s)" % (name, email) if name and email else (name or email or ""))
+            x["author_detail"] = FPDict({k: v for k, v in (("name", name), ("email", email)) if v})
+            x["authors"] = people
+        elif e.get("author"):
             x["author"] = Html(e["author"])
             x["author_detail"] = FPDict(name=Html(e["author"]))
             x["authors"] = [FPDict(name=Html(a.strip())) for a in e["author"].split(",")]
@@ -348,7 +356,10 @@ def to_feedparser(doc):
             x["updated"] = e["published"]
             x["updated_parsed"] = struct_time(e["published"])
         if e.get("categories"):
-            x["tags"] = [FPDict(term=Html(c), scheme=None, label=None) for c in e["categories"]]
+            x["tags"] = [
+                FPDict(term=Html(c["term"]), scheme=c.get("scheme"), label=c.get("label"))
+                for c in e["categories"]
+            ]
         entries.append(x)
     return {
         "bozo": False,
