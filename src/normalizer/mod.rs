@@ -92,6 +92,7 @@ pub fn normalize(
         let fixed = then(fixed, fixups::fix_atom);
         let fixed = then(fixed, fixups::fix_rss_bodies);
         let fixed = then(fixed, fixups::fix_rss090);
+        let fixed = then(fixed, fixups::fix_rss_aliases);
         check_complete(&fixed)?;
         let ids = decode::rss1_item_ids(&fixed);
         (fixed, ids)
