@@ -101,6 +101,10 @@ pub struct NormalizedEntry {
     /// `parse --json` only; not stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<Category>>,
+    /// Enclosures (RSS `enclosure`, Atom `link rel="enclosure"`, Media RSS
+    /// content). Shown by `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enclosures: Option<Vec<Enclosure>>,
     /// Summary as sanitized HTML.
     pub summary_html: Option<String>,
     /// Summary as plain text.
@@ -131,6 +135,19 @@ pub struct Author {
     /// The e-mail address, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+}
+
+/// An entry's enclosure, for `parse --json` ([`NormalizedEntry::enclosures`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enclosure {
+    /// Where the enclosed file is.
+    pub href: String,
+    /// Its size in bytes, as the document gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<String>,
+    /// Its MIME type.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
 }
 
 /// An entry's category, for `parse --json` ([`NormalizedEntry::categories`]).

@@ -632,7 +632,19 @@ struct Open {
     rename: Option<&'static str>,
     /// Base64 content: where the content starts and the type to set.
     base64: Option<(usize, usize, &'static str)>,
+    /// Atom 0.3 inline XML: where the content starts, and whether it is
+    /// XML already (`Some(true)`) or only if it holds elements
+    /// (`Some(false)`, no `type` given). Wrapped in an XHTML `<div>` that
+    /// feed-rs strips, so the markup is kept as written.
+    inline_03: Option<(usize, bool)>,
+    /// Where a `type` attribute would go.
+    name_end: usize,
+    /// Child elements seen.
+    children: usize,
 }
+
+/// The XHTML wrapper Atom 1.0 puts around `type="xhtml"` content.
+const XHTML_DIV: &str = "<div xmlns=\"http://www.w3.org/1999/xhtml\">";
 
 /// Makes an Atom document readable by feed-rs 3.
 ///
@@ -698,9 +710,15 @@ pub fn fix_atom(text: &str) -> Cow<'_, str> {
                         });
                     }
                 }
+                if let Some(Some(parent)) = stack.last_mut() {
+                    parent.children += 1;
+                }
                 let mut open = Open {
                     rename: None,
                     base64: None,
+                    inline_03: None,
+                    name_end,
+                    children: 0,
                 };
                 let l = local(&qname);
                 if is_atom && is_03 {
@@ -734,6 +752,13 @@ pub fn fix_atom(text: &str) -> Cow<'_, str> {
                             None
                         }
                     };
+                    if is_03 {
+                        if set == Some("xhtml") {
+                            open.inline_03 = Some((after, true));
+                        } else if ty.is_none() && mode.is_none() {
+                            open.inline_03 = Some((after, false));
+                        }
+                    }
                     if let Some(v) = set {
                         set_type(&mut edits, ty.map(|t| t.0), mode.map(|m| m.0), name_end, v);
                     }
@@ -764,6 +789,28 @@ pub fn fix_atom(text: &str) -> Cow<'_, str> {
                 let Some(Some(open)) = stack.pop() else {
                     continue;
                 };
+                match open.inline_03 {
+                    Some((content_start, known)) if known || open.children > 0 => {
+                        if !known {
+                            edits.push(Edit {
+                                start: open.name_end,
+                                end: open.name_end,
+                                with: " type=\"xhtml\"".into(),
+                            });
+                        }
+                        edits.push(Edit {
+                            start: content_start,
+                            end: content_start,
+                            with: XHTML_DIV.into(),
+                        });
+                        edits.push(Edit {
+                            start: before,
+                            end: before,
+                            with: "</div>".into(),
+                        });
+                    }
+                    _ => {}
+                }
                 if let Some(new) = open.rename {
                     let qname = e.name().as_ref().to_string();
                     let prefix_len = qname.len() - local(&qname).len();
@@ -1134,7 +1181,8 @@ pub fn space_out_emails(text: &str) -> Cow<'_, str> {
     apply(text, edits)
 }
 
-/// Dublin Core and iTunes elements feed-rs 3 ignores in RSS, and the RSS
+/// Dublin Core, iTunes and Media RSS elements feed-rs 3 ignores in RSS
+/// (or, for Media RSS, keeps only as media), and the RSS
 /// element each stands for: (namespace, local name, RSS name).
 const RSS_ALIASES: &[(&str, &str, &str)] = &[
     ("http://purl.org/dc/elements/1.1/", "title", "title"),
@@ -1158,15 +1206,31 @@ const RSS_ALIASES: &[(&str, &str, &str)] = &[
         "author",
         "author",
     ),
+    (
+        "http://www.itunes.com/DTDs/Podcast-1.0.dtd",
+        "summary",
+        "description",
+    ),
+    (
+        "http://www.itunes.com/DTDs/Podcast-1.0.dtd",
+        "author",
+        "author",
+    ),
+    ("http://search.yahoo.com/mrss/", "title", "title"),
+    ("http://search.yahoo.com/mrss/", "category", "category"),
 ];
+
+/// An aliased child: (RSS name, start-tag name range, end-tag name range
+/// unless self-closing).
+type Alias = (&'static str, (usize, usize), Option<(usize, usize)>);
 
 /// An element whose children are being collected by [`fix_rss_aliases`].
 #[derive(Default)]
 struct AliasFrame {
     /// Local names of the children in no or the default namespace.
     plain: Vec<String>,
-    /// Aliased children: (RSS name, start-tag name range, end-tag name range).
-    aliases: Vec<(&'static str, (usize, usize), Option<(usize, usize)>)>,
+    /// Aliased children.
+    aliases: Vec<Alias>,
     /// This element's own alias and start-tag name range, if it is one.
     own: Option<(&'static str, (usize, usize))>,
 }
@@ -1531,7 +1595,7 @@ mod tests {
 <content type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></content></entry></feed>"#;
         let want = r#"<feed version="0.3" xmlns="http://www.w3.org/2005/Atom"><subtitle  type="text/html">&lt;b&gt;</subtitle>
 <entry><published>2004-01-01T00:00:00Z</published><updated>2004-01-02T00:00:00Z</updated><author><uri>http://a/</uri></author>
-<content type="xhtml" ><div xmlns="http://www.w3.org/1999/xhtml">x</div></content></entry></feed>"#;
+<content type="xhtml" ><div xmlns="http://www.w3.org/1999/xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></div></content></entry></feed>"#;
         assert_eq!(fix_atom(doc), want);
     }
 
@@ -1626,7 +1690,7 @@ mod tests {
         );
         assert_eq!(
             fix_atom("<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title type=\"text/html\"><b>x</b></title></feed>"),
-            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><b>x</b></title></feed>"
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><b>x</b></div></title></feed>"
         );
     }
 

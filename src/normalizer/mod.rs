@@ -373,7 +373,7 @@ fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(St
     }
     if declared_html || html::looks_like_html(raw) {
         let text = html::html_to_text(raw);
-        Some((html::sanitize_html(raw, base), text))
+        Some((html::sanitize_html(raw.trim(), base), text))
     } else {
         let text: Vec<String> = raw
             .lines()
@@ -548,6 +548,28 @@ fn build_entry(
             label: c.label.clone().filter(|s| !s.is_empty()),
         })
         .collect();
+    let mut enclosures: Vec<crate::model::Enclosure> = e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter_map(|l| {
+            Some(crate::model::Enclosure {
+                href: url::resolve(&l.href, base)?.to_string(),
+                length: l.length.map(|n| n.to_string()),
+                media_type: l.media_type.clone().filter(|t| !t.is_empty()),
+            })
+        })
+        .collect();
+    for m in &e.media {
+        for c in &m.content {
+            let Some(u) = &c.url else { continue };
+            enclosures.push(crate::model::Enclosure {
+                href: u.to_string(),
+                length: c.size.map(|n| n.to_string()),
+                media_type: c.content_type.as_ref().map(|t| t.to_string()),
+            });
+        }
+    }
     let (summary_html, summary_text) = summary.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     let (content_html, content_text) = content.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     NormalizedEntry {
@@ -560,6 +582,7 @@ fn build_entry(
         author: (!authors.is_empty()).then(|| authors.join(", ")),
         authors: authors_detail,
         categories: (!categories.is_empty()).then_some(categories),
+        enclosures: (!enclosures.is_empty()).then_some(enclosures),
         summary_html,
         summary_text,
         content_html,

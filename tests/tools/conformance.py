@@ -355,6 +355,11 @@ def to_feedparser(doc):
         elif e.get("published_source") in ("published", "updated"):
             x["updated"] = e["published"]
             x["updated_parsed"] = struct_time(e["published"])
+        if e.get("enclosures"):
+            x["enclosures"] = [
+                FPDict({k: v for k, v in (("href", c["href"]), ("length", c.get("length")), ("type", c.get("type"))) if v})
+                for c in e["enclosures"]
+            ]
         if e.get("categories"):
             x["tags"] = [
                 FPDict(term=Html(c["term"]), scheme=c.get("scheme"), label=c.get("label"))
