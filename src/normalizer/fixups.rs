@@ -1105,7 +1105,8 @@ pub fn fix_rss090(text: &str) -> Cow<'_, str> {
 /// from us: a declaration at the start that still names an encoding other
 /// than UTF-8 (one the decoder could not rewrite) is replaced by
 /// `<?xml version="1.0" encoding="utf-8"?>`, and declarations anywhere
-/// else (not well-formed) are removed. Either made quick-xml try to switch
+/// else (not well-formed) are replaced by a space (not by nothing, which
+/// could join the text around into a new `<?xml`). Either made quick-xml try to switch
 /// encodings mid-stream, which panics.
 pub fn fix_declarations(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
@@ -1121,7 +1122,7 @@ pub fn fix_declarations(text: &str) -> Cow<'_, str> {
                 edits.push(Edit {
                     start: p,
                     end,
-                    with: String::new(),
+                    with: " ".into(),
                 });
             } else if decl.replace("encoding=\"utf-8\"", "").contains("encoding") {
                 edits.push(Edit {
@@ -1712,7 +1713,7 @@ mod tests {
     fn declarations_are_made_harmless() {
         assert_eq!(
             fix_declarations("junk<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>"),
-            "junk<rss/>"
+            "junk <rss/>"
         );
         assert_eq!(
             fix_declarations(" <?xml version=1.0 encoding=\"utf-16\"?><rss/>"),
@@ -1726,7 +1727,11 @@ mod tests {
         ] {
             assert!(matches!(fix_declarations(doc), Cow::Borrowed(_)), "{doc}");
         }
-        assert_eq!(fix_declarations("<a/><?xml "), "<a/>");
+        assert_eq!(fix_declarations("<a/><?xml "), "<a/> ");
+        assert_eq!(
+            fix_declarations("<?x<?xml encoding=\"utf-16\"?>ml version=\"1.0\"?>"),
+            "<?x ml version=\"1.0\"?>"
+        );
         assert_eq!(
             fix_declarations(
                 "<?xml version=\"1.0\" encoding=\"utf-8\"<id>x<?xml encoding=\"utf-16\"?><a/>"

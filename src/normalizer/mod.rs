@@ -2,8 +2,11 @@
 //!
 //! Turns one [`RawDocument`] into a [`NormalizedFeed`]: bytes decoded to
 //! UTF-8 ([`decode`]), known feed-rs 3 gaps patched (an `<rss>` without a
-//! usable `version`, bare `&`, RSS 1.0 `rdf:about` ids), the document parsed
-//! by feed-rs, and every entry given its identity, resolved and canonical
+//! usable `version`, bare `&`, RSS 1.0 `rdf:about` ids in [`decode`]; CDF,
+//! Atom 0.3 and odd Atom types, HTML entities, lax JSON Feeds and more in
+//! [`fixups`]), the document parsed by feed-rs with the lenient dates of
+//! [`dates`] (an element it refuses is dropped and the document read
+//! again), and every entry given its identity, resolved and canonical
 //! links ([`url`]), sanitized HTML and plain text ([`html`]), a UTC date and
 //! the detector's features. A panic inside the parser is caught and becomes
 //! an error for this document only.
