@@ -464,7 +464,7 @@ fn sanitizer() -> &'static Builder<'static> {
 /// Sanitizes untrusted HTML for display.
 ///
 /// Uses ammonia's safe defaults, widened to the harmless elements and
-/// attributes feedparser keeps ([`EXTRA_ELEMENTS`], [`EXTRA_ATTRIBUTES`]):
+/// attributes feedparser keeps (`EXTRA_ELEMENTS`, `EXTRA_ATTRIBUTES`):
 /// `<script>` and `<style>` are removed with their content, as are `on*`
 /// event handlers and URLs with schemes such as `javascript:`, `data:` or
 /// `vbscript:`; `style` attributes keep only safe declarations
