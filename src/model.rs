@@ -86,8 +86,25 @@ pub struct NormalizedEntry {
     pub canonical_url: Option<String>,
     /// Title as plain text (empty if the entry has none).
     pub title: String,
+    /// Title as sanitized HTML, when the document marks it as HTML/XHTML
+    /// (or, outside Atom, when it holds markup). Shown by `parse --json`
+    /// only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_html: Option<String>,
     /// Author names, comma-separated.
     pub author: Option<String>,
+    /// Authors with their e-mail addresses, when the document gives an
+    /// address for any. Shown by `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authors: Option<Vec<Author>>,
+    /// Categories (tags) as the document gives them. Shown by
+    /// `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<Category>>,
+    /// Enclosures (RSS `enclosure`, Atom `link rel="enclosure"`, Media RSS
+    /// content). Shown by `parse --json` only; not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enclosures: Option<Vec<Enclosure>>,
     /// Summary as sanitized HTML.
     pub summary_html: Option<String>,
     /// Summary as plain text.
@@ -107,6 +124,43 @@ pub struct NormalizedEntry {
     /// Near-duplicate features (fingerprint, shingles, title words).
     #[serde(skip)]
     pub features: Features,
+}
+
+/// An entry's author, for `parse --json` ([`NormalizedEntry::authors`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Author {
+    /// The name, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The e-mail address, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// An entry's enclosure, for `parse --json` ([`NormalizedEntry::enclosures`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enclosure {
+    /// Where the enclosed file is.
+    pub href: String,
+    /// Its size in bytes, as the document gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<String>,
+    /// Its MIME type.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+/// An entry's category, for `parse --json` ([`NormalizedEntry::categories`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Category {
+    /// The category itself.
+    pub term: String,
+    /// The categorization scheme (RSS `domain`, Atom `scheme`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// A human-readable label (Atom `label`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl NormalizedEntry {
@@ -158,6 +212,10 @@ pub struct NormalizedFeed {
     pub url: String,
     /// Feed title as plain text.
     pub title: Option<String>,
+    /// Feed title as sanitized HTML, under the rule of
+    /// [`NormalizedEntry::title_html`]. Shown by `parse --json` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_html: Option<String>,
     /// The feed's home page.
     pub site_url: Option<String>,
     /// The feed's self link, if the document gives one.

@@ -41,7 +41,8 @@ pub struct Decoded {
 /// Decodes a feed document (XML or JSON) to UTF-8 text.
 ///
 /// The encoding is chosen by, in order: a byte order mark (UTF-8, UTF-16LE,
-/// UTF-16BE); `http_charset` (the `charset` of the HTTP `Content-Type`) if
+/// UTF-16BE); a `<` in UTF-16 at the very start (XML autodetection without
+/// a byte order mark); `http_charset` (the `charset` of the HTTP `Content-Type`) if
 /// encoding_rs knows it; the `encoding` of an XML declaration at the start
 /// of the document; UTF-8 if the bytes are valid UTF-8 (a multi-byte
 /// sequence cut off at the very end still counts); windows-1252 otherwise.
@@ -49,12 +50,20 @@ pub struct Decoded {
 /// two bytes contain a NUL (ASCII text in UTF-16), and labels that
 /// encoding_rs maps to its "replacement" encoding are ignored.
 ///
-/// Decoding is lossy. The byte order mark is removed, and an XML
+/// Decoding is lossy. The byte order mark and any NUL characters are
+/// removed, and an XML
 /// declaration that names an encoding is rewritten to `encoding="utf-8"`
 /// so a downstream XML parser does not decode the text a second time.
 pub fn decode_document(bytes: &[u8], http_charset: Option<&str>) -> Decoded {
     let (encoding, body) = choose_encoding(bytes, http_charset);
     let (text, malformed) = encoding.decode_without_bom_handling(body);
+    // NUL is never allowed in XML or JSON text; feed-rs misreads documents
+    // holding it (and panicked on a NUL-padded UTF-16 declaration).
+    let text = if text.contains('\0') {
+        Cow::Owned(text.replace('\0', ""))
+    } else {
+        text
+    };
     let text = match rewrite_declared_encoding(&text) {
         Some(rewritten) => rewritten,
         None => text.into_owned(),
@@ -73,6 +82,12 @@ fn choose_encoding<'a>(
 ) -> (&'static Encoding, &'a [u8]) {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return (encoding, bytes.get(bom_len..).unwrap_or_default());
+    }
+    // XML 1.0 appendix F: `<` as UTF-16 without a byte order mark.
+    match bytes.get(..4) {
+        Some([0, b'<', 0, c]) if *c != 0 => return (UTF_16BE, bytes),
+        Some([b'<', 0, c, 0]) if *c != 0 => return (UTF_16LE, bytes),
+        _ => {}
     }
     if let Some(encoding) = http_charset.and_then(|label| usable_encoding(label, bytes)) {
         return (encoding, bytes);
@@ -111,22 +126,22 @@ fn usable_encoding(label: &str, bytes: &[u8]) -> Option<&'static Encoding> {
 /// A pseudo-attribute of an XML declaration, or an attribute of a tag:
 /// byte ranges into the scanned text.
 #[derive(Debug, Clone, Copy)]
-struct AttrSpan {
+pub(crate) struct AttrSpan {
     /// Start of the name.
-    name_start: usize,
+    pub(crate) name_start: usize,
     /// End of the name (exclusive).
-    name_end: usize,
+    pub(crate) name_end: usize,
     /// Start of the value, including its opening quote if any.
-    value_start: usize,
+    pub(crate) value_start: usize,
     /// End of the value (exclusive), including its closing quote if any.
-    value_end: usize,
+    pub(crate) value_end: usize,
     /// Whether the value is quoted.
-    quoted: bool,
+    pub(crate) quoted: bool,
 }
 
 impl AttrSpan {
     /// The value without its quotes.
-    fn value<'a>(&self, text: &'a str) -> &'a str {
+    pub(crate) fn value<'a>(&self, text: &'a str) -> &'a str {
         let (start, end) = if self.quoted {
             (self.value_start + 1, self.value_end.saturating_sub(1))
         } else {
@@ -136,12 +151,12 @@ impl AttrSpan {
     }
 
     /// The name.
-    fn name<'a>(&self, text: &'a str) -> &'a str {
+    pub(crate) fn name<'a>(&self, text: &'a str) -> &'a str {
         text.get(self.name_start..self.name_end).unwrap_or_default()
     }
 }
 
-fn is_xml_space(b: u8) -> bool {
+pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
@@ -153,7 +168,7 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Finds `needle` in `hay` at or after `from`.
-fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+pub(crate) fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let rest = hay.get(from..)?;
     if needle.is_empty() || rest.len() < needle.len() {
         return None;
@@ -264,7 +279,7 @@ fn rewrite_declared_encoding(text: &str) -> Option<String> {
 }
 
 /// Whether `c` may start an XML name (XML 1.0 fifth edition, `NameStartChar`).
-fn is_name_start_char(c: char) -> bool {
+pub(crate) fn is_name_start_char(c: char) -> bool {
     matches!(c,
         ':' | 'A'..='Z' | '_' | 'a'..='z'
         | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
@@ -274,7 +289,7 @@ fn is_name_start_char(c: char) -> bool {
 }
 
 /// Whether `c` may continue an XML name (`NameChar`).
-fn is_name_char(c: char) -> bool {
+pub(crate) fn is_name_char(c: char) -> bool {
     is_name_start_char(c)
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
@@ -309,7 +324,7 @@ fn skip_markup_decl(b: &[u8], mut i: usize) -> Option<usize> {
 /// Index of the `<` of the root element's start tag: the first start tag
 /// after the XML declaration, processing instructions, comments and
 /// DOCTYPE.
-fn root_start_tag(text: &str) -> Option<usize> {
+pub(crate) fn root_start_tag(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     let mut i = 0;
     loop {
@@ -339,7 +354,7 @@ fn root_start_tag(text: &str) -> Option<usize> {
 /// Parses the attributes of the start tag whose name ends at `i`; stops at
 /// `>` or at the first malformed attribute (`None` for an unterminated
 /// quoted value). Unquoted and valueless attributes are accepted.
-fn tag_attributes(b: &[u8], mut i: usize) -> Option<Vec<AttrSpan>> {
+pub(crate) fn tag_attributes(b: &[u8], mut i: usize) -> Option<Vec<AttrSpan>> {
     let mut out = Vec::new();
     loop {
         i = skip_space(b, i);
@@ -774,6 +789,22 @@ mod tests {
                 malformed: false
             }
         );
+    }
+
+    #[test]
+    fn decode_utf16_without_bom_is_detected() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><a>é</a>";
+        let want = "<?xml version=\"1.0\" encoding=\"utf-8\"?><a>é</a>";
+        let be = decode_document(&utf16(doc, true, false), None);
+        assert_eq!((be.text.as_str(), be.encoding), (want, "UTF-16BE"));
+        let le = decode_document(&utf16(doc, false, false), Some("utf-8"));
+        assert_eq!((le.text.as_str(), le.encoding), (want, "UTF-16LE"));
+    }
+
+    #[test]
+    fn decode_drops_nul_characters() {
+        let d = decode_document(b"<a>x\0y</a>\0", None);
+        assert_eq!(d.text, "<a>xy</a>");
     }
 
     #[test]

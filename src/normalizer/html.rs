@@ -59,22 +59,416 @@ impl Drop for BaseGuard {
     }
 }
 
+/// Elements kept besides ammonia's defaults: the presentational and
+/// harmless ones feedparser keeps (its `acceptable_elements`), without
+/// `form` and `noscript`.
+const EXTRA_ELEMENTS: &[&str] = &[
+    "address",
+    "audio",
+    "big",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "col",
+    "colgroup",
+    "command",
+    "datagrid",
+    "datalist",
+    "details",
+    "dialog",
+    "dir",
+    "event-source",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "header",
+    "input",
+    "keygen",
+    "label",
+    "legend",
+    "m",
+    "menu",
+    "meter",
+    "multicol",
+    "nav",
+    "nextid",
+    "optgroup",
+    "option",
+    "output",
+    "progress",
+    "section",
+    "select",
+    "sound",
+    "source",
+    "spacer",
+    "strike",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "video",
+    "article",
+    "aside",
+    "time",
+];
+
+/// Attributes allowed on every kept element besides ammonia's defaults:
+/// feedparser's `acceptable_attributes` without those holding URLs that
+/// ammonia does not check (`action`, `background`, `cite`, `data`,
+/// `datasrc`, `dynsrc`, `longdesc`, `lowsrc`, `ping`, `poster`,
+/// `usemap`) and without `rel`, which ammonia sets on links itself.
+/// `style` is kept and filtered by [`filter_style`].
+const EXTRA_ATTRIBUTES: &[&str] = &[
+    "abbr",
+    "accept",
+    "accept-charset",
+    "accesskey",
+    "align",
+    "alt",
+    "autocomplete",
+    "autofocus",
+    "axis",
+    "balance",
+    "bgcolor",
+    "bgproperties",
+    "border",
+    "bordercolor",
+    "bordercolordark",
+    "bordercolorlight",
+    "bottompadding",
+    "cellpadding",
+    "cellspacing",
+    "ch",
+    "challenge",
+    "char",
+    "charoff",
+    "charset",
+    "checked",
+    "choff",
+    "class",
+    "clear",
+    "color",
+    "cols",
+    "colspan",
+    "compact",
+    "contenteditable",
+    "controls",
+    "coords",
+    "datafld",
+    "datapagesize",
+    "datetime",
+    "default",
+    "delay",
+    "dir",
+    "disabled",
+    "draggable",
+    "enctype",
+    "end",
+    "face",
+    "for",
+    "form",
+    "frame",
+    "galleryimg",
+    "gutter",
+    "headers",
+    "height",
+    "hidefocus",
+    "hidden",
+    "high",
+    "hreflang",
+    "hspace",
+    "icon",
+    "id",
+    "inputmode",
+    "ismap",
+    "keytype",
+    "label",
+    "lang",
+    "leftspacing",
+    "list",
+    "loop",
+    "loopcount",
+    "loopend",
+    "loopstart",
+    "low",
+    "max",
+    "maxlength",
+    "media",
+    "method",
+    "min",
+    "multiple",
+    "name",
+    "nohref",
+    "noshade",
+    "nowrap",
+    "open",
+    "optimum",
+    "pattern",
+    "point-size",
+    "pqg",
+    "preload",
+    "prompt",
+    "radiogroup",
+    "readonly",
+    "repeat-max",
+    "repeat-min",
+    "replace",
+    "required",
+    "rev",
+    "rightspacing",
+    "rows",
+    "rowspan",
+    "rules",
+    "scope",
+    "selected",
+    "shape",
+    "size",
+    "span",
+    "start",
+    "step",
+    "style",
+    "summary",
+    "suppress",
+    "tabindex",
+    "target",
+    "template",
+    "title",
+    "toppadding",
+    "type",
+    "unselectable",
+    "valign",
+    "value",
+    "variable",
+    "volume",
+    "vspace",
+    "vrml",
+    "width",
+    "wrap",
+    "xml:lang",
+];
+
+/// CSS properties kept in `style` attributes (feedparser's
+/// `acceptable_css_properties`, less those that take URLs).
+const CSS_PROPERTIES: &[&str] = &[
+    "azimuth",
+    "background-color",
+    "border-bottom-color",
+    "border-collapse",
+    "border-color",
+    "border-left-color",
+    "border-right-color",
+    "border-top-color",
+    "clear",
+    "color",
+    "cursor",
+    "direction",
+    "display",
+    "elevation",
+    "float",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "overflow",
+    "pause",
+    "pause-after",
+    "pause-before",
+    "pitch",
+    "pitch-range",
+    "richness",
+    "speak",
+    "speak-header",
+    "speak-numeral",
+    "speak-punctuation",
+    "speech-rate",
+    "stress",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "unicode-bidi",
+    "vertical-align",
+    "voice-family",
+    "volume",
+    "white-space",
+    "width",
+];
+
+/// Shorthand properties kept when their value is made only of keywords,
+/// lengths and colours (feedparser's rule for them).
+const CSS_SHORTHANDS: &[&str] = &["background", "border", "margin", "padding"];
+
+/// Whether a CSS value is free of anything that can fetch or run code:
+/// no `url(`, `expression`, `javascript`, `@import`, `behavior`,
+/// `-moz-binding`, backslash escapes, comments or angle brackets.
+fn css_value_is_safe(value: &str) -> bool {
+    let v = value.to_ascii_lowercase();
+    ![
+        "url",
+        "expression",
+        "script",
+        "@import",
+        "behavior",
+        "binding",
+        "\\",
+        "/*",
+        "<",
+        ">",
+        "&",
+        "image",
+    ]
+    .iter()
+    .any(|bad| v.contains(bad))
+}
+
+/// The keywords a shorthand's value may use (feedparser's
+/// `acceptable_css_keywords`).
+const CSS_KEYWORDS: &[&str] = &[
+    "aqua",
+    "auto",
+    "black",
+    "block",
+    "blue",
+    "bold",
+    "both",
+    "bottom",
+    "brown",
+    "center",
+    "collapse",
+    "dashed",
+    "dotted",
+    "fuchsia",
+    "gray",
+    "green",
+    "!important",
+    "italic",
+    "left",
+    "lime",
+    "maroon",
+    "medium",
+    "none",
+    "navy",
+    "normal",
+    "nowrap",
+    "olive",
+    "pointer",
+    "purple",
+    "red",
+    "right",
+    "solid",
+    "silver",
+    "teal",
+    "top",
+    "transparent",
+    "underline",
+    "white",
+    "yellow",
+];
+
+/// One word of a shorthand's value: a keyword, a `#hex` colour, the
+/// pieces of `rgb(...)`, or a short length (`0`, `1.5em`, `50%`), as
+/// feedparser accepts them.
+fn css_word_is_plain(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    if CSS_KEYWORDS.contains(&w.as_str()) {
+        return true;
+    }
+    if let Some(hex) = w.strip_prefix('#') {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    if let Some(rest) = w.strip_prefix("rgb(") {
+        return rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '%' | ',' | ')'));
+    }
+    // \d{0,2}\.?\d{0,2}(unit)?
+    let b = w.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && *i - start < 2 && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+    };
+    digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+    }
+    digits(&mut i);
+    matches!(
+        w.get(i..),
+        Some("" | "cm" | "em" | "ex" | "in" | "mm" | "pc" | "pt" | "px" | "%" | "," | ")")
+    )
+}
+
+/// Whether a shorthand's value is made only of plain words
+/// ([`css_word_is_plain`]).
+fn shorthand_value_is_plain(value: &str) -> bool {
+    value.split_whitespace().all(css_word_is_plain)
+}
+
+/// Keeps the safe declarations of a `style` attribute, as
+/// `property: value;` joined by spaces; `None` when none is left.
+pub fn filter_style(style: &str) -> Option<String> {
+    let mut kept = Vec::new();
+    for decl in style.split(';') {
+        let Some((prop, value)) = decl.split_once(':') else {
+            continue;
+        };
+        let prop = prop.trim().to_ascii_lowercase();
+        let value = value.trim_start();
+        if value.trim().is_empty() || !css_value_is_safe(value) {
+            continue;
+        }
+        let base = prop.split('-').next().unwrap_or_default();
+        let ok = CSS_PROPERTIES.contains(&prop.as_str())
+            || (CSS_SHORTHANDS.contains(&base) && shorthand_value_is_plain(value));
+        if ok {
+            kept.push(format!("{prop}: {value};"));
+        }
+    }
+    (!kept.is_empty()).then(|| kept.join(" "))
+}
+
 fn sanitizer() -> &'static Builder<'static> {
     static BUILDER: OnceLock<Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
         let mut builder = Builder::default();
         builder
             .link_rel(Some("noopener noreferrer"))
-            .url_relative(UrlRelative::Custom(Box::new(ThreadBase)));
+            .url_relative(UrlRelative::Custom(Box::new(ThreadBase)))
+            .add_tags(EXTRA_ELEMENTS)
+            .add_generic_attributes(EXTRA_ATTRIBUTES)
+            .attribute_filter(|_, attr, value| {
+                if attr == "style" {
+                    filter_style(value).map(Cow::Owned)
+                } else {
+                    Some(Cow::Borrowed(value))
+                }
+            });
         builder
     })
 }
 
 /// Sanitizes untrusted HTML for display.
 ///
-/// Uses ammonia's safe defaults: `<script>` and `<style>` are removed with
-/// their content, as are `on*` event handlers, `style` attributes and URLs
-/// with schemes such as `javascript:`, `data:` or `vbscript:`. Relative
+/// Uses ammonia's safe defaults, widened to the harmless elements and
+/// attributes feedparser keeps (`EXTRA_ELEMENTS`, `EXTRA_ATTRIBUTES`):
+/// `<script>` and `<style>` are removed with their content, as are `on*`
+/// event handlers and URLs with schemes such as `javascript:`, `data:` or
+/// `vbscript:`; `style` attributes keep only safe declarations
+/// ([`filter_style`]). Relative
 /// URLs are resolved against `base` when given (like ammonia's
 /// `UrlRelative::RewriteWithBase`) and kept as they are otherwise. Links
 /// get `rel="noopener noreferrer"`. The ammonia builder is built once and
@@ -556,8 +950,32 @@ mod tests {
                     <a href=\"vbscript:x\">v</a>";
         assert_eq!(
             sanitize_html(html, None),
-            "<p>Hi</p><a rel=\"noopener noreferrer\">j</a><img><a rel=\"noopener noreferrer\">v</a>"
+            "<p style=\"color: red;\">Hi</p><a rel=\"noopener noreferrer\">j</a><img><a rel=\"noopener noreferrer\">v</a>"
         );
+    }
+
+    #[test]
+    fn sanitize_keeps_harmless_markup_and_safe_css_only() {
+        assert_eq!(
+            sanitize_html("<table><tr><td align=\"left\" colspan=\"2\">x</td></tr></table><font face=\"Arial\">f</font>", None),
+            "<table><tbody><tr><td align=\"left\" colspan=\"2\">x</td></tr></tbody></table><font face=\"Arial\">f</font>"
+        );
+        assert_eq!(
+            sanitize_html("<form action=\"javascript:x\"><input formaction=\"javascript:y\"></form><noscript>n</noscript>", None),
+            "<input>n"
+        );
+        assert_eq!(
+            sanitize_html("<span background=\"javascript:x\" cite=\"javascript:y\" style=\"color: red; background: url(javascript:z); width: expression(alert(1)); margin: 0 auto; -moz-binding: url(x); border: 1px solid rgb(0, 0, 0)\">s</span>", None),
+            "<span style=\"color: red; margin: 0 auto; border: 1px solid rgb(0, 0, 0);\">s</span>"
+        );
+        assert_eq!(filter_style("behavior: url(a.htc)"), None);
+        assert_eq!(filter_style("color: \\72 ed"), None);
+        assert_eq!(
+            filter_style("background: yellow"),
+            Some("background: yellow;".into())
+        );
+        assert_eq!(filter_style("background: yellow url(x)"), None);
+        assert_eq!(filter_style(""), None);
     }
 
     #[test]

@@ -2,14 +2,19 @@
 //!
 //! Turns one [`RawDocument`] into a [`NormalizedFeed`]: bytes decoded to
 //! UTF-8 ([`decode`]), known feed-rs 3 gaps patched (an `<rss>` without a
-//! usable `version`, bare `&`, RSS 1.0 `rdf:about` ids), the document parsed
-//! by feed-rs, and every entry given its identity, resolved and canonical
+//! usable `version`, bare `&`, RSS 1.0 `rdf:about` ids in [`decode`]; CDF,
+//! Atom 0.3 and odd Atom types, HTML entities, lax JSON Feeds and more in
+//! [`fixups`]), the document parsed by feed-rs with the lenient dates of
+//! [`dates`] (an element it refuses is dropped and the document read
+//! again), and every entry given its identity, resolved and canonical
 //! links ([`url`]), sanitized HTML and plain text ([`html`]), a UTC date and
 //! the detector's features. A panic inside the parser is caught and becomes
 //! an error for this document only.
 
 pub mod credit;
+pub mod dates;
 pub mod decode;
+pub mod fixups;
 pub mod html;
 pub mod url;
 
@@ -75,34 +80,83 @@ pub fn normalize(
         return Err(NormalizeError::Empty);
     }
     let is_json = trimmed.starts_with('{');
-    let (text, rdf_ids) = if is_json {
-        (decoded.text.clone(), Vec::new())
+    let (mut text, rdf_ids) = if is_json {
+        let text = fixups::fix_json_feed(&decoded.text).unwrap_or_else(|| decoded.text.clone());
+        (text, Vec::new())
     } else {
-        let fixed = decode::fix_rss_version(&decoded.text);
-        let fixed = decode::fix_bare_ampersands(&fixed).into_owned();
+        let fixed = fixups::cdf_to_rss(&decoded.text).unwrap_or_else(|| decoded.text.clone());
+        let fixed = then(fixed, fixups::wrap_bare_channel);
+        let fixed = then(fixed, fixups::fix_declarations);
+        let fixed = then(fixed, fixups::close_final_tag);
+        let fixed = then(fixed, decode::fix_rss_version);
+        let fixed = then(fixed, fixups::fix_rss_channel);
+        let fixed = then(fixed, fixups::fix_entities);
+        let fixed = then(fixed, decode::fix_bare_ampersands);
+        let fixed = then(fixed, fixups::fix_atom);
+        let fixed = then(fixed, fixups::fix_rss_bodies);
+        let fixed = then(fixed, fixups::fix_rss090);
+        let fixed = then(fixed, fixups::fix_rss_aliases);
         check_complete(&fixed)?;
         let ids = decode::rss1_item_ids(&fixed);
         (fixed, ids)
     };
 
-    let base = identity.feed_url.or(identity.fetched_url);
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        feed_rs::parser::Builder::new()
-            .base_uri(base)
-            .id_generator(|_, _, _| String::new())
-            .build()
-            .parse(text.as_bytes())
-    }));
-    let mut feed = match parsed {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return Err(NormalizeError::Parse(e.to_string())),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(NormalizeError::ParserPanic(msg));
+    // feed-rs fails the whole document on a base that is not an absolute URL.
+    let base = identity
+        .feed_url
+        .or(identity.fetched_url)
+        .filter(|u| ::url::Url::parse(u).is_ok());
+    // An element feed-rs refuses fails the whole document; it is dropped
+    // and the document read again (a few times at most), so that one bad
+    // element does not cost the feed its entries.
+    // Mismatched end tags are repaired once, the same way.
+    let mut attempts = 0;
+    let mut repaired = false;
+    let mut respaced = false;
+    let mut feed = loop {
+        let outcome = match parse_with_feed_rs(&text, base) {
+            // feed-rs 3 panics slicing the name next to an e-mail address
+            // that touches a non-ASCII character: read it once more with
+            // such addresses spaced out.
+            Err(NormalizeError::ParserPanic(m)) if !respaced && m.contains("char boundary") => {
+                respaced = true;
+                match fixups::space_out_emails(&text) {
+                    std::borrow::Cow::Owned(t) => {
+                        warnings.push("spaced out e-mail addresses feed-rs could not read".into());
+                        text = t;
+                        continue;
+                    }
+                    std::borrow::Cow::Borrowed(_) => return Err(NormalizeError::ParserPanic(m)),
+                }
+            }
+            other => other?,
+        };
+        match outcome {
+            Ok(feed) => break feed,
+            Err((message, failure)) => {
+                let retry = match failure {
+                    Failure::Element(p) if !is_json && attempts < MAX_ELEMENT_DROPS => {
+                        attempts += 1;
+                        fixups::drop_element_ending_at(&text, p)
+                            .map(|t| (t, "dropped an element feed-rs refused"))
+                    }
+                    Failure::Xml if !is_json && !repaired => {
+                        repaired = true;
+                        match fixups::repair_end_tags(&text) {
+                            std::borrow::Cow::Owned(t) => Some((t, "repaired mismatched end tags")),
+                            std::borrow::Cow::Borrowed(_) => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match retry {
+                    Some((fixed, what)) => {
+                        warnings.push(format!("{what}: {message}"));
+                        text = fixed;
+                    }
+                    None => return Err(NormalizeError::Parse(message)),
+                }
+            }
         }
     };
     mark_self_link(&mut feed, &text, is_json);
@@ -114,6 +168,70 @@ pub fn normalize(
         warnings,
         now,
     ))
+}
+
+/// How many refused elements [`normalize`] drops before giving up.
+const MAX_ELEMENT_DROPS: usize = 4;
+
+/// Applies a borrowing fix-up to an owned text.
+fn then(text: String, fix: impl Fn(&str) -> std::borrow::Cow<'_, str>) -> String {
+    match fix(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(fixed) => fixed,
+    }
+}
+
+/// What kind of feed-rs failure a document had.
+enum Failure {
+    /// It refused the element whose start tag ends at this byte.
+    Element(usize),
+    /// The XML is not well-formed.
+    Xml,
+    /// Anything else.
+    Other,
+}
+
+/// Runs feed-rs with feedfold's settings (lenient dates, no generated ids)
+/// and contains its panics. The inner error is feed-rs's message and what
+/// kind of failure it is.
+#[allow(clippy::type_complexity)]
+fn parse_with_feed_rs(
+    text: &str,
+    base: Option<&str>,
+) -> Result<Result<Feed, (String, Failure)>, NormalizeError> {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base)
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(dates::parse_date)
+            .build()
+            .parse(text.as_bytes())
+    }));
+    match parsed {
+        Ok(Ok(feed)) => Ok(Ok(feed)),
+        Ok(Err(e)) => {
+            let failure = match &e {
+                ParseFeedError::ParseError(
+                    ParseErrorKind::UnknownMimeType { position, .. }
+                    | ParseErrorKind::MissingContent { position, .. }
+                    | ParseErrorKind::UnknownEnumVariant { position, .. }
+                    | ParseErrorKind::IllegalState { position, .. },
+                ) => usize::try_from(*position).map_or(Failure::Other, Failure::Element),
+                ParseFeedError::XmlReader(_) => Failure::Xml,
+                _ => Failure::Other,
+            };
+            Ok(Err((e.to_string(), failure)))
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(NormalizeError::ParserPanic(msg))
+        }
+    }
 }
 
 /// Gives the document's own URL the `self` relation where feed-rs 3 does
@@ -240,6 +358,17 @@ fn plain(text: &Text) -> String {
     }
 }
 
+/// Sanitized HTML of a title or other short text construct, when it is
+/// declared HTML/XHTML, or holds markup in a format without declared types
+/// (not Atom).
+fn plain_html(text: &Text, format: FeedFormat, base: Option<&::url::Url>) -> Option<String> {
+    let declared = text.content_type.subty().as_str().contains("html");
+    let markup = format != FeedFormat::Atom && html::looks_like_html(&text.content);
+    (declared || markup)
+        .then(|| html::sanitize_html(text.content.trim(), base))
+        .filter(|h| !h.is_empty())
+}
+
 /// Sanitized HTML and plain text of a body that may be HTML or text.
 fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(String, String)> {
     if raw.trim().is_empty() {
@@ -247,7 +376,7 @@ fn body(raw: &str, declared_html: bool, base: Option<&::url::Url>) -> Option<(St
     }
     if declared_html || html::looks_like_html(raw) {
         let text = html::html_to_text(raw);
-        Some((html::sanitize_html(raw, base), text))
+        Some((html::sanitize_html(raw.trim(), base), text))
     } else {
         let text: Vec<String> = raw
             .lines()
@@ -295,6 +424,10 @@ fn build_feed(
         .or_else(|| site_url.clone());
     let format = format_of(&feed.feed_type);
     let title = feed.title.as_ref().map(plain).filter(|t| !t.is_empty());
+    let title_html = feed
+        .title
+        .as_ref()
+        .and_then(|t| plain_html(t, format, base.as_ref()));
 
     let rdf = format == FeedFormat::Rss1 && !rdf_ids.is_empty();
     let mut entries: Vec<NormalizedEntry> = feed
@@ -307,7 +440,7 @@ fn build_feed(
             } else {
                 None
             };
-            build_entry(e, rdf_id, base.as_ref(), now)
+            build_entry(e, rdf_id, base.as_ref(), format, now)
         })
         .collect();
 
@@ -327,6 +460,7 @@ fn build_feed(
     NormalizedFeed {
         url: feed_id,
         title,
+        title_html,
         site_url: site_url.map(|u| u.to_string()),
         self_url: self_url.map(|u| u.to_string()),
         description: feed
@@ -345,10 +479,12 @@ fn build_entry(
     e: Entry,
     rdf_id: Option<String>,
     base: Option<&::url::Url>,
+    format: FeedFormat,
     now: DateTime<Utc>,
 ) -> NormalizedEntry {
     let link = home_link(&e.links).and_then(|l| url::resolve(&l.href, base));
     let title = e.title.as_ref().map(plain).unwrap_or_default();
+    let title_html = e.title.as_ref().and_then(|t| plain_html(t, format, base));
     let summary = e.summary.as_ref().and_then(|t| {
         body(
             &t.content,
@@ -388,6 +524,55 @@ fn build_entry(
         .filter_map(|p| p.name.as_deref().map(collapse))
         .filter(|n| !n.is_empty())
         .collect();
+    let with_email: Vec<crate::model::Author> = e
+        .authors
+        .iter()
+        .map(|p| crate::model::Author {
+            name: p.name.as_deref().map(collapse).filter(|n| !n.is_empty()),
+            email: p
+                .email
+                .as_deref()
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+        })
+        .collect();
+    let authors_detail = with_email
+        .iter()
+        .any(|a| a.email.is_some())
+        .then_some(with_email);
+    let categories: Vec<crate::model::Category> = e
+        .categories
+        .iter()
+        .filter(|c| !c.term.trim().is_empty())
+        .map(|c| crate::model::Category {
+            term: c.term.trim().to_string(),
+            scheme: c.scheme.clone().filter(|s| !s.is_empty()),
+            label: c.label.clone().filter(|s| !s.is_empty()),
+        })
+        .collect();
+    let mut enclosures: Vec<crate::model::Enclosure> = e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter_map(|l| {
+            Some(crate::model::Enclosure {
+                href: url::resolve(&l.href, base)?.to_string(),
+                length: l.length.map(|n| n.to_string()),
+                media_type: l.media_type.clone().filter(|t| !t.is_empty()),
+            })
+        })
+        .collect();
+    for m in &e.media {
+        for c in &m.content {
+            let Some(u) = &c.url else { continue };
+            enclosures.push(crate::model::Enclosure {
+                href: u.to_string(),
+                length: c.size.map(|n| n.to_string()),
+                media_type: c.content_type.as_ref().map(|t| t.to_string()),
+            });
+        }
+    }
     let (summary_html, summary_text) = summary.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     let (content_html, content_text) = content.map_or((None, None), |(h, t)| (Some(h), Some(t)));
     NormalizedEntry {
@@ -396,7 +581,11 @@ fn build_entry(
         canonical_url: link.as_ref().map(url::canonicalize),
         url: link.map(|l| l.to_string()),
         title,
+        title_html,
         author: (!authors.is_empty()).then(|| authors.join(", ")),
+        authors: authors_detail,
+        categories: (!categories.is_empty()).then_some(categories),
+        enclosures: (!enclosures.is_empty()).then_some(enclosures),
         summary_html,
         summary_text,
         content_html,
