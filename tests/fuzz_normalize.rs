@@ -254,7 +254,7 @@ fn fuzz_smoke() {
 }
 
 #[test]
-#[ignore = "long-running; see the README, "Parsing conformance""]
+#[ignore = "long-running; see the README, section Parsing conformance"]
 fn fuzz_normalize_timed() {
     let secs = std::env::var("FEEDFOLD_FUZZ_SECONDS")
         .ok()
