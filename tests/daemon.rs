@@ -4,23 +4,25 @@
 //! per check; signals are tested on the real binary. Assertions are on the
 //! store's contents and exit codes.
 
+#[path = "common/poll.rs"]
+mod poll;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use feedfold::daemon::poll_feed;
-use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::http::{HttpConfig, HttpFetcher};
+use feedfold::fetcher::http::HttpConfig;
 use feedfold::model::parse_time;
-use feedfold::scheduler::{Interval, PollingConfig};
-use feedfold::store::subscriptions::{self, FeedSpec, FeedStatus, Origin, Recorded, Subscription};
-use feedfold::store::{self, Store, WriterThread};
+use feedfold::scheduler::Interval;
+use feedfold::store;
+use feedfold::store::subscriptions::{self, FeedSpec, Origin};
+use poll::Ctx;
 
 // ---------------------------------------------------------------------------
 // The scripted server
@@ -270,115 +272,11 @@ fn two_items() -> String {
 // ---------------------------------------------------------------------------
 // Driving poll_feed against a store
 
-struct Ctx {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    store: Option<Store>,
-    writer: Option<WriterThread>,
-    http: HttpFetcher,
-    polling: PollingConfig,
-}
-
-fn polling() -> PollingConfig {
-    PollingConfig {
-        default_interval: Interval::secs(600),
-        min_interval: Interval::secs(60),
-        max_interval: Interval::secs(3600),
-        adaptive: true,
-        jitter: 0.0,
-        shutdown_grace: Interval::secs(5),
-    }
-}
-
 fn http_config() -> HttpConfig {
     HttpConfig {
         timeout: Interval::secs(5),
         connect_timeout: Interval::secs(2),
         ..HttpConfig::default()
-    }
-}
-
-impl Ctx {
-    fn new(http: HttpConfig) -> Ctx {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("feedfold.db");
-        let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("open store");
-        Ctx {
-            _dir: dir,
-            db,
-            store: Some(store),
-            writer: Some(writer),
-            http: HttpFetcher::new(&http).expect("client"),
-            polling: polling(),
-        }
-    }
-
-    fn store(&self) -> &Store {
-        self.store.as_ref().expect("store open")
-    }
-
-    async fn subscribe(&self, url: &str) -> i64 {
-        let spec = FeedSpec {
-            url: url.into(),
-            name: None,
-            interval: None,
-        };
-        self.store().add_feed(spec, Origin::Cli).await.expect("add");
-        self.sub_by_configured(url).await.id
-    }
-
-    async fn sub_by_configured(&self, url: &str) -> Subscription {
-        self.store()
-            .active_feeds()
-            .await
-            .expect("active")
-            .into_iter()
-            .find(|s| s.configured_url == url)
-            .expect("subscribed")
-    }
-
-    async fn sub(&self, id: i64) -> Option<Subscription> {
-        self.store()
-            .active_feeds()
-            .await
-            .expect("active")
-            .into_iter()
-            .find(|s| s.id == id)
-    }
-
-    async fn poll(&self, id: i64) -> Recorded {
-        let sub = self.sub(id).await.expect("active subscription");
-        poll_feed(self.store(), &self.http, &self.polling, &sub)
-            .await
-            .expect("recorded")
-    }
-
-    fn status(&self, id: i64) -> FeedStatus {
-        let conn = store::open_reader(&self.db).expect("reader");
-        subscriptions::statuses(&conn)
-            .expect("statuses")
-            .into_iter()
-            .find(|s| s.id == id)
-            .expect("status row")
-    }
-
-    fn query_i64(&self, sql: &str) -> i64 {
-        let conn = store::open_reader(&self.db).expect("reader");
-        conn.query_row(sql, [], |r| r.get(0)).expect(sql)
-    }
-
-    fn query_str(&self, sql: &str) -> Option<String> {
-        let conn = store::open_reader(&self.db).expect("reader");
-        conn.query_row(sql, [], |r| r.get(0)).expect(sql)
-    }
-}
-
-impl Drop for Ctx {
-    fn drop(&mut self) {
-        drop(self.store.take());
-        if let Some(w) = self.writer.take() {
-            w.join();
-        }
     }
 }
 

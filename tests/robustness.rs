@@ -9,6 +9,8 @@
 mod common;
 #[path = "common/hostile.rs"]
 mod hostile;
+#[path = "common/poll.rs"]
+mod poll;
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -18,37 +20,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feedfold::daemon::poll_feed;
-use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::http::{HttpConfig, HttpFetcher};
-use feedfold::scheduler::{Interval, PollingConfig};
-use feedfold::store::subscriptions::{self, FeedSpec, FeedStatus, Origin};
-use feedfold::store::{self, Store, WriterThread};
+use feedfold::fetcher::http::HttpConfig;
+use feedfold::scheduler::Interval;
+use feedfold::store;
+use feedfold::store::subscriptions::{self, FeedStatus};
 use hostile::{respond, two_items, RawServer};
+use poll::Ctx;
 use rusqlite::Connection;
 
 // ---------------------------------------------------------------------------
 // In-process polling (as in tests/daemon.rs)
-
-struct Ctx {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    store: Option<Store>,
-    writer: Option<WriterThread>,
-    http: HttpFetcher,
-    polling: PollingConfig,
-}
-
-fn polling() -> PollingConfig {
-    PollingConfig {
-        default_interval: Interval::secs(600),
-        min_interval: Interval::secs(60),
-        max_interval: Interval::secs(3600),
-        adaptive: true,
-        jitter: 0.0,
-        shutdown_grace: Interval::secs(5),
-    }
-}
 
 fn http_config() -> HttpConfig {
     HttpConfig {
@@ -59,76 +40,11 @@ fn http_config() -> HttpConfig {
     }
 }
 
-impl Ctx {
-    fn new(http: HttpConfig) -> Ctx {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("feedfold.db");
-        let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("open store");
-        Ctx {
-            _dir: dir,
-            db,
-            store: Some(store),
-            writer: Some(writer),
-            http: HttpFetcher::new(&http).expect("client"),
-            polling: polling(),
-        }
-    }
-
-    fn store(&self) -> &Store {
-        self.store.as_ref().expect("store open")
-    }
-
-    async fn subscribe(&self, url: &str) -> i64 {
-        let spec = FeedSpec {
-            url: url.into(),
-            name: None,
-            interval: None,
-        };
-        self.store().add_feed(spec, Origin::Cli).await.expect("add");
-        self.store()
-            .active_feeds()
-            .await
-            .expect("active")
-            .into_iter()
-            .find(|s| s.configured_url == url)
-            .expect("subscribed")
-            .id
-    }
-
-    /// Polls the feed once; returns its status afterwards and how long the poll took.
-    async fn poll(&self, id: i64) -> (FeedStatus, Duration) {
-        let sub = self
-            .store()
-            .active_feeds()
-            .await
-            .expect("active")
-            .into_iter()
-            .find(|s| s.id == id)
-            .expect("active subscription");
-        let started = Instant::now();
-        poll_feed(self.store(), &self.http, &self.polling, &sub)
-            .await
-            .expect("recorded");
-        (self.status(id), started.elapsed())
-    }
-
-    fn status(&self, id: i64) -> FeedStatus {
-        let conn = store::open_reader(&self.db).expect("reader");
-        subscriptions::statuses(&conn)
-            .expect("statuses")
-            .into_iter()
-            .find(|s| s.id == id)
-            .expect("status row")
-    }
-}
-
-impl Drop for Ctx {
-    fn drop(&mut self) {
-        drop(self.store.take());
-        if let Some(w) = self.writer.take() {
-            w.join();
-        }
-    }
+/// Polls the feed once; returns its status afterwards and how long the poll took.
+async fn poll_timed(ctx: &Ctx, id: i64) -> (FeedStatus, Duration) {
+    let started = Instant::now();
+    ctx.poll(id).await;
+    (ctx.status(id), started.elapsed())
 }
 
 fn last_error(s: &FeedStatus) -> &str {
@@ -205,7 +121,11 @@ async fn endless_and_trickling_responses_end_at_the_timeout() {
     let endless = ctx.subscribe(&server.url("/endless")).await;
     let trickle = ctx.subscribe(&server.url("/trickle")).await;
     let slow_head = ctx.subscribe(&server.url("/slow-head")).await;
-    let (a, b, c) = tokio::join!(ctx.poll(endless), ctx.poll(trickle), ctx.poll(slow_head));
+    let (a, b, c) = tokio::join!(
+        poll_timed(&ctx, endless),
+        poll_timed(&ctx, trickle),
+        poll_timed(&ctx, slow_head)
+    );
     for (what, (s, took)) in [("endless", a), ("1 byte/s", b), ("slow head", c)] {
         println!("{what}: ended after {took:?}: {}", last_error(&s));
         assert!(
@@ -296,7 +216,7 @@ async fn bombs_stop_at_max_body_in_process() {
     });
     for path in ["/gzip", "/deflate"] {
         let id = ctx.subscribe(&server.url(path)).await;
-        let (s, took) = ctx.poll(id).await;
+        let (s, took) = poll_timed(&ctx, id).await;
         println!("{path} bomb: {took:?}: {}", last_error(&s));
         assert_failed(path, &s, "2097152-byte limit");
     }
@@ -404,7 +324,7 @@ async fn huge_and_garbage_response_heads_are_refused() {
         ("/truncated", "request failed"),
     ] {
         let id = ctx.subscribe(&server.url(path)).await;
-        let (s, took) = ctx.poll(id).await;
+        let (s, took) = poll_timed(&ctx, id).await;
         println!("{path}: {took:?}: {}", last_error(&s));
         assert!(took < Duration::from_secs(4), "{path}: {took:?}");
         assert_failed(path, &s, needle);
@@ -445,7 +365,7 @@ async fn redirect_loops_and_non_http_redirects_are_refused() {
     for (path, needle) in cases {
         let url = server.url(path);
         let id = ctx.subscribe(&url).await;
-        let (s, _) = ctx.poll(id).await;
+        let (s, _) = poll_timed(&ctx, id).await;
         println!("{path}: {}", last_error(&s));
         assert_failed(path, &s, needle);
         assert_eq!(s.url, url, "{path}: a refused 301 does not move the feed");
@@ -477,7 +397,7 @@ async fn deny_private_addresses_refuses_loopback_feeds_when_on() {
     ];
     for url in &urls {
         let id = on.subscribe(url).await;
-        let (s, _) = on.poll(id).await;
+        let (s, _) = poll_timed(&on, id).await;
         println!("deny on, {url}: {}", last_error(&s));
         assert_failed(url, &s, "private or local address");
     }
@@ -485,12 +405,12 @@ async fn deny_private_addresses_refuses_loopback_feeds_when_on() {
 
     let off = Ctx::new(http_config());
     let id = off.subscribe(&server.url("/v4")).await;
-    let (s, _) = off.poll(id).await;
+    let (s, _) = poll_timed(&off, id).await;
     assert_eq!((s.error_count, s.entries), (0, 2), "{s:?}");
     let id = off
         .subscribe(&format!("http://localhost:{port}/name"))
         .await;
-    let (s, _) = off.poll(id).await;
+    let (s, _) = poll_timed(&off, id).await;
     assert_eq!((s.error_count, s.entries), (0, 2), "{s:?}");
 }
 
