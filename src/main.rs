@@ -24,7 +24,7 @@ use feedfold::pipeline::{self, IngestOptions};
 use feedfold::scheduler::Interval;
 use feedfold::status;
 use feedfold::store::subscriptions::{self, Added, FeedSpec, Origin};
-use feedfold::store::{self, queries, Store};
+use feedfold::store::{self, queries, Store, WriterThread};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -72,6 +72,12 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
 
 fn db_path(db: &DbArg, config: &Config) -> PathBuf {
     db.db.clone().unwrap_or_else(|| config.database.clone())
+}
+
+/// Starts the store's writer thread on `path` with the config's grouping settings.
+fn open_store(path: &Path, config: &Config) -> Result<(Store, WriterThread)> {
+    Store::open(path, config.grouping.clone())
+        .with_context(|| format!("opening the store {}", path.display()))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -231,8 +237,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 })?,
             };
             let rt = runtime()?;
-            let (store, writer) = Store::open(&path, config.grouping.clone())
-                .with_context(|| format!("opening the store {}", path.display()))?;
+            let (store, writer) = open_store(&path, &config)?;
             let report = rt.block_on(store.prune(before, vacuum));
             drop(store);
             writer.join();
@@ -251,8 +256,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let before = store::open_reader(&path)
                 .map_or(0, |c| store::schema::version(&c).unwrap_or_default());
-            let (store, writer) = Store::open(&path, config.grouping.clone())
-                .with_context(|| format!("opening the store {}", path.display()))?;
+            let (store, writer) = open_store(&path, &config)?;
             drop(store);
             writer.join();
             writeln!(
@@ -288,8 +292,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Err(anyhow!("no database at {}", path.display()));
             }
             let rt = runtime()?;
-            let (store, writer) = Store::open(&path, config.grouping.clone())
-                .with_context(|| format!("opening the store {}", path.display()))?;
+            let (store, writer) = open_store(&path, &config)?;
             let bar = progress_bar(0, "entries regrouped");
             let ticker = bar.clone();
             let report = rt.block_on(store.regroup_with_progress(move |done, total| {
@@ -360,8 +363,7 @@ fn ingest(
     }
     let rt = runtime()?;
     let fetcher = Fetcher::new(&FetchSettings::default())?;
-    let (store, writer) = Store::open(path, config.grouping.clone())
-        .with_context(|| format!("opening the store {}", path.display()))?;
+    let (store, writer) = open_store(path, config)?;
     let sources: Vec<Source> = sources.iter().map(|s| Source::from_arg(s)).collect();
     let options = IngestOptions {
         feed_url,
@@ -457,8 +459,7 @@ fn eval(
     let sources: Vec<Source> = files.iter().map(|f| Source::File(f.clone())).collect();
     let rt = runtime()?;
     let fetcher = Fetcher::new(&FetchSettings::default())?;
-    let (store, writer) = Store::open(&path, config.grouping.clone())
-        .with_context(|| format!("opening the store {}", path.display()))?;
+    let (store, writer) = open_store(&path, config)?;
     let started = std::time::Instant::now();
     let bar = progress_bar(files.len() as u64, "files");
     let outcomes = rt.block_on(pipeline::ingest_sources(
@@ -545,8 +546,7 @@ fn with_store<T, F: std::future::Future<Output = Result<T>>>(
     f: impl FnOnce(Store) -> F,
 ) -> Result<T> {
     let rt = runtime()?;
-    let (store, writer) = Store::open(path, config.grouping.clone())
-        .with_context(|| format!("opening the store {}", path.display()))?;
+    let (store, writer) = open_store(path, config)?;
     let result = rt.block_on(f(store.clone()));
     drop(store);
     writer.join();
