@@ -168,6 +168,23 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Finds `needle` in `hay` at or after `from`.
+/// If a CDATA section, comment or processing instruction starts at `i`,
+/// the index just past its end (the end of `b` if it is unterminated).
+/// Markup scanners skip these: their content is not parsed as XML.
+pub(crate) fn skip_unparsed(b: &[u8], i: usize) -> Option<usize> {
+    let rest = b.get(i..)?;
+    let (end, skip): (&[u8], usize) = if rest.starts_with(b"<![CDATA[") {
+        (b"]]>", 9)
+    } else if rest.starts_with(b"<!--") {
+        (b"-->", 4)
+    } else if rest.starts_with(b"<?") {
+        (b"?>", 2)
+    } else {
+        return None;
+    };
+    Some(find_from(b, i + skip, end).map_or(b.len(), |p| p + end.len()))
+}
+
 pub(crate) fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let rest = hay.get(from..)?;
     if needle.is_empty() || rest.len() < needle.len() {
@@ -330,12 +347,8 @@ pub(crate) fn root_start_tag(text: &str) -> Option<usize> {
     loop {
         i += b.get(i..)?.iter().position(|&c| c == b'<')?;
         let rest = b.get(i..)?;
-        if rest.starts_with(b"<?") {
-            i = find_from(b, i + 2, b"?>")? + 2;
-        } else if rest.starts_with(b"<!--") {
-            i = find_from(b, i + 4, b"-->")? + 3;
-        } else if rest.starts_with(b"<![CDATA[") {
-            i = find_from(b, i + 9, b"]]>")? + 3;
+        if let Some(end) = skip_unparsed(b, i) {
+            i = end;
         } else if rest.starts_with(b"<!") {
             i = skip_markup_decl(b, i + 2)?;
         } else if text
@@ -502,22 +515,7 @@ pub fn fix_bare_ampersands(text: &str) -> Cow<'_, str> {
     while i < b.len() {
         match b[i] {
             b'<' => {
-                let rest = &b[i..];
-                let close: Option<(&[u8], usize)> = if rest.starts_with(b"<![CDATA[") {
-                    Some((b"]]>", 9))
-                } else if rest.starts_with(b"<!--") {
-                    Some((b"-->", 4))
-                } else if rest.starts_with(b"<?") {
-                    Some((b"?>", 2))
-                } else {
-                    None
-                };
-                i = match close {
-                    Some((end, skip)) => {
-                        find_from(b, i + skip, end).map_or(b.len(), |p| p + end.len())
-                    }
-                    None => i + 1,
-                };
+                i = skip_unparsed(b, i).unwrap_or(i + 1);
             }
             b'&' => {
                 let rest = text.get(i..).unwrap_or_default();

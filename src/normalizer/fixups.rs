@@ -37,7 +37,9 @@ use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
 use serde_json::{Map, Value};
 
-use super::decode::{find_from, is_name_char, is_xml_space, root_start_tag, tag_attributes};
+use super::decode::{
+    find_from, is_name_char, is_xml_space, root_start_tag, skip_unparsed, tag_attributes,
+};
 
 const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 const ATOM_03: &str = "http://purl.org/atom/ns#";
@@ -380,29 +382,18 @@ pub fn fix_entities(text: &str) -> Cow<'_, str> {
         match b[i] {
             b'<' => {
                 let rest = &b[i..];
-                let close: Option<(&[u8], usize)> = if rest.starts_with(b"<![CDATA[") {
-                    Some((b"]]>", 9))
-                } else if rest.starts_with(b"<!--") {
-                    Some((b"-->", 4))
-                } else if rest.starts_with(b"<?") {
-                    Some((b"?>", 2))
+                i = if let Some(end) = skip_unparsed(b, i) {
+                    end
+                } else if rest.starts_with(b"<!DOCTYPE") {
+                    // Its entity values are its own business.
+                    match text.get(i..).and_then(|r| doctype_end(r.as_bytes())) {
+                        Some(len) => i + len,
+                        None => find_from(b, i + 2, b">").map_or(b.len(), |p| p + 1),
+                    }
                 } else if rest.starts_with(b"<!") {
-                    // A DOCTYPE: its entity values are its own business.
-                    Some((b">", 2))
+                    find_from(b, i + 2, b">").map_or(b.len(), |p| p + 1)
                 } else {
-                    None
-                };
-                i = match close {
-                    Some((end, skip)) if rest.starts_with(b"<!DOCTYPE") => {
-                        match text.get(i..).and_then(|r| doctype_end(r.as_bytes())) {
-                            Some(len) => i + len,
-                            None => find_from(b, i + skip, end).map_or(b.len(), |p| p + end.len()),
-                        }
-                    }
-                    Some((end, skip)) => {
-                        find_from(b, i + skip, end).map_or(b.len(), |p| p + end.len())
-                    }
-                    None => i + 1,
+                    i + 1
                 };
             }
             b'&' => {
