@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::fetcher::{FetchError, Fetcher, Source};
 use crate::model::{IngestReport, NormalizedFeed};
 use crate::normalizer::{self, Identity, NormalizeError};
-use crate::store::{Store, StoreError};
+use crate::store::{Pending, Store, StoreError};
 
 /// Why one source was not ingested.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +75,20 @@ pub async fn read_source(
     .map_err(SourceError::from)
 }
 
+/// How many documents may wait at the writer: it stores those waiting
+/// together in one transaction.
+const STORE_AHEAD: usize = 8;
+
+/// A source on its way: read and queued at the writer, or already failed.
+enum InFlight {
+    Stored {
+        warnings: Vec<String>,
+        url: String,
+        pending: Pending,
+    },
+    Failed(SourceError),
+}
+
 /// Ingests `sources` in order, calling `on_outcome` as each one finishes.
 pub async fn ingest_sources(
     store: &Store,
@@ -84,12 +98,13 @@ pub async fn ingest_sources(
     mut on_outcome: impl FnMut(&SourceOutcome),
 ) -> Vec<SourceOutcome> {
     let read_ahead = options.read_ahead.max(1);
-    let mut pending: VecDeque<(String, JoinHandle<Result<NormalizedFeed, SourceError>>)> =
+    let mut reading: VecDeque<(String, JoinHandle<Result<NormalizedFeed, SourceError>>)> =
         VecDeque::new();
+    let mut storing: VecDeque<(String, InFlight)> = VecDeque::new();
     let mut queue = sources.into_iter();
     let mut outcomes = Vec::new();
     loop {
-        while pending.len() < read_ahead {
+        while reading.len() < read_ahead {
             let Some(source) = queue.next() else { break };
             let fetcher = fetcher.clone();
             let feed_url = options.feed_url.clone();
@@ -98,37 +113,62 @@ pub async fn ingest_sources(
                 tokio::spawn(
                     async move { read_source(&fetcher, &source, feed_url.as_deref()).await },
                 );
-            pending.push_back((name, task));
+            reading.push_back((name, task));
         }
-        let Some((name, task)) = pending.pop_front() else {
+        let Some((name, task)) = reading.pop_front() else {
             break;
         };
         let read = task
             .await
             .unwrap_or_else(|e| Err(SourceError::Task(e.to_string())));
-        let outcome = match read {
+        let flight = match read {
             Ok(feed) => {
                 let warnings = feed.warnings.clone();
                 let url = feed.url.clone();
-                let result = store
-                    .ingest(feed)
-                    .await
-                    .map(|r| (url, r))
-                    .map_err(SourceError::from);
-                SourceOutcome {
-                    name,
-                    result,
-                    warnings,
+                match store.submit(feed).await {
+                    Ok(pending) => InFlight::Stored {
+                        warnings,
+                        url,
+                        pending,
+                    },
+                    Err(e) => InFlight::Failed(e.into()),
                 }
             }
-            Err(e) => SourceOutcome {
-                name,
-                result: Err(e),
-                warnings: Vec::new(),
-            },
+            Err(e) => InFlight::Failed(e),
         };
+        storing.push_back((name, flight));
+        while storing.len() > STORE_AHEAD {
+            if let Some((name, flight)) = storing.pop_front() {
+                let outcome = finish(name, flight).await;
+                on_outcome(&outcome);
+                outcomes.push(outcome);
+            }
+        }
+    }
+    while let Some((name, flight)) = storing.pop_front() {
+        let outcome = finish(name, flight).await;
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// Waits for a source's result at the writer.
+async fn finish(name: String, flight: InFlight) -> SourceOutcome {
+    match flight {
+        InFlight::Stored {
+            warnings,
+            url,
+            pending,
+        } => SourceOutcome {
+            name,
+            result: pending.await.map(|r| (url, r)).map_err(SourceError::from),
+            warnings,
+        },
+        InFlight::Failed(e) => SourceOutcome {
+            name,
+            result: Err(e),
+            warnings: Vec::new(),
+        },
+    }
 }

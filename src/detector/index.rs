@@ -46,12 +46,17 @@ impl Hasher for KeyHasher {
 
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
-/// How many of a query's word pairs are looked up besides its lede: the
-/// ones with the smallest hashes, a consistent sample of the text.
-const QUERY_SAMPLE: usize = 64;
+/// How many of an entry's word pairs are indexed, and looked up, besides
+/// its lede: the ones with the smallest hashes, a consistent sample of the
+/// text (two copies of a text sample the same pairs).
+pub const SAMPLE: usize = 64;
 
-/// Posting lists longer than this are too common to point anywhere.
+/// Posting lists longer than this are too common to point anywhere: they
+/// are dropped and the key is remembered as common.
 const MAX_POSTINGS: usize = 1_000;
+
+/// Cells of the word-pair frequency table (a power of two).
+const DF_CELLS: usize = 1 << 22;
 
 /// One indexed entry.
 #[derive(Debug, Clone)]
@@ -66,16 +71,194 @@ pub struct Indexed {
     pub features: Features,
 }
 
+/// A slot of the index: an entry and its row id.
+#[derive(Debug)]
+struct Slot {
+    id: i64,
+    entry: Indexed,
+}
+
+/// Posting lists, compactly: a key's value in the table is the one slot
+/// that carries it, or (high bit set) the index of a list in `lists`, or
+/// [`COMMON`] once more entries carry it than a list may hold. Most keys
+/// are carried by one entry, so most cost one table cell and no allocation.
+#[derive(Debug, Default)]
+struct Postings<K> {
+    table: HashMap<K, u32>,
+    lists: Vec<Vec<u32>>,
+    free: Vec<u32>,
+}
+
+const LIST: u32 = 1 << 31;
+const COMMON: u32 = u32::MAX;
+
+impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
+    fn add(&mut self, key: K, slot: u32) {
+        let value = match self.table.get(&key) {
+            None => {
+                self.table.insert(key, slot);
+                return;
+            }
+            Some(&v) => v,
+        };
+        if value == COMMON {
+            return;
+        }
+        if value & LIST == 0 {
+            let list = vec![value, slot];
+            let at = match self.free.pop() {
+                Some(at) => {
+                    self.lists[at as usize] = list;
+                    at
+                }
+                None => {
+                    self.lists.push(list);
+                    (self.lists.len() - 1) as u32
+                }
+            };
+            self.table.insert(key, at | LIST);
+            return;
+        }
+        let at = value & !LIST;
+        let list = &mut self.lists[at as usize];
+        list.push(slot);
+        if list.len() > MAX_POSTINGS {
+            *list = Vec::new();
+            self.free.push(at);
+            self.table.insert(key, COMMON);
+        }
+    }
+
+    fn remove(&mut self, key: K, slot: u32) {
+        let Some(&value) = self.table.get(&key) else {
+            return;
+        };
+        if value == COMMON {
+            return;
+        }
+        if value & LIST == 0 {
+            if value == slot {
+                self.table.remove(&key);
+            }
+            return;
+        }
+        let at = value & !LIST;
+        let list = &mut self.lists[at as usize];
+        if let Some(pos) = list.iter().position(|s| *s == slot) {
+            list.swap_remove(pos);
+        }
+        match list.as_slice() {
+            [] => {
+                self.table.remove(&key);
+                self.free.push(at);
+            }
+            [one] => {
+                let one = *one;
+                *list = Vec::new();
+                self.free.push(at);
+                self.table.insert(key, one);
+            }
+            _ => {}
+        }
+    }
+
+    /// The slots carrying `key`; `None` if it is too common to tell.
+    fn get(&self, key: K) -> Option<&[u32]> {
+        match self.table.get(&key) {
+            None => Some(&[]),
+            Some(&COMMON) => None,
+            Some(v) if v & LIST == 0 => Some(std::slice::from_ref(v)),
+            Some(v) => Some(&self.lists[(v & !LIST) as usize]),
+        }
+    }
+
+    /// How many entries carry `key` (capped lists count as longer than the cap).
+    fn count(&self, key: K) -> usize {
+        self.get(key).map_or(MAX_POSTINGS + 1, <[u32]>::len)
+    }
+}
+
+/// How many indexed entries carry each word pair, approximately: a table of
+/// saturating counters indexed by the pair's hash. Keys that share a cell
+/// add up, so a rare pair may count a few entries too many; the weights
+/// derived from these counts are logarithmic, so that shifts rare pairs'
+/// weights a little and common ones' not at all. A fixed 8 MiB, touched
+/// only as it fills.
+#[derive(Debug)]
+struct DocFreq {
+    cells: Vec<u16>,
+    /// The highest count a cell has reached (never lowered): bounds every
+    /// pair's weight from below.
+    max: u16,
+}
+
+impl Default for DocFreq {
+    fn default() -> Self {
+        DocFreq {
+            cells: vec![0; DF_CELLS],
+            max: 0,
+        }
+    }
+}
+
+impl DocFreq {
+    fn cell(key: u32) -> usize {
+        (key.wrapping_mul(0x9e37_79b1) >> (32 - DF_CELLS.trailing_zeros())) as usize
+    }
+    fn add(&mut self, key: u32) {
+        let c = &mut self.cells[Self::cell(key)];
+        // A saturated counter stays saturated: it can no longer tell how
+        // many of its entries leave.
+        if *c < u16::MAX {
+            *c += 1;
+            self.max = self.max.max(*c);
+        }
+    }
+    fn remove(&mut self, key: u32) {
+        let c = &mut self.cells[Self::cell(key)];
+        if *c > 0 && *c < u16::MAX {
+            *c -= 1;
+        }
+    }
+    fn get(&self, key: u32) -> usize {
+        usize::from(self.cells[Self::cell(key)])
+    }
+}
+
+/// Per-slot hit counters reused across lookups: a counter belongs to the
+/// current lookup when its epoch is the lookup's.
+#[derive(Debug, Default)]
+struct Hits {
+    epoch: u32,
+    counts: Vec<(u32, u32)>,
+    touched: Vec<u32>,
+}
+
+/// The keys an entry is indexed and looked up by: its sampled word pairs
+/// (the [`SAMPLE`] smallest hashes) and its lede.
+fn sampled(features: &Features) -> impl Iterator<Item = &u32> {
+    let sample = &features.shingles[..SAMPLE.min(features.shingles.len())];
+    let lede = features
+        .lede
+        .iter()
+        .filter(move |k| sample.binary_search(k).is_err());
+    sample.iter().chain(lede)
+}
+
 /// Inverted index over the entries of the grouping window.
 #[derive(Debug, Default)]
 pub struct CandidateIndex {
-    entries: HashMap<i64, Indexed>,
-    postings: HashMap<u32, Vec<i64>>,
-    titles: HashMap<u32, Vec<i64>>,
-    bands: [HashMap<u16, Vec<i64>>; 4],
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    by_id: HashMap<i64, u32>,
+    postings: Postings<u32>,
+    titles: Postings<u32>,
+    bands: [Postings<u16>; 4],
+    df: DocFreq,
     members: HashMap<i64, Vec<i64>>,
     /// Per story, the feed of each indexed entry (a multiset).
     feeds: HashMap<i64, Vec<i64>>,
+    hits: std::cell::RefCell<Hits>,
 }
 
 fn band(simhash: u64, i: usize) -> u16 {
@@ -90,67 +273,80 @@ impl CandidateIndex {
 
     /// How many entries it holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_id.len()
     }
 
     /// Whether it holds no entry.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_id.is_empty()
     }
 
     /// The indexed entry with this id.
     pub fn get(&self, id: i64) -> Option<&Indexed> {
-        self.entries.get(&id)
+        let slot = *self.by_id.get(&id)?;
+        self.slot(slot).map(|s| &s.entry)
+    }
+
+    fn slot(&self, slot: u32) -> Option<&Slot> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
     }
 
     /// Adds (or replaces) an entry.
     pub fn insert(&mut self, id: i64, entry: Indexed) {
         self.remove(id);
-        for key in &entry.features.shingles {
-            self.postings.entry(*key).or_default().push(id);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let f = &entry.features;
+        for key in sampled(f) {
+            self.postings.add(*key, slot);
         }
-        for key in &entry.features.title {
-            self.titles.entry(*key).or_default().push(id);
+        for key in &f.shingles {
+            self.df.add(*key);
+        }
+        for key in &f.title {
+            self.titles.add(*key, slot);
         }
         for (i, table) in self.bands.iter_mut().enumerate() {
-            table
-                .entry(band(entry.features.simhash, i))
-                .or_default()
-                .push(id);
+            table.add(band(f.simhash, i), slot);
         }
         self.members.entry(entry.story_id).or_default().push(id);
         self.feeds
             .entry(entry.story_id)
             .or_default()
             .push(entry.feed_id);
-        self.entries.insert(id, entry);
+        self.by_id.insert(id, slot);
+        self.slots[slot as usize] = Some(Slot { id, entry });
     }
 
     /// Removes an entry, if present.
     pub fn remove(&mut self, id: i64) -> Option<Indexed> {
-        let old = self.entries.remove(&id)?;
-        fn drop_from<K: std::hash::Hash + Eq + Copy>(
-            map: &mut HashMap<K, Vec<i64>>,
-            key: K,
-            id: i64,
-        ) {
-            if let Some(list) = map.get_mut(&key) {
-                list.retain(|x| *x != id);
-                if list.is_empty() {
-                    map.remove(&key);
-                }
-            }
+        let slot = self.by_id.remove(&id)?;
+        let old = self.slots.get_mut(slot as usize)?.take()?.entry;
+        self.free.push(slot);
+        let f = &old.features;
+        for key in sampled(f) {
+            self.postings.remove(*key, slot);
         }
-        for key in &old.features.shingles {
-            drop_from(&mut self.postings, *key, id);
+        for key in &f.shingles {
+            self.df.remove(*key);
         }
-        for key in &old.features.title {
-            drop_from(&mut self.titles, *key, id);
+        for key in &f.title {
+            self.titles.remove(*key, slot);
         }
         for (i, table) in self.bands.iter_mut().enumerate() {
-            drop_from(table, band(old.features.simhash, i), id);
+            table.remove(band(f.simhash, i), slot);
         }
-        drop_from(&mut self.members, old.story_id, id);
+        if let Some(list) = self.members.get_mut(&old.story_id) {
+            list.retain(|x| *x != id);
+            if list.is_empty() {
+                self.members.remove(&old.story_id);
+            }
+        }
         if let Some(list) = self.feeds.get_mut(&old.story_id) {
             if let Some(pos) = list.iter().position(|f| *f == old.feed_id) {
                 list.swap_remove(pos);
@@ -174,8 +370,10 @@ impl CandidateIndex {
         }
         let moved = self.members.remove(&from).unwrap_or_default();
         for id in &moved {
-            if let Some(e) = self.entries.get_mut(id) {
-                e.story_id = to;
+            if let Some(&slot) = self.by_id.get(id) {
+                if let Some(Some(s)) = self.slots.get_mut(slot as usize) {
+                    s.entry.story_id = to;
+                }
             }
         }
         self.members.entry(to).or_default().extend(moved);
@@ -186,10 +384,11 @@ impl CandidateIndex {
     /// Removes every entry dated before `time`; returns how many.
     pub fn evict_before(&mut self, time: i64) -> usize {
         let old: Vec<i64> = self
-            .entries
+            .slots
             .iter()
-            .filter(|(_, e)| e.time < time)
-            .map(|(id, _)| *id)
+            .flatten()
+            .filter(|s| s.entry.time < time)
+            .map(|s| s.id)
             .collect();
         for id in &old {
             self.remove(*id);
@@ -207,43 +406,47 @@ impl CandidateIndex {
         feed_id: i64,
         limit: usize,
     ) -> Vec<i64> {
-        let mut hits: HashMap<i64, u32> = HashMap::default();
-        let mut count = |list: &Vec<i64>, weight: u32| {
-            if list.len() > MAX_POSTINGS {
-                return;
-            }
-            for id in list {
-                *hits.entry(*id).or_default() += weight;
+        let mut hits = self.hits.borrow_mut();
+        let Hits {
+            epoch,
+            counts,
+            touched,
+        } = &mut *hits;
+        *epoch = epoch.wrapping_add(1);
+        if *epoch == 0 {
+            counts.iter_mut().for_each(|c| *c = (0, 0));
+            *epoch = 1;
+        }
+        let epoch = *epoch;
+        if counts.len() < self.slots.len() {
+            counts.resize(self.slots.len(), (0, 0));
+        }
+        touched.clear();
+        let mut count = |list: Option<&[u32]>, weight: u32| {
+            for slot in list.unwrap_or(&[]) {
+                let c = &mut counts[*slot as usize];
+                if c.0 != epoch {
+                    *c = (epoch, 0);
+                    touched.push(*slot);
+                }
+                c.1 += weight;
             }
         };
-        // The lede and the smallest hashes: a bounded, consistent sample.
-        let sample = features.shingles.iter().take(QUERY_SAMPLE);
-        let lede = features.lede.iter().filter(|k| {
-            features.shingles[..QUERY_SAMPLE.min(features.shingles.len())]
-                .binary_search(k)
-                .is_err()
-        });
-        for key in sample.chain(lede) {
-            if let Some(list) = self.postings.get(key) {
-                count(list, 1);
-            }
+        for key in sampled(features) {
+            count(self.postings.get(*key), 1);
         }
         for key in &features.title {
-            if let Some(list) = self.titles.get(key) {
-                count(list, 1);
-            }
+            count(self.titles.get(*key), 1);
         }
-        for i in 0..4 {
-            if let Some(list) = self.bands[i].get(&band(features.simhash, i)) {
-                count(list, 2);
-            }
+        for (i, table) in self.bands.iter().enumerate() {
+            count(table.get(band(features.simhash, i)), 2);
         }
-        let mut ranked: Vec<(i64, u32)> = hits
-            .into_iter()
-            .filter(|(id, _)| {
-                self.entries
-                    .get(id)
-                    .is_some_and(|e| e.feed_id != feed_id && (e.time - time).abs() <= window)
+        let mut ranked: Vec<(i64, u32)> = touched
+            .iter()
+            .filter_map(|slot| {
+                let s = self.slot(*slot)?;
+                (s.entry.feed_id != feed_id && (s.entry.time - time).abs() <= window)
+                    .then_some((s.id, counts[*slot as usize].1))
             })
             .collect();
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -256,16 +459,13 @@ impl CandidateIndex {
 /// entry carries weighs most, one every entry carries weighs little.
 impl super::similarity::Rarity for CandidateIndex {
     fn shingle(&self, key: u32) -> f64 {
-        idf(
-            self.entries.len(),
-            self.postings.get(&key).map_or(0, Vec::len),
-        )
+        idf(self.len(), self.df.get(key))
     }
     fn title(&self, key: u32) -> f64 {
-        idf(
-            self.entries.len(),
-            self.titles.get(&key).map_or(0, Vec::len),
-        )
+        idf(self.len(), self.titles.count(key))
+    }
+    fn shingle_floor(&self) -> f64 {
+        idf(self.len(), usize::from(self.df.max))
     }
 }
 
@@ -275,7 +475,10 @@ impl super::similarity::Rarity for CandidateIndex {
 const PRIOR_ENTRIES: f64 = 200.0;
 
 fn idf(n: usize, df: usize) -> f64 {
-    ((n as f64 + PRIOR_ENTRIES) / (df as f64 + 1.0)).ln()
+    // (Never negative, even where the approximate counts exceed `n`.)
+    ((n as f64 + PRIOR_ENTRIES) / (df as f64 + 1.0))
+        .ln()
+        .max(0.0)
 }
 
 #[cfg(test)]
@@ -332,6 +535,48 @@ mod tests {
     }
 
     #[test]
+    fn posting_lists_grow_shrink_and_give_up_on_common_keys() {
+        let mut p: Postings<u32> = Postings::default();
+        p.add(7, 1);
+        assert_eq!(p.get(7), Some(&[1][..]));
+        p.add(7, 2);
+        p.add(7, 3);
+        assert_eq!(p.count(7), 3);
+        p.remove(7, 1);
+        p.remove(7, 3);
+        assert_eq!(p.get(7), Some(&[2][..]), "back to a single cell");
+        assert!(p.lists.iter().all(Vec::is_empty), "the list was freed");
+        p.remove(7, 2);
+        assert!(p.table.is_empty());
+        for slot in 0..=MAX_POSTINGS as u32 {
+            p.add(9, slot);
+        }
+        assert_eq!(p.get(9), None, "too common to point anywhere");
+        p.remove(9, 0);
+        assert_eq!(p.get(9), None);
+    }
+
+    #[test]
+    fn word_pair_counts_follow_inserts_and_removals() {
+        let mut idx = CandidateIndex::new();
+        let f = extract("Oil rises", "Oil prices rose sharply on Monday.");
+        let key = f.shingles[0];
+        idx.insert(
+            1,
+            entry(1, 1, 0, "Oil rises", "Oil prices rose sharply on Monday."),
+        );
+        idx.insert(
+            2,
+            entry(2, 2, 0, "Oil rises", "Oil prices rose sharply on Monday."),
+        );
+        assert_eq!(idx.df.get(key), 2);
+        let rare = super::super::similarity::Rarity::shingle(&idx, key);
+        idx.remove(2);
+        assert_eq!(idx.df.get(key), 1);
+        assert!(super::super::similarity::Rarity::shingle(&idx, key) > rare);
+    }
+
+    #[test]
     fn remove_merge_and_evict_keep_lists_consistent() {
         let mut idx = CandidateIndex::new();
         idx.insert(1, entry(1, 10, 0, "Oil rises", "Oil prices rose sharply."));
@@ -344,7 +589,9 @@ mod tests {
         assert_eq!(idx.candidates(&q, 0, 100, 9, 10), vec![2]);
         idx.remove(2);
         assert!(idx.is_empty());
-        assert!(idx.postings.is_empty() && idx.titles.is_empty() && idx.members.is_empty());
+        assert!(
+            idx.postings.table.is_empty() && idx.titles.table.is_empty() && idx.members.is_empty()
+        );
         assert!(idx.feeds.is_empty());
     }
 }

@@ -107,16 +107,13 @@ impl Detector {
             .into_iter()
             .filter_map(|id| {
                 let other = self.index.get(id)?;
-                if similarity::dismiss(features, &other.features, &self.config) {
-                    return None;
-                }
-                let s = similarity::compare_query(
+                let (s, rule) = similarity::verify(
                     &query,
                     &other.features,
                     time - other.time,
                     &self.index,
-                );
-                let rule = similarity::decide(&s, &self.config)?;
+                    &self.config,
+                )?;
                 Some(Match {
                     entry_id: id,
                     story_id: other.story_id,

@@ -66,6 +66,11 @@ pub trait Rarity {
     fn shingle(&self, key: u32) -> f64;
     /// Weight of a title-word hash.
     fn title(&self, key: u32) -> f64;
+    /// No word pair weighs less than this (it bounds the figures before
+    /// they are computed in full; 0 bounds nothing).
+    fn shingle_floor(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Every word counts the same.
@@ -76,6 +81,9 @@ impl Rarity for Uniform {
         1.0
     }
     fn title(&self, _: u32) -> f64 {
+        1.0
+    }
+    fn shingle_floor(&self) -> f64 {
         1.0
     }
 }
@@ -168,22 +176,67 @@ fn lede_in(a: &Features, b: &Features) -> f64 {
 pub struct Query<'a> {
     features: &'a Features,
     shingle_weights: Vec<f64>,
+    shingle_total: f64,
     title_weights: Vec<f64>,
 }
 
 impl<'a> Query<'a> {
     /// Weighs `features` by `rarity`.
     pub fn new(features: &'a Features, rarity: &impl Rarity) -> Query<'a> {
+        let shingle_weights: Vec<f64> = features
+            .shingles
+            .iter()
+            .map(|k| rarity.shingle(*k))
+            .collect();
         Query {
             features,
-            shingle_weights: features
-                .shingles
-                .iter()
-                .map(|k| rarity.shingle(*k))
-                .collect(),
+            shingle_total: shingle_weights.iter().sum(),
+            shingle_weights,
             title_weights: features.title.iter().map(|k| rarity.title(*k)).collect(),
         }
     }
+}
+
+/// Decides whether a candidate is a copy of the query, with the figures
+/// that decided; `None` if it is not. The same verdict as [`compare_query`]
+/// then [`decide`], but a candidate that cannot reach the lowest
+/// containment any rule needs is turned down from the word pairs both texts
+/// share, before the candidate's own words are weighed (the costly part:
+/// one frequency lookup per word pair).
+pub fn verify(
+    q: &Query<'_>,
+    b: &Features,
+    gap_seconds: i64,
+    rarity: &impl Rarity,
+    t: &GroupingConfig,
+) -> Option<(Similarity, Rule)> {
+    if dismiss(q.features, b, t) {
+        return None;
+    }
+    let a = q.features;
+    // Shared pairs weigh the same on both sides; the candidate's other
+    // pairs weigh at least the floor each.
+    let (mut i, mut j) = (0, 0);
+    let (mut shared, mut w_shared) = (0_usize, 0.0);
+    while i < a.shingles.len() && j < b.shingles.len() {
+        match a.shingles[i].cmp(&b.shingles[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                w_shared += q.shingle_weights.get(i).copied().unwrap_or(0.0);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let w_b_floor = w_shared + (b.shingles.len() - shared) as f64 * rarity.shingle_floor();
+    let most = ratio(w_shared, q.shingle_total.min(w_b_floor));
+    if most < t.containment.min(t.containment_with_title) {
+        return None;
+    }
+    let s = compare_query(q, b, gap_seconds, rarity);
+    decide(&s, t).map(|rule| (s, rule))
 }
 
 /// Computes the figures for two entries `gap_seconds` apart, weighting

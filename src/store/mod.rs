@@ -86,6 +86,10 @@ pub enum StoreError {
         /// The version this build writes.
         supported: i64,
     },
+    /// The transaction that held this document together with others failed
+    /// as a whole (see the first document's error).
+    #[error("storing failed with the rest of its batch: {0}")]
+    BatchFailed(String),
     /// A story or entry that was asked for does not exist.
     #[error("no {what} with id {id}")]
     NotFound {
@@ -94,6 +98,20 @@ pub enum StoreError {
         /// The id asked for.
         id: i64,
     },
+}
+
+impl StoreError {
+    /// The same error for another document of a batch that failed as a
+    /// whole: SQLite's error as it was, anything else as its message.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+            }
+            StoreError::WriterGone => StoreError::WriterGone,
+            other => StoreError::BatchFailed(other.to_string()),
+        }
+    }
 }
 
 /// The WAL size (bytes) past which the writer checkpoints and truncates
@@ -222,6 +240,24 @@ enum Command {
     },
 }
 
+/// The result of a document queued with [`Store::submit`]: await it.
+pub struct Pending {
+    rx: oneshot::Receiver<Result<IngestReport, StoreError>>,
+}
+
+impl std::future::Future for Pending {
+    type Output = Result<IngestReport, StoreError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(StoreError::WriterGone)))
+    }
+}
+
 /// Handle to the single writer thread. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -246,6 +282,12 @@ impl WriterThread {
 /// How many commands may wait for the writer before senders wait.
 const QUEUE: usize = 16;
 
+/// Most documents the writer stores in one transaction.
+const BATCH_DOCUMENTS: usize = 16;
+
+/// A batch takes no further document once it holds this many entries.
+const BATCH_ENTRIES: usize = 2_000;
+
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
     /// it is migrated and its candidate index is loaded.
@@ -269,10 +311,32 @@ impl Store {
                         return;
                     }
                 };
-                while let Some(cmd) = rx.blocking_recv() {
+                let mut next = None;
+                while let Some(cmd) = next.take().or_else(|| rx.blocking_recv()) {
                     match cmd {
                         Command::Ingest { feed, reply } => {
-                            let _ = reply.send(writer.ingest(&feed, chrono::Utc::now()));
+                            // The documents waiting behind this one share its transaction.
+                            let mut batch = vec![(feed, reply)];
+                            let mut entries = batch[0].0.entries.len();
+                            while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
+                                match rx.try_recv() {
+                                    Ok(Command::Ingest { feed, reply }) => {
+                                        entries += feed.entries.len();
+                                        batch.push((feed, reply));
+                                    }
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            let feeds: Vec<&NormalizedFeed> =
+                                batch.iter().map(|(feed, _)| feed.as_ref()).collect();
+                            let results = writer.ingest_batch(&feeds, chrono::Utc::now());
+                            for ((_, reply), result) in batch.into_iter().zip(results) {
+                                let _ = reply.send(result);
+                            }
                         }
                         Command::Regroup {
                             mut progress,
@@ -362,8 +426,17 @@ impl Store {
         }
     }
 
-    /// Groups and stores one normalized feed document in one transaction.
+    /// Groups and stores one normalized feed document (in one transaction,
+    /// which it may share with other documents waiting for the writer).
     pub async fn ingest(&self, feed: NormalizedFeed) -> Result<IngestReport, StoreError> {
+        self.submit(feed).await?.await
+    }
+
+    /// Queues a document for the writer and returns at once with its
+    /// [`Pending`] result, so a caller can queue the next documents while
+    /// this one is stored (the writer then stores them together).
+    /// Documents are stored in the order they are queued.
+    pub async fn submit(&self, feed: NormalizedFeed) -> Result<Pending, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Ingest {
@@ -372,6 +445,6 @@ impl Store {
             })
             .await
             .map_err(|_| StoreError::WriterGone)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        Ok(Pending { rx })
     }
 }

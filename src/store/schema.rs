@@ -226,6 +226,14 @@ SELECT s.id                                  AS subscription_id,
   FROM subscriptions s
   LEFT JOIN feeds f ON f.id = s.feed_id;
 "#,
+    // Speed at scale: the writer adds new entries to the full-text index in
+    // one statement per transaction instead of a trigger per row (FTS5
+    // writes a segment at every statement of a trigger), and deleting an
+    // entry finds the entries matched against it by index, not by a scan.
+    r#"
+DROP TRIGGER entries_fts_insert;
+CREATE INDEX entries_matched ON entries(matched_entry_id);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{open_writer_connection, StoreError};
 use crate::detector::features::{fnv1a, Features};
@@ -99,12 +99,53 @@ impl Writer {
         &mut self,
         feed: &NormalizedFeed,
         now: DateTime<Utc>,
-        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
+        then: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
     ) -> Result<IngestReport, StoreError> {
-        // On failure the transaction rolls back; the index may then hold
-        // entries that were never committed, so it is rebuilt.
-        let result = self.ingest_tx(feed, now, then);
-        if result.is_err() {
+        let mut then = Some(then);
+        let mut results = self.ingest_batch_with(&[feed], now, |conn, _, report| {
+            then.take().map_or(Ok(()), |f| f(conn, report))
+        });
+        results.pop().unwrap_or(Err(StoreError::WriterGone))
+    }
+
+    /// Groups and stores several feed documents in one transaction (the
+    /// writer takes the documents waiting in its queue together): each
+    /// document in a savepoint of its own, so one that fails is rolled back
+    /// alone and the others are stored. One result per document, in order.
+    pub fn ingest_batch(
+        &mut self,
+        feeds: &[&NormalizedFeed],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<IngestReport, StoreError>> {
+        self.ingest_batch_with(feeds, now, |_, _, _| Ok(()))
+    }
+
+    fn ingest_batch_with(
+        &mut self,
+        feeds: &[&NormalizedFeed],
+        now: DateTime<Utc>,
+        then: impl FnMut(&Connection, usize, &IngestReport) -> Result<(), StoreError>,
+    ) -> Vec<Result<IngestReport, StoreError>> {
+        let mut batch_failed = false;
+        let results = match self.batch_tx(feeds, now, then) {
+            Ok(results) => results,
+            Err(e) => {
+                batch_failed = true;
+                // Nothing of the batch was committed.
+                let mut results = Vec::with_capacity(feeds.len());
+                results.push(Err(e));
+                while results.len() < feeds.len() {
+                    let first = results.first().and_then(|r| r.as_ref().err());
+                    results.push(Err(
+                        first.map_or(StoreError::WriterGone, StoreError::duplicate)
+                    ));
+                }
+                results
+            }
+        };
+        // A batch that failed as a whole leaves entries in the index that
+        // were never committed, so it is rebuilt.
+        if batch_failed {
             if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "reloading the candidate index failed");
             }
@@ -112,9 +153,8 @@ impl Writer {
             self.truncate_wal_if_large();
         }
         evict(&mut self.detector, &mut self.covered_from, self.high_water);
-        result
+        results
     }
-
     /// Checkpoints and truncates the WAL once it passes
     /// [`super::WAL_SIZE_LIMIT`], without waiting: a reader holding an old
     /// snapshot makes the attempt give up at once (the next commit tries
@@ -153,43 +193,106 @@ impl Writer {
         }
     }
 
-    fn ingest_tx(
+    fn batch_tx(
         &mut self,
-        feed: &NormalizedFeed,
+        feeds: &[&NormalizedFeed],
         now: DateTime<Utc>,
-        then: impl FnOnce(&Transaction<'_>, &IngestReport) -> Result<(), StoreError>,
-    ) -> Result<IngestReport, StoreError> {
+        mut then: impl FnMut(&Connection, usize, &IngestReport) -> Result<(), StoreError>,
+    ) -> Result<Vec<Result<IngestReport, StoreError>>, StoreError> {
         let now_s = format_time(now);
-        let tx = self.conn.transaction()?;
-        let feed_id = upsert_feed(&tx, feed, &now_s)?;
+        let Writer {
+            conn,
+            detector,
+            covered_from,
+            high_water,
+        } = self;
+        let mut window = Window {
+            detector,
+            covered_from,
+            high_water,
+        };
+        let mut tx = conn.transaction()?;
+        let before: i64 = cached_row(&tx, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
+            r.get(0)
+        })?;
+        let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        let mut results = Vec::with_capacity(feeds.len());
+        for (i, feed) in feeds.iter().enumerate() {
+            let sp = tx.savepoint()?;
+            let mut touched = BTreeSet::new();
+            let result = Writer::ingest_doc(&sp, &mut window, feed, &now_s, &mut touched)
+                .and_then(|report| then(&sp, i, &report).map(|()| report));
+            match result {
+                Ok(report) => {
+                    sp.commit()?;
+                    // (A story a later document folds away is deleted;
+                    // refreshing its id then changes nothing.)
+                    dirty.extend(touched);
+                    results.push(Ok(report));
+                }
+                Err(e) => {
+                    drop(sp);
+                    // The index holds what the savepoint rolled back: reload
+                    // it from this transaction's view before the next document.
+                    window.reload(&tx)?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        for story in &dirty {
+            refresh_story(&tx, *story, &now_s)?;
+        }
+        // New entries reach the full-text index in one statement: FTS5
+        // writes its pending terms out at every statement that opens a
+        // savepoint, so indexing row by row (a trigger) would write a tiny
+        // segment per entry and spend its time merging them.
+        exec(
+            &tx,
+            "INSERT INTO entries_fts(rowid, title, summary_text, content_text)
+             SELECT id, title, summary_text, content_text FROM entries WHERE id > ?1",
+            [before],
+        )?;
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Groups and stores one document's entries through `conn` (a
+    /// savepoint of the batch), adding the stories it touched to `dirty`.
+    fn ingest_doc(
+        conn: &Connection,
+        window: &mut Window<'_>,
+        feed: &NormalizedFeed,
+        now_s: &str,
+        dirty: &mut BTreeSet<i64>,
+    ) -> Result<IngestReport, StoreError> {
+        let feed_id = upsert_feed(conn, feed, now_s)?;
         let mut report = IngestReport {
             feed_id,
             ..Default::default()
         };
-        let mut dirty: BTreeSet<i64> = BTreeSet::new();
         for entry in &feed.entries {
             let hash = content_hash(entry);
-            let existing: Option<(i64, i64, i64)> = tx
-                .query_row(
+            let existing: Option<(i64, i64, i64)> = conn
+                .prepare_cached(
                     "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ?1 AND guid = ?2",
-                    params![feed_id, entry.guid],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                )?
+                .query_row(params![feed_id, entry.guid], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
             match existing {
-                Some((id, old_hash, story_id)) if old_hash == hash => {
+                Some((id, old_hash, _)) if old_hash == hash => {
                     exec(
-                        &tx,
+                        conn,
                         "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
                         params![id, now_s],
                     )?;
                     report.unchanged += 1;
-                    let _ = story_id;
                 }
                 Some((id, _, story_id)) => {
-                    update_entry(&tx, id, entry, hash, &now_s)?;
+                    update_entry(conn, id, entry, hash, now_s)?;
                     let time = entry.published.timestamp();
-                    self.detector.index.insert(
+                    window.detector.index.insert(
                         id,
                         Indexed {
                             feed_id,
@@ -205,26 +308,26 @@ impl Writer {
                     let time = entry.published.timestamp();
                     // Loading older days reads committed rows only; this
                     // transaction's own rows are already in the index.
-                    cover(&tx, &mut self.detector, &mut self.covered_from, time)?;
+                    cover(conn, &mut window.detector, window.covered_from, time)?;
                     let placed = place(
-                        &tx,
-                        &mut self.detector,
+                        conn,
+                        &mut window.detector,
                         feed_id,
                         time,
                         &entry.features,
                         &entry.title,
-                        &now_s,
+                        now_s,
                     )?;
                     let id = insert_entry(
-                        &tx,
+                        conn,
                         feed_id,
                         placed.story_id,
                         entry,
                         hash,
-                        &now_s,
+                        now_s,
                         placed.best.as_ref(),
                     )?;
-                    self.detector.index.insert(
+                    window.detector.index.insert(
                         id,
                         Indexed {
                             feed_id,
@@ -233,7 +336,7 @@ impl Writer {
                             features: entry.features.clone(),
                         },
                     );
-                    self.high_water = self.high_water.max(time);
+                    *window.high_water = (*window.high_water).max(time);
                     for gone in &placed.folded {
                         dirty.remove(gone);
                     }
@@ -244,11 +347,6 @@ impl Writer {
                 }
             }
         }
-        for story in &dirty {
-            refresh_story(&tx, *story, &now_s)?;
-        }
-        then(&tx, &report)?;
-        tx.commit()?;
         Ok(report)
     }
 
@@ -419,19 +517,41 @@ impl Writer {
 
     /// Empties the index and reloads the window before the newest stored entry.
     fn reload(&mut self) -> Result<(), StoreError> {
+        let mut window = Window {
+            detector: &mut self.detector,
+            covered_from: &mut self.covered_from,
+            high_water: &mut self.high_water,
+        };
+        window.reload(&self.conn)
+    }
+}
+
+/// The writer's grouping state, borrowed apart from its connection while a
+/// transaction holds that.
+struct Window<'a> {
+    detector: &'a mut Detector,
+    /// Every stored entry dated at or after this (Unix seconds) is in the index.
+    covered_from: &'a mut i64,
+    /// The newest entry date seen.
+    high_water: &'a mut i64,
+}
+
+impl Window<'_> {
+    /// Empties the index and reloads, through `conn`, the window before
+    /// the newest entry `conn` sees.
+    fn reload(&mut self, conn: &Connection) -> Result<(), StoreError> {
         self.detector.index = CandidateIndex::new();
-        self.covered_from = i64::MAX;
+        *self.covered_from = i64::MAX;
         let newest: Option<String> =
-            self.conn
-                .query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
+            conn.query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
         match newest.as_deref().and_then(parse_time) {
             Some(t) => {
-                self.high_water = t.timestamp();
+                *self.high_water = t.timestamp();
                 let from = t.timestamp() - self.detector.config.window_seconds();
-                load_range(&self.conn, &mut self.detector.index, from, i64::MAX)?;
-                self.covered_from = from;
+                load_range(conn, &mut self.detector.index, from, i64::MAX)?;
+                *self.covered_from = from;
             }
-            None => self.covered_from = i64::MIN,
+            None => *self.covered_from = i64::MIN,
         }
         Ok(())
     }
@@ -537,7 +657,7 @@ struct Placement {
 /// Finds an entry's story: the best verified match's, with every other
 /// story it also matched folded in; a new story if nothing matched.
 fn place(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     detector: &mut Detector,
     feed_id: i64,
     time: i64,
@@ -630,7 +750,7 @@ pub struct PruneReport {
 
 /// Sets an existing entry's story and match figures.
 fn set_story(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     story_id: i64,
     matched: Option<&Match>,
@@ -656,7 +776,7 @@ fn set_story(
     Ok(())
 }
 
-fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result<i64, StoreError> {
+fn upsert_feed(tx: &Connection, feed: &NormalizedFeed, now: &str) -> Result<i64, StoreError> {
     exec(tx,
         "INSERT INTO feeds (url, title, site_url, self_url, description, format, first_seen, last_ingested)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
@@ -685,7 +805,7 @@ fn upsert_feed(tx: &Transaction<'_>, feed: &NormalizedFeed, now: &str) -> Result
     )?)
 }
 
-fn new_story(tx: &Transaction<'_>, title: &str, time: i64, now: &str) -> Result<i64, StoreError> {
+fn new_story(tx: &Connection, title: &str, time: i64, now: &str) -> Result<i64, StoreError> {
     let published = DateTime::from_timestamp(time, 0)
         .map(format_time)
         .unwrap_or_default();
@@ -703,7 +823,7 @@ fn text_length(entry: &NormalizedEntry) -> i64 {
 }
 
 fn insert_entry(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     feed_id: i64,
     story_id: i64,
     e: &NormalizedEntry,
@@ -756,7 +876,7 @@ fn insert_entry(
 }
 
 fn update_entry(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: i64,
     e: &NormalizedEntry,
     hash: i64,
@@ -796,7 +916,7 @@ fn update_entry(
 }
 
 /// Moves every entry of story `from` into story `into` and deletes `from`.
-fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreError> {
+fn fold_story(tx: &Connection, from: i64, into: i64) -> Result<(), StoreError> {
     exec(
         tx,
         "UPDATE entries SET story_id = ?2 WHERE story_id = ?1",
@@ -812,7 +932,7 @@ fn fold_story(tx: &Transaction<'_>, from: i64, into: i64) -> Result<(), StoreErr
 ///
 /// The representative is the earliest entry whose text is at least 80% as
 /// long as the story's longest: the earliest full-text copy, not a summary.
-fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), StoreError> {
+fn refresh_story(tx: &Connection, story: i64, now: &str) -> Result<(), StoreError> {
     exec(tx,
         "UPDATE stories SET
             entry_count = (SELECT count(*) FROM entries WHERE story_id = ?1),
@@ -838,4 +958,102 @@ fn refresh_story(tx: &Transaction<'_>, story: i64, now: &str) -> Result<(), Stor
         [story],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RawDocument;
+    use crate::normalizer::{normalize, Identity};
+
+    fn feed(name: &str, items: &[(&str, &str)]) -> NormalizedFeed {
+        let mut xml = format!(
+            "<rss version=\"2.0\"><channel><title>{name}</title><link>https://{name}.test/</link>"
+        );
+        for (guid, text) in items {
+            xml.push_str(&format!(
+                "<item><guid>{guid}</guid><title>{text}</title><description>{text}</description>\
+                 <pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item>"
+            ));
+        }
+        xml.push_str("</channel></rss>");
+        let doc = RawDocument {
+            name: name.into(),
+            fetched_url: Some(format!("https://{name}.test/rss")),
+            path: None,
+            http_charset: None,
+            bytes: xml.into_bytes(),
+        };
+        let url = format!("https://{name}.test/rss");
+        let identity = Identity {
+            fetched_url: Some(&url),
+            ..Default::default()
+        };
+        normalize(&doc, &identity, Utc::now()).expect("test feed normalizes")
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    #[test]
+    fn a_failing_document_of_a_batch_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w =
+            Writer::open(&dir.path().join("t.db"), GroupingConfig::default()).expect("store opens");
+        let text = "Dock workers in Rotterdam walked out on Monday over pay, halting container traffic at Europe's biggest port for the first time since 2002.";
+        let a = feed("a", &[("a1", text)]);
+        let b = feed(
+            "b",
+            &[("b1", "Wheat prices fell in Chicago on rain in the plains.")],
+        );
+        let c = feed("c", &[("c1", text)]);
+        let results = w.ingest_batch_with(&[&a, &b, &c], Utc::now(), |_, i, _| {
+            if i == 1 {
+                Err(StoreError::BatchFailed("refused by the test".into()))
+            } else {
+                Ok(())
+            }
+        });
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StoreError::BatchFailed(_))));
+        // b left nothing behind; c still joined a's story.
+        assert_eq!(count(&w.conn, "SELECT count(*) FROM entries"), 2);
+        assert_eq!(count(&w.conn, "SELECT count(*) FROM feeds"), 2);
+        assert_eq!(
+            count(&w.conn, "SELECT count(DISTINCT story_id) FROM entries"),
+            1
+        );
+        assert_eq!(
+            count(&w.conn, "SELECT entry_count FROM stories"),
+            2,
+            "story counts refreshed"
+        );
+        assert_eq!(w.detector.index.len(), 2, "the index lost b's entry");
+        // Both stored entries, and only they, are searchable.
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'rotterdam'"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'wheat'"
+            ),
+            0
+        );
+        // A batch stores what single documents store.
+        let again = w.ingest_batch(&[&b], Utc::now());
+        assert_eq!(again[0].as_ref().map(|r| r.new).ok(), Some(1));
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'wheat'"
+            ),
+            1
+        );
+    }
 }
