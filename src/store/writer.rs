@@ -308,10 +308,10 @@ impl Writer {
                     let time = entry.published.timestamp();
                     // Loading older days reads committed rows only; this
                     // transaction's own rows are already in the index.
-                    cover(conn, &mut window.detector, window.covered_from, time)?;
+                    cover(conn, window.detector, window.covered_from, time)?;
                     let placed = place(
                         conn,
-                        &mut window.detector,
+                        window.detector,
                         feed_id,
                         time,
                         &entry.features,
