@@ -77,61 +77,58 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Wire-service abbreviations and spelling variants, folded to one form.
-const VARIANTS: &[(&str, &str)] = &[
-    ("pct", "percent"),
-    ("per cent", "percent"),
-    ("cts", "cents"),
-    ("ct", "cent"),
-    ("shr", "share"),
-    ("shrs", "shares"),
-    ("dlrs", "dollars"),
-    ("dlr", "dollar"),
-    ("usd", "dollars"),
-    ("mln", "million"),
-    ("mn", "million"),
-    ("bln", "billion"),
-    ("bn", "billion"),
-    ("vs", "versus"),
-    ("v", "versus"),
-    ("qtr", "quarter"),
-    ("rev", "revenue"),
-    ("revs", "revenues"),
-    ("yr", "year"),
-    ("yrs", "years"),
-    ("avg", "average"),
-    ("corp", "corporation"),
-    ("inc", "incorporated"),
-    ("co", "company"),
-    ("ltd", "limited"),
-    ("govt", "government"),
-    ("intl", "international"),
-    ("natl", "national"),
-    ("kiev", "kyiv"),
-    ("usa", "us"),
-    ("uk", "britain"),
-    ("gb", "britain"),
-    ("colour", "color"),
-    ("favour", "favor"),
-    ("labour", "labor"),
-    ("defence", "defense"),
-    ("centre", "center"),
-    ("programme", "program"),
-    ("organisation", "organization"),
-    ("stg", "sterling"),
-    ("pts", "points"),
-    ("pt", "point"),
-];
-
 fn fold_variant(word: &str) -> &str {
-    VARIANTS
-        .iter()
-        .find(|(from, _)| *from == word)
-        .map(|(_, to)| *to)
-        .unwrap_or(word)
+    // (A match compiles to a few length and byte comparisons; it runs for
+    // every word of every entry.)
+    match word {
+        "pct" => "percent",
+        "per cent" => "percent",
+        "cts" => "cents",
+        "ct" => "cent",
+        "shr" => "share",
+        "shrs" => "shares",
+        "dlrs" => "dollars",
+        "dlr" => "dollar",
+        "usd" => "dollars",
+        "mln" => "million",
+        "mn" => "million",
+        "bln" => "billion",
+        "bn" => "billion",
+        "vs" => "versus",
+        "v" => "versus",
+        "qtr" => "quarter",
+        "rev" => "revenue",
+        "revs" => "revenues",
+        "yr" => "year",
+        "yrs" => "years",
+        "avg" => "average",
+        "corp" => "corporation",
+        "inc" => "incorporated",
+        "co" => "company",
+        "ltd" => "limited",
+        "govt" => "government",
+        "intl" => "international",
+        "natl" => "national",
+        "kiev" => "kyiv",
+        "usa" => "us",
+        "uk" => "britain",
+        "gb" => "britain",
+        "colour" => "color",
+        "favour" => "favor",
+        "labour" => "labor",
+        "defence" => "defense",
+        "centre" => "center",
+        "programme" => "program",
+        "organisation" => "organization",
+        "stg" => "sterling",
+        "pts" => "points",
+        "pt" => "point",
+        other => other,
+    }
 }
 
 fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok()
+    word.len() <= 5 && STOPWORDS.binary_search(&word).is_ok()
 }
 
 /// A token of text: a folded word, or a number with separators removed.
@@ -148,14 +145,94 @@ pub struct Token {
 /// `2,267,000` becomes `2267000`; `1.5` stays; `U.S.` becomes `us`;
 /// `Putin's` becomes `putin`; words are lower-cased and variants folded.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Tokens::default();
+    tokenize_into(text, &mut Vec::new(), &mut tokens);
+    tokens
+        .iter()
+        .map(|(text, number)| Token {
+            text: text.to_string(),
+            number,
+        })
+        .collect()
+}
+
+/// Tokens of a text in one buffer: no allocation per word.
+#[derive(Debug, Default)]
+struct Tokens {
+    text: String,
+    /// Start and end in `text`, and whether it is a figure.
+    spans: Vec<(usize, usize, bool)>,
+}
+
+impl Tokens {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn word(&self, i: usize) -> &str {
+        let (start, end, _) = self.spans[i];
+        &self.text[start..end]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, bool)> + '_ {
+        self.spans
+            .iter()
+            .map(|&(start, end, number)| (&self.text[start..end], number))
+    }
+
+    fn push(&mut self, word: &str, number: bool) {
+        let start = self.text.len();
+        self.text.push_str(word);
+        self.spans.push((start, self.text.len(), number));
+    }
+
+    /// Appends the tokens of `other`.
+    fn extend(&mut self, other: &Tokens) {
+        for (word, number) in other.iter() {
+            self.push(word, number);
+        }
+    }
+
+    /// A hash of the tokens as a sequence: equal for lines that fold to
+    /// the same words.
+    fn key(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (word, _) in self.iter() {
+            for b in word.bytes().chain(std::iter::once(0xff)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        h
+    }
+}
+
+fn push_lower(s: &mut String, c: char) {
+    if c.is_ascii() {
+        s.push(c.to_ascii_lowercase());
+    } else {
+        s.extend(c.to_lowercase());
+    }
+}
+
+/// [`tokenize`] into `out` (cleared first), with `chars` as scratch space.
+fn tokenize_into(text: &str, chars: &mut Vec<char>, out: &mut Tokens) {
+    out.clear();
+    chars.clear();
+    chars.extend(text.chars());
+    let chars = &chars[..];
+    let mut s = String::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c.is_ascii_digit() || (c.is_numeric() && c.is_alphanumeric() && !c.is_alphabetic()) {
             // A number: digits, with ',' or '.' between digit runs.
-            let mut s = String::new();
+            s.clear();
             while i < chars.len() {
                 let d = chars[i];
                 if d.is_ascii_digit() {
@@ -175,27 +252,23 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             }
             // "1st", "4th", "1990s": keep a letter suffix glued on.
             while i < chars.len() && chars[i].is_alphabetic() {
-                s.extend(chars[i].to_lowercase());
+                push_lower(&mut s, chars[i]);
                 i += 1;
             }
             if s.is_empty() {
                 i += 1;
                 continue;
             }
-            out.push(Token {
-                text: s,
-                number: true,
-            });
+            out.push(&s, true);
         } else if c.is_alphabetic() {
-            let mut s = String::new();
+            s.clear();
             // Dotted abbreviation: single letters separated by dots (U.S., U.K.).
             let mut j = i;
-            let mut dotted = String::new();
             while j + 1 < chars.len() && chars[j].is_alphabetic() && chars[j + 1] == '.' {
                 if j > i && chars[j - 1] != '.' {
                     break;
                 }
-                dotted.extend(chars[j].to_lowercase());
+                push_lower(&mut s, chars[j]);
                 j += 2;
                 if j >= chars.len()
                     || !chars[j].is_alphabetic()
@@ -204,12 +277,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                     break;
                 }
             }
-            if dotted.chars().count() >= 2 {
+            if s.chars().count() >= 2 {
                 i = j;
-                s = dotted;
             } else {
+                s.clear();
                 while i < chars.len() && (chars[i].is_alphanumeric()) {
-                    s.extend(chars[i].to_lowercase());
+                    push_lower(&mut s, chars[i]);
                     i += 1;
                 }
             }
@@ -225,16 +298,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             }
             let folded = fold_variant(&s);
             if !is_stopword(folded) {
-                out.push(Token {
-                    text: folded.to_string(),
-                    number: false,
-                });
+                out.push(folded, false);
             }
         } else {
             i += 1;
         }
     }
-    out
 }
 
 /// Line openings that mark boilerplate rather than story text.
@@ -290,23 +359,18 @@ fn line_key(line: &str) -> String {
 /// Lines (paragraphs) that recur in many entries of one document: bios,
 /// sign-offs and share bars that a feed sticks on every entry. "Many" is at
 /// least two entries and at least 30% of them, so two duplicate stories in
-/// a long feed keep their text.
-pub fn repeated_lines<'a>(
-    texts: impl Iterator<Item = &'a str>,
-) -> std::collections::HashSet<String> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut entries: usize = 0;
-    for text in texts {
-        entries += 1;
+/// a long feed keep their text. Lines are compared by their tokens' key.
+fn repeated_lines(entries: &[Vec<(u64, Tokens)>]) -> std::collections::HashSet<u64> {
+    let mut counts: HashMap<u64, usize> = HashMap::new();
+    for lines in entries {
         let mut seen = std::collections::HashSet::new();
-        for line in text.lines() {
-            let key = line_key(line);
-            if !key.is_empty() && seen.insert(key.clone()) {
-                *counts.entry(key).or_default() += 1;
+        for (key, tokens) in lines {
+            if tokens.len() > 0 && seen.insert(*key) {
+                *counts.entry(*key).or_default() += 1;
             }
         }
     }
-    let needed = (entries * 3).div_ceil(10).max(2);
+    let needed = (entries.len() * 3).div_ceil(10).max(2);
     counts
         .into_iter()
         .filter(|(_, n)| *n >= needed)
@@ -371,39 +435,76 @@ fn strip_title_affixes(title: &str, affixes: &[String]) -> String {
 /// Extracts features of every entry of one document at once, so that lines
 /// and title decorations shared across the document are recognized.
 pub fn extract_document(entries: &[EntryText<'_>], feed_title: Option<&str>) -> Vec<Features> {
-    let repeated = repeated_lines(entries.iter().map(|e| e.text));
-    let titles: Vec<&str> = entries.iter().map(|e| e.title).collect();
-    let affixes = title_affixes(&titles, feed_title);
-    entries
+    // Each line is tokenized once: tokens never span lines, so a text's
+    // tokens are its lines' tokens, and the kept lines' tokens are those of
+    // the text without the left-out lines.
+    let mut chars = Vec::new();
+    let lines: Vec<Vec<(u64, Tokens)>> = entries
         .iter()
         .map(|e| {
+            e.text
+                .lines()
+                .map(|line| {
+                    let mut tokens = Tokens::default();
+                    tokenize_into(line, &mut chars, &mut tokens);
+                    (tokens.key(), tokens)
+                })
+                .collect()
+        })
+        .collect();
+    let repeated = repeated_lines(&lines);
+    let titles: Vec<&str> = entries.iter().map(|e| e.title).collect();
+    let affixes = title_affixes(&titles, feed_title);
+    let mut body = Tokens::default();
+    let mut title_tokens = Tokens::default();
+    entries
+        .iter()
+        .zip(&lines)
+        .map(|(e, lines)| {
             let title = strip_title_affixes(e.title, &affixes);
-            let kept = |l: &&str| !is_boilerplate_line(l) && !repeated.contains(&line_key(l));
-            let mut body: Vec<&str> = e.text.lines().filter(kept).collect();
-            if body.is_empty() {
-                // Everything looked like boilerplate: better the whole text than none.
-                body = e.text.lines().collect();
+            body.clear();
+            let mut kept_any = false;
+            for (line, (key, tokens)) in e.text.lines().zip(lines) {
+                if !is_boilerplate_line(line) && !repeated.contains(key) {
+                    body.extend(tokens);
+                    kept_any = true;
+                }
             }
-            extract(&title, &body.join("\n"))
+            if !kept_any {
+                // Everything looked like boilerplate: better the whole text than none.
+                for (_, tokens) in lines {
+                    body.extend(tokens);
+                }
+            }
+            tokenize_into(&title, &mut chars, &mut title_tokens);
+            from_tokens(&body, &title_tokens)
         })
         .collect()
 }
 
 /// Extracts the features of one entry from its (cleaned) title and text.
 pub fn extract(title: &str, text: &str) -> Features {
-    let tokens = tokenize(text);
-    let simhash = simhash::simhash_stream(tokens.iter().map(|t| t.text.as_str()));
+    let mut chars = Vec::new();
+    let mut body = Tokens::default();
+    let mut title_tokens = Tokens::default();
+    tokenize_into(text, &mut chars, &mut body);
+    tokenize_into(title, &mut chars, &mut title_tokens);
+    from_tokens(&body, &title_tokens)
+}
+
+fn from_tokens(tokens: &Tokens, title: &Tokens) -> Features {
+    let simhash = simhash::simhash_stream(tokens.iter().map(|(word, _)| word));
     let mut shingles: Vec<u32> = if tokens.len() == 1 {
-        vec![hash32(&tokens[0].text)]
+        vec![hash32(tokens.word(0))]
     } else {
-        tokens
-            .windows(2)
-            .map(|w| {
-                let mut s = String::with_capacity(w[0].text.len() + w[1].text.len() + 1);
-                s.push_str(&w[0].text);
-                s.push(' ');
-                s.push_str(&w[1].text);
-                hash32(&s)
+        let mut pair = String::new();
+        (1..tokens.len())
+            .map(|i| {
+                pair.clear();
+                pair.push_str(tokens.word(i - 1));
+                pair.push(' ');
+                pair.push_str(tokens.word(i));
+                hash32(&pair)
             })
             .collect()
     };
@@ -414,12 +515,12 @@ pub fn extract(title: &str, text: &str) -> Features {
     shingles.dedup();
     let mut numbers: Vec<u32> = tokens
         .iter()
-        .filter(|t| t.number)
-        .map(|t| hash32(&t.text))
+        .filter(|(_, number)| *number)
+        .map(|(word, _)| hash32(word))
         .collect();
     numbers.sort_unstable();
     numbers.dedup();
-    let mut title: Vec<u32> = tokenize(title).iter().map(|t| hash32(&t.text)).collect();
+    let mut title: Vec<u32> = title.iter().map(|(word, _)| hash32(word)).collect();
     title.sort_unstable();
     title.dedup();
     Features {

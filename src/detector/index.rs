@@ -53,10 +53,14 @@ pub const SAMPLE: usize = 64;
 
 /// Posting lists longer than this are too common to point anywhere: they
 /// are dropped and the key is remembered as common.
-const MAX_POSTINGS: usize = 1_000;
+const MAX_POSTINGS: usize = 100;
 
 /// Cells of the word-pair frequency table (a power of two).
 const DF_CELLS: usize = 1 << 22;
+
+/// Cells of the title-word frequency table: titles draw on a vocabulary,
+/// not on pairs of it.
+const TITLE_DF_CELLS: usize = 1 << 18;
 
 /// One indexed entry.
 #[derive(Debug, Clone)]
@@ -76,6 +80,26 @@ pub struct Indexed {
 struct Slot {
     id: i64,
     entry: Indexed,
+}
+
+/// What a lookup needs of a slot besides its hit count.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    id: i64,
+    feed_id: i64,
+    time: i64,
+}
+
+const VACANT: Meta = Meta {
+    id: 0,
+    feed_id: 0,
+    time: i64::MIN,
+};
+
+impl Default for CandidateIndex {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Posting lists, compactly: a key's value in the table is the one slot
@@ -173,17 +197,18 @@ impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
     }
 
     /// How many entries carry `key` (capped lists count as longer than the cap).
+    #[cfg(test)]
     fn count(&self, key: K) -> usize {
         self.get(key).map_or(MAX_POSTINGS + 1, <[u32]>::len)
     }
 }
 
-/// How many indexed entries carry each word pair, approximately: a table of
-/// saturating counters indexed by the pair's hash. Keys that share a cell
+/// How many indexed entries carry each word pair (or title word),
+/// approximately: a table of saturating counters indexed by the hash. Keys that share a cell
 /// add up, so a rare pair may count a few entries too many; the weights
 /// derived from these counts are logarithmic, so that shifts rare pairs'
-/// weights a little and common ones' not at all. A fixed 8 MiB, touched
-/// only as it fills.
+/// weights a little and common ones' not at all. Of a fixed size (8 MiB for
+/// word pairs), touched only as it fills.
 #[derive(Debug)]
 struct DocFreq {
     cells: Vec<u16>,
@@ -192,21 +217,20 @@ struct DocFreq {
     max: u16,
 }
 
-impl Default for DocFreq {
-    fn default() -> Self {
+impl DocFreq {
+    fn new(cells: usize) -> DocFreq {
+        debug_assert!(cells.is_power_of_two());
         DocFreq {
-            cells: vec![0; DF_CELLS],
+            cells: vec![0; cells],
             max: 0,
         }
     }
-}
-
-impl DocFreq {
-    fn cell(key: u32) -> usize {
-        (key.wrapping_mul(0x9e37_79b1) >> (32 - DF_CELLS.trailing_zeros())) as usize
+    fn cell(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9e37_79b1) >> (32 - self.cells.len().trailing_zeros())) as usize
     }
     fn add(&mut self, key: u32) {
-        let c = &mut self.cells[Self::cell(key)];
+        let at = self.cell(key);
+        let c = &mut self.cells[at];
         // A saturated counter stays saturated: it can no longer tell how
         // many of its entries leave.
         if *c < u16::MAX {
@@ -215,13 +239,14 @@ impl DocFreq {
         }
     }
     fn remove(&mut self, key: u32) {
-        let c = &mut self.cells[Self::cell(key)];
+        let at = self.cell(key);
+        let c = &mut self.cells[at];
         if *c > 0 && *c < u16::MAX {
             *c -= 1;
         }
     }
     fn get(&self, key: u32) -> usize {
-        usize::from(self.cells[Self::cell(key)])
+        usize::from(self.cells[self.cell(key)])
     }
 }
 
@@ -246,15 +271,19 @@ fn sampled(features: &Features) -> impl Iterator<Item = &u32> {
 }
 
 /// Inverted index over the entries of the grouping window.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CandidateIndex {
     slots: Vec<Option<Slot>>,
+    /// Per slot, what a lookup filters on, packed apart from the features
+    /// so the filter reads a few cache lines: row id, feed, date.
+    meta: Vec<Meta>,
     free: Vec<u32>,
     by_id: HashMap<i64, u32>,
     postings: Postings<u32>,
     titles: Postings<u32>,
     bands: [Postings<u16>; 4],
     df: DocFreq,
+    title_df: DocFreq,
     members: HashMap<i64, Vec<i64>>,
     /// Per story, the feed of each indexed entry (a multiset).
     feeds: HashMap<i64, Vec<i64>>,
@@ -268,7 +297,20 @@ fn band(simhash: u64, i: usize) -> u16 {
 impl CandidateIndex {
     /// An empty index.
     pub fn new() -> Self {
-        Self::default()
+        CandidateIndex {
+            slots: Vec::new(),
+            meta: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::default(),
+            postings: Postings::default(),
+            titles: Postings::default(),
+            bands: Default::default(),
+            df: DocFreq::new(DF_CELLS),
+            title_df: DocFreq::new(TITLE_DF_CELLS),
+            members: HashMap::default(),
+            feeds: HashMap::default(),
+            hits: Default::default(),
+        }
     }
 
     /// How many entries it holds.
@@ -298,8 +340,14 @@ impl CandidateIndex {
             Some(slot) => slot,
             None => {
                 self.slots.push(None);
+                self.meta.push(VACANT);
                 (self.slots.len() - 1) as u32
             }
+        };
+        self.meta[slot as usize] = Meta {
+            id,
+            feed_id: entry.feed_id,
+            time: entry.time,
         };
         let f = &entry.features;
         for key in sampled(f) {
@@ -310,6 +358,7 @@ impl CandidateIndex {
         }
         for key in &f.title {
             self.titles.add(*key, slot);
+            self.title_df.add(*key);
         }
         for (i, table) in self.bands.iter_mut().enumerate() {
             table.add(band(f.simhash, i), slot);
@@ -327,6 +376,7 @@ impl CandidateIndex {
     pub fn remove(&mut self, id: i64) -> Option<Indexed> {
         let slot = self.by_id.remove(&id)?;
         let old = self.slots.get_mut(slot as usize)?.take()?.entry;
+        self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
         for key in sampled(f) {
@@ -337,6 +387,7 @@ impl CandidateIndex {
         }
         for key in &f.title {
             self.titles.remove(*key, slot);
+            self.title_df.remove(*key);
         }
         for (i, table) in self.bands.iter_mut().enumerate() {
             table.remove(band(f.simhash, i), slot);
@@ -444,9 +495,9 @@ impl CandidateIndex {
         let mut ranked: Vec<(i64, u32)> = touched
             .iter()
             .filter_map(|slot| {
-                let s = self.slot(*slot)?;
-                (s.entry.feed_id != feed_id && (s.entry.time - time).abs() <= window)
-                    .then_some((s.id, counts[*slot as usize].1))
+                let m = self.meta[*slot as usize];
+                (m.time != i64::MIN && m.feed_id != feed_id && (m.time - time).abs() <= window)
+                    .then_some((m.id, counts[*slot as usize].1))
             })
             .collect();
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -462,10 +513,13 @@ impl super::similarity::Rarity for CandidateIndex {
         idf(self.len(), self.df.get(key))
     }
     fn title(&self, key: u32) -> f64 {
-        idf(self.len(), self.titles.count(key))
+        idf(self.len(), self.title_df.get(key))
     }
     fn shingle_floor(&self) -> f64 {
         idf(self.len(), usize::from(self.df.max))
+    }
+    fn shingle_ceiling(&self) -> f64 {
+        idf(self.len(), 0)
     }
 }
 

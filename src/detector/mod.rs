@@ -100,7 +100,7 @@ impl Detector {
     /// first (ties broken by entry id, so grouping is deterministic).
     pub fn matches(&self, features: &Features, time: i64, feed_id: i64) -> Vec<Match> {
         let window = self.config.window_seconds();
-        let query = similarity::Query::new(features, &self.index);
+        let query = similarity::Query::lazy(features);
         let mut out: Vec<Match> = self
             .index
             .candidates(features, time, window, feed_id, self.config.max_candidates)

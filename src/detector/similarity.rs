@@ -71,6 +71,10 @@ pub trait Rarity {
     fn shingle_floor(&self) -> f64 {
         0.0
     }
+    /// No word pair weighs more than this.
+    fn shingle_ceiling(&self) -> f64 {
+        f64::INFINITY
+    }
 }
 
 /// Every word counts the same.
@@ -84,6 +88,9 @@ impl Rarity for Uniform {
         1.0
     }
     fn shingle_floor(&self) -> f64 {
+        1.0
+    }
+    fn shingle_ceiling(&self) -> f64 {
         1.0
     }
 }
@@ -171,38 +178,65 @@ fn lede_in(a: &Features, b: &Features) -> f64 {
     )
 }
 
-/// A new entry's features with their rarity weights, computed once and
-/// compared with every candidate.
+/// A new entry's features with their rarity weights, computed once (when
+/// a candidate first needs them) and compared with every candidate.
 pub struct Query<'a> {
     features: &'a Features,
-    shingle_weights: Vec<f64>,
+    weights: std::cell::OnceCell<Weights>,
+}
+
+struct Weights {
+    shingles: Vec<f64>,
     shingle_total: f64,
-    title_weights: Vec<f64>,
+    title: Vec<f64>,
 }
 
 impl<'a> Query<'a> {
     /// Weighs `features` by `rarity`.
     pub fn new(features: &'a Features, rarity: &impl Rarity) -> Query<'a> {
-        let shingle_weights: Vec<f64> = features
-            .shingles
-            .iter()
-            .map(|k| rarity.shingle(*k))
-            .collect();
+        let q = Query::lazy(features);
+        q.weights(rarity);
+        q
+    }
+
+    /// A query whose weights are computed when first needed.
+    pub fn lazy(features: &'a Features) -> Query<'a> {
         Query {
             features,
-            shingle_total: shingle_weights.iter().sum(),
-            shingle_weights,
-            title_weights: features.title.iter().map(|k| rarity.title(*k)).collect(),
+            weights: std::cell::OnceCell::new(),
         }
+    }
+
+    fn weights(&self, rarity: &impl Rarity) -> &Weights {
+        self.weights.get_or_init(|| {
+            let shingles: Vec<f64> = self
+                .features
+                .shingles
+                .iter()
+                .map(|k| rarity.shingle(*k))
+                .collect();
+            Weights {
+                shingle_total: shingles.iter().sum(),
+                shingles,
+                title: self
+                    .features
+                    .title
+                    .iter()
+                    .map(|k| rarity.title(*k))
+                    .collect(),
+            }
+        })
     }
 }
 
 /// Decides whether a candidate is a copy of the query, with the figures
 /// that decided; `None` if it is not. The same verdict as [`compare_query`]
 /// then [`decide`], but a candidate that cannot reach the lowest
-/// containment any rule needs is turned down from the word pairs both texts
-/// share, before the candidate's own words are weighed (the costly part:
-/// one frequency lookup per word pair).
+/// containment any rule needs is turned down early: first from how many
+/// word pairs the texts share (every pair weighing between the rarity's
+/// floor and ceiling), then from the weight of the shared pairs, before
+/// the candidate's own pairs are weighed (the costly part: one frequency
+/// lookup per pair).
 pub fn verify(
     q: &Query<'_>,
     b: &Features,
@@ -214,25 +248,32 @@ pub fn verify(
         return None;
     }
     let a = q.features;
-    // Shared pairs weigh the same on both sides; the candidate's other
-    // pairs weigh at least the floor each.
+    let lowest = t.containment.min(t.containment_with_title);
+    let shared = overlap(&a.shingles, &b.shingles, |_| 0.0).shared;
+    let (floor, ceiling) = (rarity.shingle_floor(), rarity.shingle_ceiling());
+    // Shared pairs weigh at most the ceiling; each text's other pairs at
+    // least the floor; the ratio grows with the shared weight.
+    let unshared = a.shingles.len().min(b.shingles.len()) - shared;
+    let most = shared as f64 * ceiling;
+    if most.is_finite() && ratio(most, most + unshared as f64 * floor) < lowest {
+        return None;
+    }
+    let w = q.weights(rarity);
     let (mut i, mut j) = (0, 0);
-    let (mut shared, mut w_shared) = (0_usize, 0.0);
+    let mut w_shared = 0.0;
     while i < a.shingles.len() && j < b.shingles.len() {
         match a.shingles[i].cmp(&b.shingles[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                shared += 1;
-                w_shared += q.shingle_weights.get(i).copied().unwrap_or(0.0);
+                w_shared += w.shingles.get(i).copied().unwrap_or(0.0);
                 i += 1;
                 j += 1;
             }
         }
     }
-    let w_b_floor = w_shared + (b.shingles.len() - shared) as f64 * rarity.shingle_floor();
-    let most = ratio(w_shared, q.shingle_total.min(w_b_floor));
-    if most < t.containment.min(t.containment_with_title) {
+    let w_b_floor = w_shared + (b.shingles.len() - shared) as f64 * floor;
+    if ratio(w_shared, w.shingle_total.min(w_b_floor)) < lowest {
         return None;
     }
     let s = compare_query(q, b, gap_seconds, rarity);
@@ -253,11 +294,10 @@ pub fn compare_query(
     rarity: &impl Rarity,
 ) -> Similarity {
     let a = q.features;
-    let body = overlap_with(&a.shingles, &q.shingle_weights, &b.shingles, |k| {
-        rarity.shingle(k)
-    });
+    let w = q.weights(rarity);
+    let body = overlap_with(&a.shingles, &w.shingles, &b.shingles, |k| rarity.shingle(k));
     let union = a.shingles.len() + b.shingles.len() - body.shared;
-    let title = overlap_with(&a.title, &q.title_weights, &b.title, |k| rarity.title(k));
+    let title = overlap_with(&a.title, &w.title, &b.title, |k| rarity.title(k));
     let numbers = overlap(&a.numbers, &b.numbers, |_| 1.0);
     let numbers_den = a.numbers.len().min(b.numbers.len());
     Similarity {

@@ -8,6 +8,10 @@
 //! story) credits no wire. The store keeps the credit per entry and names
 //! the story's origin from its entries.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Agencies recognized, each with its spellings. Short acronyms match only
 /// in their usual capitals.
 const WIRES: &[(&str, &[&str])] = &[
@@ -74,52 +78,75 @@ fn is_word_char(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric())
 }
 
+/// Every spelling of every agency, searched for at once, with the index
+/// in [`WIRES`] of the agency each names.
+static NAMES: LazyLock<Option<(AhoCorasick, Vec<usize>)>> = LazyLock::new(|| {
+    let mut names = Vec::new();
+    let mut wires = Vec::new();
+    for (i, (_, spellings)) in WIRES.iter().enumerate() {
+        for name in *spellings {
+            names.push(*name);
+            wires.push(i);
+        }
+    }
+    AhoCorasick::new(names).ok().map(|ac| (ac, wires))
+});
+
+/// Reuters' sign-off ("Reporting by ...; Editing by ...").
+static SIGN_OFF: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["reporting by", "editing by"])
+        .ok()
+});
+
 /// The wire the text credits, the earliest credit in the text winning.
 pub fn credited_wire(text: &str) -> Option<&'static str> {
-    let signed = {
-        let lower = text.to_lowercase();
-        lower.contains("reporting by") && lower.contains("editing by")
-    };
-    let mut best: Option<(usize, &'static str)> = None;
-    for (wire, names) in WIRES {
-        for name in *names {
-            let mut from = 0;
-            while let Some(pos) = text[from..].find(name) {
-                let start = from + pos;
-                let end = start + name.len();
-                from = end;
-                if is_word_char(text[..start].chars().next_back())
-                    || is_word_char(text[end..].chars().next())
-                {
-                    continue;
-                }
-                // A little context either side, lower-cased.
-                let before: String = text[..start]
-                    .chars()
-                    .rev()
-                    .take(24)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let before = before.to_lowercase();
-                let before = before.strip_suffix("the ").unwrap_or(&before);
-                let after: String = text[end..]
-                    .chars()
-                    .take(24)
-                    .collect::<String>()
-                    .to_lowercase();
-                let credited = BEFORE.iter().any(|b| before.ends_with(b))
-                    || AFTER.iter().any(|a| after.starts_with(a))
-                    || (signed && *wire == "Reuters");
-                if credited && best.is_none_or(|(p, _)| start < p) {
-                    best = Some((start, wire));
-                }
+    let signed = SIGN_OFF.as_ref().is_some_and(|ac| {
+        let mut found = [false; 2];
+        for m in ac.find_overlapping_iter(text) {
+            found[m.pattern().as_usize()] = true;
+        }
+        found == [true, true]
+    });
+    // The earliest credit; at one position, the agency listed first.
+    let mut best: Option<(usize, usize)> = None;
+    if let Some((ac, wires)) = NAMES.as_ref() {
+        for m in ac.find_overlapping_iter(text) {
+            let (start, end) = (m.start(), m.end());
+            let wire = wires[m.pattern().as_usize()];
+            if best.is_some_and(|b| b <= (start, wire))
+                || is_word_char(text[..start].chars().next_back())
+                || is_word_char(text[end..].chars().next())
+            {
+                continue;
+            }
+            // A little context either side, lower-cased.
+            let before: String = text[..start]
+                .chars()
+                .rev()
+                .take(24)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let before = before.to_lowercase();
+            let before = before.strip_suffix("the ").unwrap_or(&before);
+            let after: String = text[end..]
+                .chars()
+                .take(24)
+                .collect::<String>()
+                .to_lowercase();
+            let credited = BEFORE.iter().any(|b| before.ends_with(b))
+                || AFTER.iter().any(|a| after.starts_with(a))
+                || (signed && WIRES[wire].0 == "Reuters");
+            if credited {
+                best = Some((start, wire));
             }
         }
     }
     match best {
-        Some((_, wire)) => Some(wire),
+        Some((_, wire)) => Some(WIRES[wire].0),
         None if signed => Some("Reuters"),
         None => None,
     }
