@@ -259,6 +259,25 @@ struct Hits {
     touched: Vec<u32>,
 }
 
+/// The posting lists of the entries dated in one stretch of
+/// [`PART_SECONDS`]: a lookup reads only the stretches its window overlaps,
+/// so its cost follows the window, not how much the index holds, and a
+/// key is too common when too many entries of one stretch carry it.
+#[derive(Debug, Default)]
+struct Part {
+    postings: Postings<u32>,
+    titles: Postings<u32>,
+    bands: [Postings<u16>; 4],
+    len: usize,
+}
+
+/// The length of a stretch of the index, in seconds.
+pub const PART_SECONDS: i64 = 3 * 86_400;
+
+fn part_of(time: i64) -> i64 {
+    time.div_euclid(PART_SECONDS)
+}
+
 /// The keys an entry is indexed and looked up by: its sampled word pairs
 /// (the [`SAMPLE`] smallest hashes) and its lede.
 fn sampled(features: &Features) -> impl Iterator<Item = &u32> {
@@ -279,9 +298,7 @@ pub struct CandidateIndex {
     meta: Vec<Meta>,
     free: Vec<u32>,
     by_id: HashMap<i64, u32>,
-    postings: Postings<u32>,
-    titles: Postings<u32>,
-    bands: [Postings<u16>; 4],
+    parts: std::collections::BTreeMap<i64, Part>,
     df: DocFreq,
     title_df: DocFreq,
     members: HashMap<i64, Vec<i64>>,
@@ -302,9 +319,7 @@ impl CandidateIndex {
             meta: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::default(),
-            postings: Postings::default(),
-            titles: Postings::default(),
-            bands: Default::default(),
+            parts: Default::default(),
             df: DocFreq::new(DF_CELLS),
             title_df: DocFreq::new(TITLE_DF_CELLS),
             members: HashMap::default(),
@@ -350,18 +365,20 @@ impl CandidateIndex {
             time: entry.time,
         };
         let f = &entry.features;
+        let part = self.parts.entry(part_of(entry.time)).or_default();
+        part.len += 1;
         for key in sampled(f) {
-            self.postings.add(*key, slot);
+            part.postings.add(*key, slot);
+        }
+        for key in &f.title {
+            part.titles.add(*key, slot);
+            self.title_df.add(*key);
+        }
+        for (i, table) in part.bands.iter_mut().enumerate() {
+            table.add(band(f.simhash, i), slot);
         }
         for key in &f.shingles {
             self.df.add(*key);
-        }
-        for key in &f.title {
-            self.titles.add(*key, slot);
-            self.title_df.add(*key);
-        }
-        for (i, table) in self.bands.iter_mut().enumerate() {
-            table.add(band(f.simhash, i), slot);
         }
         self.members.entry(entry.story_id).or_default().push(id);
         self.feeds
@@ -379,18 +396,28 @@ impl CandidateIndex {
         self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
-        for key in sampled(f) {
-            self.postings.remove(*key, slot);
-        }
         for key in &f.shingles {
             self.df.remove(*key);
         }
         for key in &f.title {
-            self.titles.remove(*key, slot);
             self.title_df.remove(*key);
         }
-        for (i, table) in self.bands.iter_mut().enumerate() {
-            table.remove(band(f.simhash, i), slot);
+        let at = part_of(old.time);
+        if let Some(part) = self.parts.get_mut(&at) {
+            part.len -= 1;
+            if part.len == 0 {
+                self.parts.remove(&at);
+            } else {
+                for key in sampled(f) {
+                    part.postings.remove(*key, slot);
+                }
+                for key in &f.title {
+                    part.titles.remove(*key, slot);
+                }
+                for (i, table) in part.bands.iter_mut().enumerate() {
+                    table.remove(band(f.simhash, i), slot);
+                }
+            }
         }
         if let Some(list) = self.members.get_mut(&old.story_id) {
             list.retain(|x| *x != id);
@@ -483,14 +510,17 @@ impl CandidateIndex {
                 c.1 += weight;
             }
         };
-        for key in sampled(features) {
-            count(self.postings.get(*key), 1);
-        }
-        for key in &features.title {
-            count(self.titles.get(*key), 1);
-        }
-        for (i, table) in self.bands.iter().enumerate() {
-            count(table.get(band(features.simhash, i)), 2);
+        let (from, until) = (time.saturating_sub(window), time.saturating_add(window));
+        for part in self.parts.range(part_of(from)..=part_of(until)).map(|(_, p)| p) {
+            for key in sampled(features) {
+                count(part.postings.get(*key), 1);
+            }
+            for key in &features.title {
+                count(part.titles.get(*key), 1);
+            }
+            for (i, table) in part.bands.iter().enumerate() {
+                count(table.get(band(features.simhash, i)), 2);
+            }
         }
         let mut ranked: Vec<(i64, u32)> = touched
             .iter()
@@ -643,9 +673,7 @@ mod tests {
         assert_eq!(idx.candidates(&q, 0, 100, 9, 10), vec![2]);
         idx.remove(2);
         assert!(idx.is_empty());
-        assert!(
-            idx.postings.table.is_empty() && idx.titles.table.is_empty() && idx.members.is_empty()
-        );
+        assert!(idx.parts.is_empty() && idx.members.is_empty());
         assert!(idx.feeds.is_empty());
     }
 }
