@@ -229,7 +229,9 @@ fn timeval(t: libc::timeval) -> f64 {
     t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
-/// Runs `cmd` to completion and measures it with `wait4(2)`.
+/// Runs `cmd` to completion and measures it with `wait4(2)`, which reaps
+/// the child (so `Child::wait` is not called).
+#[allow(clippy::zombie_processes)]
 fn measured(cmd: &mut Command) -> Usage {
     let started = Instant::now();
     let mut child = cmd
