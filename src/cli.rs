@@ -140,9 +140,16 @@ pub enum Command {
         json: bool,
     },
     /// Run the polling daemon: check every subscribed feed on its schedule until SIGTERM.
+    ///
+    /// With --once: check every subscribed feed once, now, regardless of its schedule, wait
+    /// for all of them, print a one-line summary (feeds checked; how many answered 200, 304,
+    /// failed; new entries) and exit (for cron jobs and backfills).
     Run {
         #[command(flatten)]
         db: DbArg,
+        /// Check every subscribed feed once, now, print a one-line summary and exit 0 (failed feeds are counted and retried later).
+        #[arg(long)]
+        once: bool,
     },
     /// Show each subscribed feed's last success, last error, error count and next check.
     Status {

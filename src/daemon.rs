@@ -411,6 +411,157 @@ async fn reload(
     Ok(())
 }
 
+/// What one `feedfold run --once` cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CycleReport {
+    /// Subscribed feeds checked.
+    pub feeds: usize,
+    /// Feeds that answered with a document (200) that was stored.
+    pub modified: usize,
+    /// Feeds that answered 304 Not Modified.
+    pub not_modified: usize,
+    /// Feeds whose check failed (network, status, parse or store error).
+    pub failed: usize,
+    /// Feeds that answered 410 Gone (no longer polled).
+    pub gone: usize,
+    /// New entries stored.
+    pub new_entries: usize,
+    /// Stored entries that changed.
+    pub updated_entries: usize,
+    /// New entries that joined an existing story.
+    pub joined: usize,
+    /// Whether SIGTERM/SIGINT cut the cycle short (the checks not finished
+    /// within `polling.shutdown_grace` were abandoned).
+    pub interrupted: bool,
+}
+
+impl CycleReport {
+    fn add(&mut self, recorded: &Recorded) {
+        match (&recorded.report, &recorded.store_error) {
+            (_, Some(_)) => self.failed += 1,
+            (Some(r), None) => {
+                self.modified += 1;
+                self.new_entries += r.new;
+                self.updated_entries += r.updated;
+                self.joined += r.joined;
+            }
+            // Failures always count an error; 410 and a feed removed
+            // meanwhile leave no next check; what is left is a 304.
+            (None, None) if recorded.error_count > 0 => self.failed += 1,
+            (None, None) if recorded.next_check_at.is_none() => self.gone += 1,
+            (None, None) => self.not_modified += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for CycleReport {
+    /// The one-line summary `feedfold run --once` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checked {} feeds: {} modified (200), {} not modified (304), {} failed, {} gone; \
+             {} new entries ({} joined a story), {} updated",
+            self.feeds,
+            self.modified,
+            self.not_modified,
+            self.failed,
+            self.gone,
+            self.new_entries,
+            self.joined,
+            self.updated_entries
+        )?;
+        if self.interrupted {
+            write!(f, "; interrupted")?;
+        }
+        Ok(())
+    }
+}
+
+/// `feedfold run --once`: checks every subscribed feed once, now, whatever
+/// its schedule, through the same fetch, normalize and store path as the
+/// daemon ([`poll_feed`]) and the same concurrency limits (`http.concurrency`,
+/// `http.per_host`), waits for all of them and returns what happened. Each
+/// check records its next check time as usual, so a later `feedfold run`
+/// carries on from there. SIGTERM/SIGINT stop the cycle: checks in flight
+/// get `polling.shutdown_grace`, the rest are abandoned (each store write is
+/// one transaction, so nothing is left half-written).
+pub async fn run_once(config: Config, options: DaemonOptions) -> Result<CycleReport, DaemonError> {
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
+    let (database, grouping) = (options.database.clone(), config.grouping.clone());
+    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
+        .await
+        .map_err(|_| DaemonError::Task)??;
+    let http = HttpFetcher::new(&config.http)?;
+    let synced = store.sync_config_feeds(config.feed_specs()).await?;
+    let mut report = CycleReport {
+        feeds: synced.active.len(),
+        ..CycleReport::default()
+    };
+    if synced.active.is_empty() {
+        tracing::warn!(
+            "No feeds to poll: add [[feeds]] to the config or use `feedfold feeds add URL`."
+        );
+    }
+    tracing::info!(feeds = report.feeds, database = %options.database.display(), "Checking every feed once.");
+    let mut checks = JoinSet::new();
+    for sub in synced.active {
+        let (store, http, polling) = (store.clone(), http.clone(), config.polling.clone());
+        checks.spawn(async move { poll_feed(&store, &http, &polling, &sub).await });
+    }
+    let mut outcome = Ok(());
+    let mut stopping = false;
+    while !checks.is_empty() {
+        let done = tokio::select! {
+            d = checks.join_next() => d,
+            _ = term.recv(), if !stopping => { stopping = true; None }
+            _ = int.recv(), if !stopping => { stopping = true; None }
+        };
+        if stopping && done.is_none() {
+            tracing::info!(
+                in_flight = checks.len(),
+                "Signal received; stopping the cycle."
+            );
+            report.interrupted = true;
+            let grace = config.polling.shutdown_grace.0;
+            let drained = tokio::time::timeout(grace, async {
+                while let Some(done) = checks.join_next().await {
+                    if let Ok(Ok(recorded)) = done {
+                        report.add(&recorded);
+                    }
+                }
+            })
+            .await;
+            if drained.is_err() {
+                checks.shutdown().await;
+            }
+            break;
+        }
+        match done {
+            Some(Ok(Ok(recorded))) => report.add(&recorded),
+            Some(Ok(Err(StoreError::WriterGone))) => {
+                tracing::error!("The store's writer thread has stopped.");
+                outcome = Err(DaemonError::Store(StoreError::WriterGone));
+                checks.shutdown().await;
+            }
+            Some(Ok(Err(e))) => {
+                tracing::error!(error = %e, "Recording a poll failed.");
+                report.failed += 1;
+            }
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "A poll task failed.");
+                report.failed += 1;
+            }
+            None => {}
+        }
+    }
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|_| DaemonError::Task)?;
+    outcome.map(|()| report)
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonError> {
     let notifier = Notifier::from_env();

@@ -310,11 +310,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { db } => {
+        Command::Run { db, once } => {
             let options = DaemonOptions {
                 config_path: cli.config.clone(),
                 database: db_path(&db, &config),
             };
+            if once {
+                let report = runtime()?.block_on(daemon::run_once(config, options))?;
+                // Per-feed failures are counted, recorded and retried with
+                // backoff, as in `run`; they are not errors of the command.
+                writeln!(out, "{report}")?;
+                return Ok(ExitCode::SUCCESS);
+            }
             runtime()?.block_on(daemon::run(config, options))?;
             Ok(ExitCode::SUCCESS)
         }

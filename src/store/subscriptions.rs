@@ -443,12 +443,20 @@ fn active(conn: &Connection) -> Result<Vec<Subscription>, StoreError> {
 }
 
 /// Subscriptions not gone; all of them, or the one with id `only`.
+///
+/// Two statements, not one with `(?1 IS NULL OR id = ?1)`: SQLite cannot
+/// use the primary key for that condition, so looking up one subscription
+/// (after every poll) scanned the whole table, which made a poll cycle
+/// quadratic in the number of feeds.
 fn load(conn: &Connection, only: Option<i64>) -> Result<Vec<Subscription>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    const COLUMNS: &str =
         "SELECT id, url, configured_url, name, interval_seconds, feed_id, next_check_at,
                 etag, last_modified, error_count
-           FROM subscriptions WHERE gone_at IS NULL AND (?1 IS NULL OR id = ?1) ORDER BY id",
-    )?;
+           FROM subscriptions WHERE gone_at IS NULL";
+    let mut stmt = match only {
+        Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND id = ?1"))?,
+        None => conn.prepare_cached(&format!("{COLUMNS} AND ?1 IS NULL ORDER BY id"))?,
+    };
     let rows = stmt.query_map([only], |r| {
         Ok(Subscription {
             id: r.get(0)?,
