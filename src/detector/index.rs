@@ -304,7 +304,9 @@ pub struct CandidateIndex {
     members: HashMap<i64, Vec<i64>>,
     /// Per story, the feed of each indexed entry (a multiset).
     feeds: HashMap<i64, Vec<i64>>,
-    hits: std::cell::RefCell<Hits>,
+    /// Scratch space of lookups (only the writer looks up; the lock is
+    /// never contended).
+    hits: std::sync::Mutex<Hits>,
 }
 
 fn band(simhash: u64, i: usize) -> u16 {
@@ -484,7 +486,7 @@ impl CandidateIndex {
         feed_id: i64,
         limit: usize,
     ) -> Vec<i64> {
-        let mut hits = self.hits.borrow_mut();
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         let Hits {
             epoch,
             counts,
