@@ -513,7 +513,11 @@ impl CandidateIndex {
             }
         };
         let (from, until) = (time.saturating_sub(window), time.saturating_add(window));
-        for part in self.parts.range(part_of(from)..=part_of(until)).map(|(_, p)| p) {
+        for part in self
+            .parts
+            .range(part_of(from)..=part_of(until))
+            .map(|(_, p)| p)
+        {
             for key in sampled(features) {
                 count(part.postings.get(*key), 1);
             }
