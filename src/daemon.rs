@@ -14,9 +14,10 @@
 //! subscription; each feed is either queued or has exactly one poll task in
 //! flight. A poll task fetches, normalizes and hands the result to the
 //! writer, which stores the document and the next check time in one
-//! transaction and answers with the subscription's new state. The writer's
-//! queue is bounded, so a slow disk makes poll tasks wait (holding their
-//! fetch permits) instead of growing memory. Per-feed failures end in the
+//! transaction and answers with the subscription's new state. At most twice
+//! `http.concurrency` polls are under way between fetch and store
+//! (`HttpFetcher::hold`), so a slow writer makes the other due feeds wait
+//! before they are fetched instead of piling up fetched documents in memory. Per-feed failures end in the
 //! store as backoff; they never end the daemon.
 //!
 //! Shutdown (SIGTERM/SIGINT): `STOPPING=1`, the scheduler stops starting
@@ -79,6 +80,8 @@ pub async fn poll_feed(
     polling: &PollingConfig,
     sub: &Subscription,
 ) -> Result<Recorded, StoreError> {
+    // Held until the result is stored: fetching runs only so far ahead of the writer.
+    let _hold = http.hold().await;
     let checked_at = Utc::now();
     let policy = polling.policy(sub.interval, scheduler::seed(sub.id));
     let record = match http.poll(&sub.url, &sub.validators).await {

@@ -227,6 +227,9 @@ pub struct HttpFetcher {
     config: Arc<HttpConfig>,
     /// Bounds fetches in flight over all hosts (`http.concurrency`).
     global: Arc<Semaphore>,
+    /// Bounds the polls under way, from fetch to stored (twice
+    /// `http.concurrency`): see [`HttpFetcher::hold`].
+    in_hand: Arc<Semaphore>,
     /// One semaphore per host (`http.per_host` permits each), created on
     /// first use. A std mutex: it is held only to look up or insert.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
@@ -292,6 +295,7 @@ impl HttpFetcher {
             client,
             config: Arc::new(config.clone()),
             global: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            in_hand: Arc::new(Semaphore::new(config.concurrency.max(1).saturating_mul(2))),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             deny_literal: deny.map(|(literal, _)| literal),
         })
@@ -333,6 +337,16 @@ impl HttpFetcher {
         let host_permit = self.host_semaphore(host).acquire_owned().await.ok()?;
         let global = self.global.clone().acquire_owned().await.ok()?;
         Some((host_permit, global))
+    }
+
+    /// Waits for room to start a poll and returns its permit, to hold until
+    /// the poll's result is stored. Fetch permits are released once a body
+    /// is read, so without this every due feed would be fetched and
+    /// normalized ahead of a slow writer, and the documents waiting for it
+    /// would grow memory without bound (10,000 due feeds: 10,000
+    /// documents). `None` only if the limiter were closed, which it never is.
+    pub async fn hold(&self) -> Option<OwnedSemaphorePermit> {
+        self.in_hand.clone().acquire_owned().await.ok()
     }
 
     /// Polls `url` with the stored validators, within `http.timeout`.
