@@ -19,11 +19,14 @@
 //!   plain text, a UTC date and its [`detector::Features`]
 //!   ([`model::NormalizedFeed`]).
 //! - [`detector`] proposes candidates from an inverted index over the
-//!   grouping window and verifies them (containment, resemblance, title,
-//!   figures, SimHash distance).
+//!   grouping window (sampled word pairs, title words and SimHash bands,
+//!   in three-day stretches, so a lookup reads only its window) and
+//!   verifies them (containment, resemblance, title, figures, SimHash
+//!   distance).
 //! - [`store`] runs one writer thread that owns the SQLite connection and
-//!   the detector's index; each feed document is grouped and written in one
-//!   transaction. [`store::queries`] reads on separate read-only connections.
+//!   the detector's index; the documents waiting in its queue are grouped
+//!   and written in one transaction, each in a savepoint of its own.
+//!   [`store::queries`] reads on separate read-only connections.
 //! - [`pipeline`] is the one code path from sources to the writer, used by
 //!   `feedfold ingest`.
 //!
@@ -52,28 +55,35 @@
 //! A tokio runtime runs fetches as tasks and normalization on its blocking
 //! pool, a bounded number of sources ahead; results go, in source order,
 //! through a bounded channel to the writer thread (a plain `std::thread`),
-//! which replies on a oneshot channel. No async task touches SQLite.
+//! a few queued ahead ([`store::Store::submit`]) so the writer can take
+//! them in one transaction, and it replies on a oneshot channel per
+//! document. In the daemon a poll holds a permit from fetch to store (at
+//! most twice `http.concurrency` under way), so a slow writer holds back
+//! fetching instead of growing memory. No async task touches SQLite.
 //!
 //! ## Where state lives
 //!
 //! All durable state is in the SQLite file (schema in [`store::schema`],
 //! documented in the README). The writer's candidate index is a cache of
 //! the stored features of the grouping window, rebuilt from the store when
-//! it opens and after a failed transaction. The full-text index
-//! (`entries_fts`) is kept by SQLite triggers on `entries`, so it changes
-//! in the writer's transactions and needs no code of its own.
+//! it opens and after a failed document. The full-text index
+//! (`entries_fts`) gets each transaction's new entries in one statement
+//! from the writer (per-row inserts made FTS5 write a segment per entry),
+//! and SQLite triggers on `entries` follow updates and deletes.
 //!
 //! ## Invariants
 //!
-//! - Only [`store::writer`] writes to SQLite, and only inside a transaction
-//!   per feed document: readers never see half a document.
+//! - Only [`store::writer`] writes to SQLite, each feed document atomically
+//!   (a transaction, or a savepoint of a batch's transaction): readers
+//!   never see half a document.
 //! - The grouping decision and the insert happen in the writer, in the same
 //!   transaction. Every entry belongs to exactly one story.
 //! - Only [`fetcher`] does network or file I/O for sources; [`normalizer`]
 //!   and [`detector`] are pure and never panic on input (a panic inside
 //!   feed-rs is caught and becomes that document's error).
-//! - Feature hashes use a specified hash (FNV-1a, SipHash with fixed keys
-//!   inside `simhash`), so stored features stay comparable across builds;
+//! - Feature hashes use a specified hash (FNV-1a; SipHash-2-4 with zero
+//!   keys for the SimHash, bit for bit the `simhash` crate's), so stored
+//!   features stay comparable across builds;
 //!   changing them bumps [`detector::features::FEATURES_VERSION`].
 //! - One bad source never stops the others; in the daemon, a failing feed
 //!   backs off and keeps being retried, and only 410 Gone stops it.

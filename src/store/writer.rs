@@ -1,12 +1,15 @@
 //! The single SQLite writer: the only code that writes to the store.
 //!
-//! For each feed document it upserts the feed, then, entry by entry in one
-//! transaction: updates an entry it already has (same feed and guid), or
-//! asks the detector for matches, joins the best match's story (folding in
-//! any other story the entry also matched) or starts a new one, inserts the
-//! entry with the figures that decided, and refreshes the touched stories'
-//! counts, dates, representative and title. It owns the detector's index
-//! and keeps it in step with what it commits.
+//! It takes the feed documents waiting in its queue together, in one
+//! transaction, each document in a savepoint of its own (one that fails is
+//! rolled back alone). For each document it upserts the feed, then, entry
+//! by entry: updates an entry it already has (same feed and guid), or asks
+//! the detector for matches, joins the best match's story (folding in any
+//! other story the entry also matched) or starts a new one, and inserts the
+//! entry with the figures that decided. Before committing it refreshes the
+//! touched stories' counts, dates, representative and title, and adds the
+//! new entries to the full-text index in one statement. It owns the
+//! detector's index and keeps it in step with what it commits.
 
 use std::collections::BTreeSet;
 use std::path::Path;
