@@ -49,11 +49,14 @@ type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// How many of an entry's word pairs are indexed, and looked up, besides
 /// its lede: the ones with the smallest hashes, a consistent sample of the
 /// text (two copies of a text sample the same pairs).
-pub const SAMPLE: usize = 64;
+pub const SAMPLE: usize = 32;
 
 /// Posting lists longer than this are too common to point anywhere: they
 /// are dropped and the key is remembered as common.
 const MAX_POSTINGS: usize = 100;
+
+/// Of a posting list, how many entries (the last added) a lookup counts.
+const COUNTED_POSTINGS: usize = 32;
 
 /// Cells of the word-pair frequency table (a power of two).
 const DF_CELLS: usize = 1 << 22;
@@ -301,9 +304,8 @@ pub struct CandidateIndex {
     parts: std::collections::BTreeMap<i64, Part>,
     df: DocFreq,
     title_df: DocFreq,
-    members: HashMap<i64, Vec<i64>>,
-    /// Per story, the feed of each indexed entry (a multiset).
-    feeds: HashMap<i64, Vec<i64>>,
+    /// Per story, its indexed entries and the feed of each.
+    members: HashMap<i64, Vec<(i64, i64)>>,
     /// Scratch space of lookups (only the writer looks up; the lock is
     /// never contended).
     hits: std::sync::Mutex<Hits>,
@@ -325,7 +327,6 @@ impl CandidateIndex {
             df: DocFreq::new(DF_CELLS),
             title_df: DocFreq::new(TITLE_DF_CELLS),
             members: HashMap::default(),
-            feeds: HashMap::default(),
             hits: Default::default(),
         }
     }
@@ -382,11 +383,10 @@ impl CandidateIndex {
         for key in &f.shingles {
             self.df.add(*key);
         }
-        self.members.entry(entry.story_id).or_default().push(id);
-        self.feeds
+        self.members
             .entry(entry.story_id)
             .or_default()
-            .push(entry.feed_id);
+            .push((id, entry.feed_id));
         self.by_id.insert(id, slot);
         self.slots[slot as usize] = Some(Slot { id, entry });
     }
@@ -422,25 +422,21 @@ impl CandidateIndex {
             }
         }
         if let Some(list) = self.members.get_mut(&old.story_id) {
-            list.retain(|x| *x != id);
+            list.retain(|(x, _)| *x != id);
             if list.is_empty() {
                 self.members.remove(&old.story_id);
-            }
-        }
-        if let Some(list) = self.feeds.get_mut(&old.story_id) {
-            if let Some(pos) = list.iter().position(|f| *f == old.feed_id) {
-                list.swap_remove(pos);
-            }
-            if list.is_empty() {
-                self.feeds.remove(&old.story_id);
             }
         }
         Some(old)
     }
 
     /// The feeds of the indexed entries of a story (one per entry, unordered).
-    pub fn story_feeds(&self, story: i64) -> &[i64] {
-        self.feeds.get(&story).map_or(&[], Vec::as_slice)
+    pub fn story_feeds(&self, story: i64) -> impl Iterator<Item = i64> + '_ {
+        self.members
+            .get(&story)
+            .into_iter()
+            .flatten()
+            .map(|(_, feed)| *feed)
     }
 
     /// Moves every indexed entry of story `from` into story `to`.
@@ -449,7 +445,7 @@ impl CandidateIndex {
             return;
         }
         let moved = self.members.remove(&from).unwrap_or_default();
-        for id in &moved {
+        for (id, _) in &moved {
             if let Some(&slot) = self.by_id.get(id) {
                 if let Some(Some(s)) = self.slots.get_mut(slot as usize) {
                     s.entry.story_id = to;
@@ -457,8 +453,6 @@ impl CandidateIndex {
             }
         }
         self.members.entry(to).or_default().extend(moved);
-        let feeds = self.feeds.remove(&from).unwrap_or_default();
-        self.feeds.entry(to).or_default().extend(feeds);
     }
 
     /// Removes every entry dated before `time`; returns how many.
@@ -503,7 +497,11 @@ impl CandidateIndex {
         }
         touched.clear();
         let mut count = |list: Option<&[u32]>, weight: u32| {
-            for slot in list.unwrap_or(&[]) {
+            let list = list.unwrap_or(&[]);
+            // Of a long list, the entries added last: enough to reach a
+            // story many feeds carry, without counting a phrase many
+            // stories share entry by entry.
+            for slot in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
                 let c = &mut counts[*slot as usize];
                 if c.0 != epoch {
                     *c = (epoch, 0);
@@ -680,6 +678,5 @@ mod tests {
         idx.remove(2);
         assert!(idx.is_empty());
         assert!(idx.parts.is_empty() && idx.members.is_empty());
-        assert!(idx.feeds.is_empty());
     }
 }

@@ -686,7 +686,7 @@ fn place(
     // no entry of this feed yet.
     let best = matches
         .iter()
-        .find(|m| !detector.index.story_feeds(m.story_id).contains(&feed_id))
+        .find(|m| !detector.index.story_feeds(m.story_id).any(|f| f == feed_id))
         .or(matches.first())
         .copied();
     let Some(best) = best else {
@@ -699,14 +699,14 @@ fn place(
     // Fold in the other stories this entry also matched (copies that came
     // before their original), unless that would put two entries of one feed
     // in one story: then they are different stories that share text.
-    let mut feeds = detector.index.story_feeds(best.story_id).to_vec();
+    let mut feeds: Vec<i64> = detector.index.story_feeds(best.story_id).collect();
     feeds.push(feed_id);
     let mut folded = Vec::new();
     for m in &matches {
         if m.story_id == best.story_id || folded.contains(&m.story_id) {
             continue;
         }
-        let other = detector.index.story_feeds(m.story_id).to_vec();
+        let other: Vec<i64> = detector.index.story_feeds(m.story_id).collect();
         if other.iter().any(|f| feeds.contains(f)) {
             tracing::debug!(
                 story = m.story_id,
