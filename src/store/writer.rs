@@ -134,15 +134,11 @@ impl Writer {
             Ok(results) => results,
             Err(e) => {
                 batch_failed = true;
-                // Nothing of the batch was committed.
-                let mut results = Vec::with_capacity(feeds.len());
-                results.push(Err(e));
-                while results.len() < feeds.len() {
-                    let first = results.first().and_then(|r| r.as_ref().err());
-                    results.push(Err(
-                        first.map_or(StoreError::WriterGone, StoreError::duplicate)
-                    ));
-                }
+                // Nothing of the batch was committed: every document failed.
+                let others: Vec<_> = (1..feeds.len()).map(|_| Err(e.duplicate())).collect();
+                let mut results = vec![Err(e)];
+                results.extend(others);
+                results.truncate(feeds.len());
                 results
             }
         };
@@ -158,6 +154,7 @@ impl Writer {
         evict(&mut self.detector, &mut self.covered_from, self.high_water);
         results
     }
+
     /// Checkpoints and truncates the WAL once it passes
     /// [`super::WAL_SIZE_LIMIT`], without waiting: a reader holding an old
     /// snapshot makes the attempt give up at once (the next commit tries
@@ -215,16 +212,20 @@ impl Writer {
             high_water,
         };
         let mut tx = conn.transaction()?;
-        let before: i64 = cached_row(&tx, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
-            r.get(0)
-        })?;
+        // Entries with ids above this are not in the full-text index yet.
+        let mut indexed: i64 =
+            cached_row(&tx, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
+                r.get(0)
+            })?;
         let mut dirty: BTreeSet<i64> = BTreeSet::new();
         let mut results = Vec::with_capacity(feeds.len());
         for (i, feed) in feeds.iter().enumerate() {
             let sp = tx.savepoint()?;
             let mut touched = BTreeSet::new();
-            let result = Writer::ingest_doc(&sp, &mut window, feed, &now_s, &mut touched)
-                .and_then(|report| then(&sp, i, &report).map(|()| report));
+            let indexed_before = indexed;
+            let result =
+                Writer::ingest_doc(&sp, &mut window, feed, &now_s, &mut touched, &mut indexed)
+                    .and_then(|report| then(&sp, i, &report).map(|()| report));
             match result {
                 Ok(report) => {
                     sp.commit()?;
@@ -235,6 +236,9 @@ impl Writer {
                 }
                 Err(e) => {
                     drop(sp);
+                    // What the savepoint indexed is rolled back with it
+                    // (and its row ids may be given out again).
+                    indexed = indexed_before;
                     // The index holds what the savepoint rolled back: reload
                     // it from this transaction's view before the next document.
                     window.reload(&tx)?;
@@ -245,16 +249,7 @@ impl Writer {
         for story in &dirty {
             refresh_story(&tx, *story, &now_s)?;
         }
-        // New entries reach the full-text index in one statement: FTS5
-        // writes its pending terms out at every statement that opens a
-        // savepoint, so indexing row by row (a trigger) would write a tiny
-        // segment per entry and spend its time merging them.
-        exec(
-            &tx,
-            "INSERT INTO entries_fts(rowid, title, summary_text, content_text)
-             SELECT id, title, summary_text, content_text FROM entries WHERE id > ?1",
-            [before],
-        )?;
+        index_full_text(&tx, &mut indexed)?;
         tx.commit()?;
         Ok(results)
     }
@@ -267,6 +262,7 @@ impl Writer {
         feed: &NormalizedFeed,
         now_s: &str,
         dirty: &mut BTreeSet<i64>,
+        indexed: &mut i64,
     ) -> Result<IngestReport, StoreError> {
         let feed_id = upsert_feed(conn, feed, now_s)?;
         let mut report = IngestReport {
@@ -293,6 +289,11 @@ impl Writer {
                     report.unchanged += 1;
                 }
                 Some((id, _, story_id)) => {
+                    if id > *indexed {
+                        // The update trigger takes the old text out of the
+                        // full-text index: it has to be there.
+                        index_full_text(conn, indexed)?;
+                    }
                     update_entry(conn, id, entry, hash, now_s)?;
                     let time = entry.published.timestamp();
                     window.detector.index.insert(
@@ -618,6 +619,25 @@ pub(crate) fn load_range(
             },
         );
     }
+    Ok(())
+}
+
+/// Adds the entries with ids above `indexed` to the full-text index, in one
+/// statement, and moves `indexed` past them. The writer does this once per
+/// transaction (and before updating an entry inserted in it): FTS5 writes
+/// its pending terms out at every statement that opens a savepoint, so
+/// indexing row by row (a trigger) wrote a tiny segment per entry and spent
+/// its time merging them.
+fn index_full_text(conn: &Connection, indexed: &mut i64) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "INSERT INTO entries_fts(rowid, title, summary_text, content_text)
+         SELECT id, title, summary_text, content_text FROM entries WHERE id > ?1",
+        [*indexed],
+    )?;
+    *indexed = cached_row(conn, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
+        r.get(0)
+    })?;
     Ok(())
 }
 
@@ -1045,6 +1065,40 @@ mod tests {
             count(
                 &w.conn,
                 "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'wheat'"
+            ),
+            0
+        );
+        // An entry stored and then changed in one batch (a document that
+        // carries one guid twice) leaves the full-text index sound.
+        let twice = feed(
+            "d",
+            &[
+                ("d1", "Cocoa futures rose in London."),
+                ("d1", "Copper futures fell in Shanghai."),
+            ],
+        );
+        let results = w.ingest_batch(&[&twice], Utc::now());
+        assert_eq!(
+            results[0].as_ref().map(|r| (r.new, r.updated)).ok(),
+            Some((1, 1))
+        );
+        w.conn
+            .execute(
+                "INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("the full-text index is sound");
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'copper'"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'cocoa'"
             ),
             0
         );
