@@ -344,7 +344,20 @@ impl Writer {
                     for gone in &placed.folded {
                         dirty.remove(gone);
                     }
-                    dirty.insert(placed.story_id);
+                    if placed.best.is_none() {
+                        // A story of one entry: its figures are that
+                        // entry's (what `refresh_story` would find), unless
+                        // a later entry joins it and marks it dirty.
+                        exec(
+                            conn,
+                            "UPDATE stories SET representative_id = ?2, origin = ?3,
+                                    entry_count = 1, feed_count = 1
+                              WHERE id = ?1",
+                            params![placed.story_id, id, entry.credited_wire],
+                        )?;
+                    } else {
+                        dirty.insert(placed.story_id);
+                    }
                     report.joined += usize::from(placed.best.is_some());
                     report.merged += placed.folded.len();
                     report.new += 1;
@@ -1105,6 +1118,16 @@ mod tests {
         // A batch stores what single documents store.
         let again = w.ingest_batch(&[&b], Utc::now());
         assert_eq!(again[0].as_ref().map(|r| r.new).ok(), Some(1));
+        // A story of one entry has that entry's figures.
+        assert_eq!(
+            count(
+                &w.conn,
+                "SELECT count(*) FROM stories s JOIN entries e ON e.story_id = s.id
+                  WHERE e.guid = 'b1' AND s.representative_id = e.id AND s.entry_count = 1
+                    AND s.feed_count = 1 AND s.first_seen = e.published AND s.last_seen = e.published"
+            ),
+            1
+        );
         assert_eq!(
             count(
                 &w.conn,
