@@ -489,19 +489,18 @@ struct Current {
 
 fn current(conn: &Connection, id: i64) -> Result<Option<Current>, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT url, feed_id, error_count, current_interval FROM subscriptions
               WHERE id = ?1 AND gone_at IS NULL",
-            [id],
-            |r| {
-                Ok(Current {
-                    url: r.get(0)?,
-                    feed_id: r.get(1)?,
-                    error_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
-                    interval: duration(r.get(3)?),
-                })
-            },
-        )
+        )?
+        .query_row([id], |r| {
+            Ok(Current {
+                url: r.get(0)?,
+                feed_id: r.get(1)?,
+                error_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+                interval: duration(r.get(3)?),
+            })
+        })
         .optional()?)
 }
 
@@ -514,10 +513,9 @@ fn move_to(
     from: &str,
     to: &str,
 ) -> Result<(), StoreError> {
-    let moved = conn.execute(
-        "UPDATE OR IGNORE subscriptions SET url = ?2 WHERE id = ?1",
-        params![id, to],
-    )?;
+    let moved = conn
+        .prepare_cached("UPDATE OR IGNORE subscriptions SET url = ?2 WHERE id = ?1")?
+        .execute(params![id, to])?;
     if moved == 0 {
         tracing::warn!(
             from,
@@ -527,10 +525,8 @@ fn move_to(
         return Ok(());
     }
     if let Some(feed_id) = feed_id {
-        conn.execute(
-            "UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1",
-            params![feed_id, to],
-        )?;
+        conn.prepare_cached("UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1")?
+            .execute(params![feed_id, to])?;
     }
     tracing::info!(from, to, "Feed moved permanently; its URL is updated.");
     Ok(())
@@ -545,11 +541,13 @@ fn published_last_week(
         .ok()
         .and_then(|w| now.checked_sub_signed(w))
         .unwrap_or(now);
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM entries WHERE feed_id = ?1 AND published >= ?2 AND published <= ?3",
-        params![feed_id, format_time(since), format_time(now)],
-        |r| r.get(0),
-    )?;
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM entries WHERE feed_id = ?1 AND published >= ?2 AND published <= ?3",
+        )?
+        .query_row(params![feed_id, format_time(since), format_time(now)], |r| {
+            r.get(0)
+        })?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -582,11 +580,12 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
             let result = writer.ingest_with(&feed, now, |tx, report| {
                 let recent = published_last_week(tx, report.feed_id, now)?;
                 let plan = policy.after_success(now, recent, &hints);
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE subscriptions SET feed_id = ?2, next_check_at = ?3, current_interval = ?4,
                             etag = ?5, last_modified = ?6, last_check_at = ?7, last_success_at = ?7,
                             last_status = 200, error_count = 0
                       WHERE id = ?1",
+                )?.execute(
                     params![
                         id,
                         report.feed_id,
@@ -635,10 +634,11 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
         } => {
             let plan = policy.after_not_modified(now, cur.interval, &hints);
             let tx = writer.connection_mut().transaction()?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE subscriptions SET next_check_at = ?2, current_interval = ?3, etag = coalesce(?4, etag),
                         last_check_at = ?5, last_success_at = ?5, last_status = 304, error_count = 0
                   WHERE id = ?1",
+            )?.execute(
                 params![id, format_time(plan.next_check_at), secs(plan.interval), etag, now_s],
             )?;
             if let Some(to) = &moved_to {
@@ -654,10 +654,11 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
             })
         }
         PollRecord::Gone => {
-            writer.connection_mut().execute(
+            writer.connection_mut().prepare_cached(
                 "UPDATE subscriptions SET gone_at = ?2, next_check_at = NULL, last_check_at = ?2,
                         last_status = 410, last_error = 'gone (410): no longer polled', last_error_at = ?2
                   WHERE id = ?1",
+            )?.execute(
                 params![id, now_s],
             )?;
             tracing::warn!(url = %cur.url, "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
@@ -700,10 +701,11 @@ fn fail(
     let errors = cur.error_count.saturating_add(1);
     let plan = policy.after_failure(now, errors, retry_after, cur.interval);
     let now_s = format_time(now);
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE subscriptions SET next_check_at = ?2, error_count = ?3, last_error = ?4, last_error_at = ?5,
                 last_check_at = ?5, last_status = ?6
           WHERE id = ?1",
+    )?.execute(
         params![id, format_time(plan.next_check_at), errors, error, now_s, status],
     )?;
     Ok(Recorded {
