@@ -41,8 +41,8 @@ use crate::normalizer::{self, Identity};
 use crate::notify::{self, Notifier};
 use crate::scheduler::queue::{instant_for, DueQueue};
 use crate::scheduler::{self, PollingConfig};
-use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription};
-use crate::store::{Store, StoreError};
+use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription, Synced};
+use crate::store::{Store, StoreError, WriterThread};
 
 /// Why the daemon could not start, or had to stop without a signal (the
 /// store's writer died). Per-feed failures are never daemon errors.
@@ -491,12 +491,7 @@ impl std::fmt::Display for CycleReport {
 pub async fn run_once(config: Config, options: DaemonOptions) -> Result<CycleReport, DaemonError> {
     let mut term = install(SignalKind::terminate())?;
     let mut int = install(SignalKind::interrupt())?;
-    let (database, grouping) = (options.database.clone(), config.grouping.clone());
-    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
-        .await
-        .map_err(|_| DaemonError::Task)??;
-    let http = HttpFetcher::new(&config.http)?;
-    let synced = store.sync_config_feeds(config.feed_specs()).await?;
+    let (store, writer, http, synced) = start(&config, &options).await?;
     let mut report = CycleReport {
         feeds: synced.active.len(),
         ..CycleReport::default()
@@ -565,6 +560,22 @@ pub async fn run_once(config: Config, options: DaemonOptions) -> Result<CycleRep
     outcome.map(|()| report)
 }
 
+/// What [`run`] and [`run_once`] start from: the store opened on its writer
+/// thread, the HTTP poller, and the subscriptions synced with the config's
+/// feed list.
+async fn start(
+    config: &Config,
+    options: &DaemonOptions,
+) -> Result<(Store, WriterThread, HttpFetcher, Synced), DaemonError> {
+    let (database, grouping) = (options.database.clone(), config.grouping.clone());
+    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
+        .await
+        .map_err(|_| DaemonError::Task)??;
+    let http = HttpFetcher::new(&config.http)?;
+    let synced = store.sync_config_feeds(config.feed_specs()).await?;
+    Ok((store, writer, http, synced))
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonError> {
     let notifier = Notifier::from_env();
@@ -573,12 +584,7 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let mut int = install(SignalKind::interrupt())?;
     let mut hup = install(SignalKind::hangup())?;
 
-    let (database, grouping) = (options.database.clone(), config.grouping.clone());
-    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
-        .await
-        .map_err(|_| DaemonError::Task)??;
-    let http = HttpFetcher::new(&config.http)?;
-    let synced = store.sync_config_feeds(config.feed_specs()).await?;
+    let (store, writer, http, synced) = start(&config, &options).await?;
     let count = synced.active.len();
     if count == 0 {
         tracing::warn!(

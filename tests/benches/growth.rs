@@ -30,9 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::{FetchSettings, Fetcher, Source};
 use feedfold::model::parse_time;
-use feedfold::pipeline::{ingest_sources, IngestOptions};
 use feedfold::store::Store;
 use rusqlite::Connection;
 use support::{Item, Pool, FEEDS};
@@ -155,24 +153,13 @@ fn measure(pool: &Pool, size: usize, total: usize, rt: &tokio::runtime::Runtime)
     let db = support::copy_store(&cached, dir.path());
     let store_mb = support::file_mb(&db);
     let files = write_batch(pool, &db, total, dir.path());
-    let fetcher = Fetcher::new(&FetchSettings::default()).expect("fetcher");
 
     let started = Instant::now();
     let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("open the store");
     let open_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
-    let outcomes = rt.block_on(ingest_sources(
-        &store,
-        &fetcher,
-        sources,
-        &IngestOptions {
-            feed_url: None,
-            read_ahead: 4,
-        },
-        |_| {},
-    ));
+    let outcomes = support::ingest_files(rt, &store, &files);
     let ingest_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::{FetchSettings, Fetcher, Source};
-use feedfold::pipeline::{ingest_sources, IngestOptions};
 use feedfold::store::Store;
-use support::{load, peak_rss_mb, render_feed, Item, Story};
+use support::{ingest_files, load, peak_rss_mb, render_feed, Item, Story};
 
 const PER_FEED: usize = 50;
 
@@ -73,20 +71,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let fetcher = Fetcher::new(&FetchSettings::default()).expect("fetcher");
     let started = Instant::now();
     let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("store");
-    let sources: Vec<Source> = files.iter().map(|f| Source::File(f.clone())).collect();
-    let outcomes = rt.block_on(ingest_sources(
-        &store,
-        &fetcher,
-        sources,
-        &IngestOptions {
-            feed_url: None,
-            read_ahead: 4,
-        },
-        |_| {},
-    ));
+    let outcomes = ingest_files(&rt, &store, &files);
     drop(store);
     writer.join();
     let secs = started.elapsed().as_secs_f64();

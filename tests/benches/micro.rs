@@ -56,120 +56,33 @@ use feedfold::store::{Store, WriterThread};
 const PER_FEED: usize = 50;
 
 // ---------------------------------------------------------------------------
-// Reuters loading and feed wrapping (the same as tests/benches/ingest.rs).
+// Reuters loading (tests/benches/support) and feed wrapping.
 
-struct Story {
-    id: String,
-    title: String,
-    body: String,
-    /// RFC 3339, the Reuters date moved to 2026.
-    date: String,
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{load, peak_rss_mb, xml, Story};
+
+/// The body as HTML paragraphs, as the feeds carry it.
+fn html(story: &Story) -> String {
+    story
+        .paragraphs()
+        .iter()
+        .map(|p| format!("<p>{}</p>", xml(p)))
+        .collect()
 }
 
-impl Story {
-    /// The body as HTML paragraphs, as the feeds carry it.
-    fn html(&self) -> String {
-        self.body
-            .split("\n    ")
-            .map(|p| format!("<p>{}</p>", xml(p.trim())))
-            .collect()
-    }
-
-    /// The body as plain text, one paragraph per line.
-    fn text(&self) -> String {
-        self.body
-            .split("\n    ")
-            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn unix_time(&self) -> i64 {
-        DateTime::parse_from_rfc3339(&self.date).map_or(0, |d| d.timestamp())
-    }
+/// The body as plain text, one paragraph per line.
+fn text(story: &Story) -> String {
+    story.paragraphs().join("\n")
 }
 
-fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = s.find(open)? + open.len();
-    let end = s[start..].find(close)? + start;
-    Some(&s[start..end])
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-        .replace("&#3;", "")
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn month(m: &str) -> u32 {
-    [
-        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-    ]
-    .iter()
-    .position(|x| *x == m)
-    .map_or(1, |i| i as u32 + 1)
+fn unix_time(story: &Story) -> i64 {
+    DateTime::parse_from_rfc3339(&story.date).map_or(0, |d| d.timestamp())
 }
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/reuters21578")
-}
-
-fn load(dir: &Path) -> Vec<Story> {
-    let mut out = Vec::new();
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("reuters21578 directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sgm"))
-        .collect();
-    names.sort();
-    for name in names {
-        let raw = String::from_utf8_lossy(&std::fs::read(&name).expect("read sgm")).into_owned();
-        for doc in raw.split("</REUTERS>") {
-            let (Some(id), Some(title), Some(body), Some(date)) = (
-                between(doc, "NEWID=\"", "\""),
-                between(doc, "<TITLE>", "</TITLE>"),
-                between(doc, "<BODY>", "</BODY>"),
-                between(doc, "<DATE>", "</DATE>"),
-            ) else {
-                continue;
-            };
-            // "26-FEB-1987 15:01:01.79" -> 2026-02-26T15:01:01Z
-            let parts: Vec<&str> = date.trim().split([' ', '-', ':', '.']).collect();
-            if parts.len() < 6 {
-                continue;
-            }
-            let (Ok(day), Ok(h), Ok(mi), Ok(s)) = (
-                parts[0].parse::<u32>(),
-                parts[3].parse::<u32>(),
-                parts[4].parse::<u32>(),
-                parts[5].parse::<u32>(),
-            ) else {
-                continue;
-            };
-            if h > 23 || mi > 59 || s > 59 || day > 28 {
-                continue;
-            }
-            out.push(Story {
-                id: id.to_string(),
-                title: unescape(title),
-                body: unescape(body).replace("Reuter\n", ""),
-                date: format!(
-                    "2026-{:02}-{:02}T{h:02}:{mi:02}:{s:02}Z",
-                    month(parts[1]),
-                    day
-                ),
-            });
-        }
-    }
-    out
 }
 
 /// One feed document of `stories` (RSS 2.0 or Atom, full text) from outlet `n`.
@@ -184,7 +97,7 @@ fn feed_document(stories: &[Story], n: usize, atom: bool) -> String {
     }
     for s in stories {
         let link = format!("https://outlet{n}.bench.test/news/{}", s.id);
-        let html = s.html();
+        let html = html(s);
         if atom {
             doc.push_str(&format!(
                 "<entry><title>{}</title><id>{link}</id><link href=\"{link}\"/><published>{}</published><content type=\"html\">{}</content></entry>\n",
@@ -225,19 +138,6 @@ fn normalize_document(text: &str, feed_url: &str, now: DateTime<Utc>) -> Normali
     normalize(&raw_document(text, feed_url), &identity, now).expect("the bench document normalizes")
 }
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 // ---------------------------------------------------------------------------
 // Shared fixtures, built lazily once per process.
 
@@ -253,7 +153,7 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static F: OnceLock<Fixtures> = OnceLock::new();
     F.get_or_init(|| {
-        let stories = load(&corpus_dir());
+        let stories = load(&corpus_dir(), usize::MAX);
         assert!(
             stories.len() >= 2 * PER_FEED,
             "reuters21578 gave only {} stories",
@@ -327,7 +227,7 @@ mod sanitize {
 
     fn entry_html() -> String {
         let f = fixtures();
-        f.stories[f.median].html()
+        html(&f.stories[f.median])
     }
 
     #[divan::bench]
@@ -366,7 +266,7 @@ mod fingerprint {
     fn extract(bencher: Bencher) {
         let f = fixtures();
         let story = &f.stories[f.median];
-        let text = story.text();
+        let text = text(story);
         bencher
             .counter(BytesCount::new(story.title.len() + text.len()))
             .bench(|| super::extract(black_box(&story.title), black_box(&text)));
@@ -377,7 +277,7 @@ mod fingerprint {
         let f = fixtures();
         let texts: Vec<(String, String)> = f.stories[..PER_FEED]
             .iter()
-            .map(|s| (s.title.clone(), s.text()))
+            .map(|s| (s.title.clone(), text(s)))
             .collect();
         let entries: Vec<EntryText<'_>> = texts
             .iter()
@@ -525,8 +425,8 @@ fn lookup_fixture() -> &'static Lookup {
         let mut copies = Vec::new();
         let mut unrelated = Vec::new();
         for (i, s) in f.stories.iter().enumerate() {
-            let text = s.text();
-            let time = s.unix_time();
+            let text = text(s);
+            let time = unix_time(s);
             if i % 10 == 9 {
                 unrelated.push(Query {
                     features: extract(&s.title, &text),

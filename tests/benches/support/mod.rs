@@ -35,7 +35,9 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use feedfold::detector::features::{self, fnv1a};
 use feedfold::detector::GroupingConfig;
+use feedfold::fetcher::{FetchSettings, Fetcher, Source};
 use feedfold::model::format_time;
+use feedfold::pipeline::{ingest_sources, IngestOptions, SourceOutcome};
 use feedfold::store::Store;
 use rusqlite::{params, Connection};
 
@@ -623,6 +625,27 @@ fn build_store(pool: &Pool, n: usize, path: &Path) {
 }
 
 /// The process's peak resident set (VmHWM) in MB.
+/// Ingests feed files in order through the one-shot pipeline, as `feedfold
+/// ingest` does (four read ahead), into the store behind `store`.
+pub fn ingest_files(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    files: &[PathBuf],
+) -> Vec<SourceOutcome> {
+    let fetcher = Fetcher::new(&FetchSettings::default()).expect("fetcher");
+    let sources: Vec<Source> = files.iter().cloned().map(Source::File).collect();
+    rt.block_on(ingest_sources(
+        store,
+        &fetcher,
+        sources,
+        &IngestOptions {
+            feed_url: None,
+            read_ahead: 4,
+        },
+        |_| {},
+    ))
+}
+
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
