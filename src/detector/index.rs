@@ -623,6 +623,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_reaches_every_stretch_its_window_overlaps_and_no_further() {
+        let text = "Oil prices rose sharply on Monday after the cartel met in Vienna.";
+        let mut idx = CandidateIndex::new();
+        // One copy every 20 hours, across several stretches.
+        for i in 0..12 {
+            idx.insert(i, entry(i + 100, i, i * 72_000, "Oil rises", text));
+        }
+        let q = extract("Oil rises", text);
+        let (time, window) = (5 * 72_000 + 3_600, 72 * 3_600);
+        let mut got = idx.candidates(&q, time, window, 0, 100);
+        got.sort_unstable();
+        let want: Vec<i64> = (0..12)
+            .filter(|i| (i * 72_000 - time).abs() <= window)
+            .collect();
+        assert_eq!(got, want);
+        assert!(want.len() >= 6, "the window spans stretches: {want:?}");
+    }
+
+    #[test]
     fn posting_lists_grow_shrink_and_give_up_on_common_keys() {
         let mut p: Postings<u32> = Postings::default();
         p.add(7, 1);

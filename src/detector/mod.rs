@@ -130,3 +130,73 @@ impl Detector {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::features::extract;
+    use super::*;
+
+    /// Texts that share more or less with each other: sentences drawn from
+    /// one pool, so pairs range from unrelated to copies.
+    fn texts() -> Vec<(String, String)> {
+        let pool = [
+            "Oil prices rose sharply on Monday after the cartel agreed to cut output by 1.2 million barrels a day.",
+            "The central bank left its benchmark rate unchanged at 4.5 percent, citing sticky services inflation.",
+            "Dock workers in Rotterdam walked out over pay, halting container traffic at Europe's biggest port.",
+            "Wheat futures fell in Chicago as rain eased worries about the crop in the southern plains.",
+            "The company said quarterly net profit rose 12 percent to 310 million dollars on higher margins.",
+            "Officials said talks would resume next week in Geneva, with both sides sending senior envoys.",
+            "Analysts said the move was widely expected and would do little to change the outlook for growth.",
+            "Shares of the group jumped 8 percent in early trade before paring gains in the afternoon.",
+        ];
+        let mut out = Vec::new();
+        let mut seed: u64 = 7;
+        for i in 0..60 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = 1 + (seed >> 60) as usize % 5;
+            let body: Vec<&str> = (0..n)
+                .map(|k| pool[((seed >> (8 * k)) as usize + i) % pool.len()])
+                .collect();
+            out.push((
+                format!("Story {} {}", i % 7, pool[i % pool.len()]),
+                body.join("\n"),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn verify_gives_the_verdict_of_the_full_figures() {
+        let texts = texts();
+        let config = GroupingConfig::default();
+        let mut index = CandidateIndex::new();
+        for (i, (title, text)) in texts.iter().enumerate().take(30) {
+            index.insert(
+                i as i64,
+                Indexed {
+                    feed_id: i as i64,
+                    story_id: i as i64,
+                    time: 0,
+                    features: extract(title, text),
+                },
+            );
+        }
+        let features: Vec<Features> = texts.iter().map(|(t, x)| extract(t, x)).collect();
+        let (mut matched, mut pairs) = (0, 0);
+        for a in &features {
+            let query = similarity::Query::lazy(a);
+            for b in &features {
+                let full = similarity::compare(a, b, 0, &index);
+                let want = similarity::decide(&full, &config).map(|rule| (full, rule));
+                let got = similarity::verify(&query, b, 0, &index, &config);
+                assert_eq!(got, want, "{a:?} vs {b:?}");
+                pairs += 1;
+                matched += usize::from(want.is_some());
+            }
+        }
+        // The pairs cover both verdicts.
+        assert!(matched > 60 && matched < pairs / 2, "{matched} of {pairs}");
+    }
+}
