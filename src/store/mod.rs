@@ -353,7 +353,38 @@ impl Store {
                         } => {
                             let _ = reply.send(writer.prune(before, vacuum, chrono::Utc::now()));
                         }
-                        Command::Feeds(request) => subscriptions::handle(&mut writer, request),
+                        Command::Feeds(request) => {
+                            let Some(first) = subscriptions::document_entries(&request) else {
+                                subscriptions::handle(&mut writer, request);
+                                continue;
+                            };
+                            // Polls that fetched a document, waiting behind
+                            // this one, share its transaction.
+                            let mut batch = vec![request];
+                            let mut entries = first;
+                            while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
+                                match rx.try_recv() {
+                                    Ok(Command::Feeds(request)) => {
+                                        match subscriptions::document_entries(&request) {
+                                            Some(n) => {
+                                                entries += n;
+                                                batch.push(request);
+                                            }
+                                            None => {
+                                                next = Some(Command::Feeds(request));
+                                                break;
+                                            }
+                                        }
+                                    }
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            subscriptions::handle_documents(&mut writer, batch);
+                        }
                     }
                 }
                 writer.close();

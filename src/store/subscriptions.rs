@@ -324,6 +324,10 @@ pub(super) fn handle(writer: &mut Writer, request: Request) {
             let _ = reply.send(active(writer.connection_mut()));
         }
         Request::Record { poll, reply } => {
+            if matches!(poll.record, PollRecord::Modified { .. }) {
+                handle_documents(writer, vec![Request::Record { poll, reply }]);
+                return;
+            }
             let id = poll.subscription;
             let result = record(writer, *poll).and_then(|mut r| {
                 r.subscription = load(writer.connection_mut(), Some(id))?.pop();
@@ -334,6 +338,171 @@ pub(super) fn handle(writer: &mut Writer, request: Request) {
         Request::Ping { reply } => {
             let _ = reply.send(());
         }
+    }
+}
+
+/// How many entries the document a request records has, if it records
+/// one (a 200 poll): the writer stores those requests together, with
+/// [`handle_documents`].
+pub(super) fn document_entries(request: &Request) -> Option<usize> {
+    match request {
+        Request::Record { poll, .. } => match &poll.record {
+            PollRecord::Modified { feed, .. } => Some(feed.entries.len()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A 200 poll on its way into a batch.
+struct Fetched {
+    id: i64,
+    cur: Current,
+    checked_at: DateTime<Utc>,
+    policy: Policy,
+    feed: Box<NormalizedFeed>,
+    validators: Validators,
+    hints: Hints,
+    moved_to: Option<String>,
+    reply: oneshot::Sender<Result<Recorded, StoreError>>,
+}
+
+/// Records polls that fetched a document (requests for which
+/// [`document_entries`] is `Some`; any other is handled alone): the
+/// documents are grouped and stored in one transaction, each with its
+/// subscription's new state in the same savepoint, so a document that
+/// fails to store is recorded as a failed poll and the others stand.
+pub(super) fn handle_documents(writer: &mut Writer, requests: Vec<Request>) {
+    let mut batch: Vec<Fetched> = Vec::with_capacity(requests.len());
+    for request in requests {
+        let Request::Record { poll, reply } = request else {
+            handle(writer, request);
+            continue;
+        };
+        let Poll {
+            subscription: id,
+            checked_at,
+            policy,
+            record,
+        } = *poll;
+        let PollRecord::Modified {
+            feed,
+            validators,
+            hints,
+            moved_to,
+        } = record
+        else {
+            let poll = Poll {
+                subscription: id,
+                checked_at,
+                policy,
+                record,
+            };
+            handle(
+                writer,
+                Request::Record {
+                    poll: Box::new(poll),
+                    reply,
+                },
+            );
+            continue;
+        };
+        match current(writer.connection_mut(), id) {
+            Ok(Some(cur)) => batch.push(Fetched {
+                id,
+                cur,
+                checked_at,
+                policy,
+                feed,
+                validators,
+                hints,
+                moved_to,
+                reply,
+            }),
+            // Removed (or gone) while the fetch was in flight: nothing to record.
+            Ok(None) => {
+                let _ = reply.send(Ok(Recorded {
+                    next_check_at: None,
+                    error_count: 0,
+                    report: None,
+                    store_error: None,
+                    subscription: None,
+                }));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+    if batch.is_empty() {
+        return;
+    }
+    let feeds: Vec<&NormalizedFeed> = batch.iter().map(|f| f.feed.as_ref()).collect();
+    let now = batch
+        .iter()
+        .map(|f| f.checked_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let mut next = vec![None; batch.len()];
+    let results = writer.ingest_batch_with(&feeds, now, |conn, i, report| {
+        let f = &batch[i];
+        let recent = published_last_week(conn, report.feed_id, f.checked_at)?;
+        let plan = f.policy.after_success(f.checked_at, recent, &f.hints);
+        conn.prepare_cached(
+            "UPDATE subscriptions SET feed_id = ?2, next_check_at = ?3, current_interval = ?4,
+                    etag = ?5, last_modified = ?6, last_check_at = ?7, last_success_at = ?7,
+                    last_status = 200, error_count = 0
+              WHERE id = ?1",
+        )?
+        .execute(params![
+            f.id,
+            report.feed_id,
+            format_time(plan.next_check_at),
+            secs(plan.interval),
+            f.validators.etag,
+            f.validators.last_modified,
+            format_time(f.checked_at)
+        ])?;
+        if let Some(to) = &f.moved_to {
+            move_to(conn, f.id, Some(report.feed_id), &f.cur.url, to)?;
+        }
+        next[i] = Some(plan.next_check_at);
+        Ok(())
+    });
+    drop(feeds);
+    for ((f, result), next) in batch.into_iter().zip(results).zip(next) {
+        let conn = writer.connection_mut();
+        let recorded = match result {
+            Ok(report) => Ok(Recorded {
+                next_check_at: next,
+                error_count: 0,
+                report: Some(report),
+                store_error: None,
+                subscription: None,
+            }),
+            Err(e) => {
+                let error = format!("storing failed: {e}");
+                fail(
+                    conn,
+                    f.id,
+                    &f.cur,
+                    &f.policy,
+                    f.checked_at,
+                    &error,
+                    None,
+                    None,
+                )
+                .map(|mut r| {
+                    r.store_error = Some(error);
+                    r
+                })
+            }
+        };
+        let recorded = recorded.and_then(|mut r| {
+            r.subscription = load(conn, Some(f.id))?.pop();
+            Ok(r)
+        });
+        let _ = f.reply.send(recorded);
     }
 }
 
@@ -570,62 +739,11 @@ fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
     };
     let now_s = format_time(now);
     match record {
-        PollRecord::Modified {
-            feed,
-            validators,
-            hints,
-            moved_to,
-        } => {
-            let mut next = None;
-            let result = writer.ingest_with(&feed, now, |tx, report| {
-                let recent = published_last_week(tx, report.feed_id, now)?;
-                let plan = policy.after_success(now, recent, &hints);
-                tx.prepare_cached(
-                    "UPDATE subscriptions SET feed_id = ?2, next_check_at = ?3, current_interval = ?4,
-                            etag = ?5, last_modified = ?6, last_check_at = ?7, last_success_at = ?7,
-                            last_status = 200, error_count = 0
-                      WHERE id = ?1",
-                )?.execute(
-                    params![
-                        id,
-                        report.feed_id,
-                        format_time(plan.next_check_at),
-                        secs(plan.interval),
-                        validators.etag,
-                        validators.last_modified,
-                        now_s
-                    ],
-                )?;
-                if let Some(to) = &moved_to {
-                    move_to(tx, id, Some(report.feed_id), &cur.url, to)?;
-                }
-                next = Some(plan.next_check_at);
-                Ok(())
-            });
-            match result {
-                Ok(report) => Ok(Recorded {
-                    next_check_at: next,
-                    error_count: 0,
-                    report: Some(report),
-                    store_error: None,
-                    subscription: None,
-                }),
-                Err(e) => {
-                    let error = format!("storing failed: {e}");
-                    let mut r = fail(
-                        writer.connection_mut(),
-                        id,
-                        &cur,
-                        &policy,
-                        now,
-                        &error,
-                        None,
-                        None,
-                    )?;
-                    r.store_error = Some(error);
-                    Ok(r)
-                }
-            }
+        PollRecord::Modified { .. } => {
+            // Stored with the other fetched documents (`handle_documents`).
+            Err(StoreError::BatchFailed(
+                "a fetched document reached the single-poll path".into(),
+            ))
         }
         PollRecord::NotModified {
             etag,
@@ -850,6 +968,86 @@ mod tests {
             .remove_feed("http://h/cli".into())
             .await
             .expect("remove"));
+        drop(store);
+        writer.join();
+    }
+
+    fn fetched(id: i64, name: &str, text: &str) -> Poll {
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>{name}</title><item><guid>{name}-1</guid>\
+             <title>{text}</title><description>{text}</description>\
+             <pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+        );
+        let url = format!("http://h/{name}");
+        let doc = crate::model::RawDocument {
+            name: name.into(),
+            fetched_url: Some(url.clone()),
+            path: None,
+            http_charset: None,
+            bytes: xml.into_bytes(),
+        };
+        let identity = crate::normalizer::Identity {
+            feed_url: Some(&url),
+            ..Default::default()
+        };
+        let feed = crate::normalizer::normalize(&doc, &identity, Utc::now()).expect("normalizes");
+        Poll {
+            subscription: id,
+            checked_at: Utc::now(),
+            policy: PollingConfig::default().policy(None, 1),
+            record: PollRecord::Modified {
+                feed: Box::new(feed),
+                validators: Validators {
+                    etag: Some(format!("\"{name}\"")),
+                    last_modified: None,
+                },
+                hints: Hints::default(),
+                moved_to: None,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn polls_that_fetched_documents_are_recorded_together() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) =
+            Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
+        let s = store
+            .sync_config_feeds(vec![
+                spec("http://h/a"),
+                spec("http://h/b"),
+                spec("http://h/c"),
+            ])
+            .await
+            .expect("sync");
+        let ids: Vec<i64> = s.active.iter().map(|a| a.id).collect();
+        assert!(store
+            .remove_feed("http://h/c".into())
+            .await
+            .expect("remove"));
+        let text = "Dock workers in Rotterdam walked out over pay, halting container traffic at Europe's biggest port for a day.";
+        // Queued together, so the writer takes them in one batch.
+        let (a, b, c) = tokio::join!(
+            store.record_poll(fetched(ids[0], "a", text)),
+            store.record_poll(fetched(ids[1], "b", text)),
+            store.record_poll(fetched(ids[2], "c", text)),
+        );
+        let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
+        assert_eq!(a.report.as_ref().map(|r| r.new), Some(1));
+        assert_eq!(
+            b.report.as_ref().map(|r| r.joined),
+            Some(1),
+            "b's copy joined a's story"
+        );
+        assert!(a.next_check_at.is_some() && b.next_check_at.is_some());
+        assert_eq!(
+            a.subscription
+                .as_ref()
+                .and_then(|s| s.validators.etag.clone()),
+            Some("\"a\"".to_string())
+        );
+        // The removed subscription records nothing.
+        assert!(c.report.is_none() && c.next_check_at.is_none() && c.subscription.is_none());
         drop(store);
         writer.join();
     }

@@ -123,7 +123,10 @@ impl Writer {
         self.ingest_batch_with(feeds, now, |_, _, _| Ok(()))
     }
 
-    fn ingest_batch_with(
+    /// [`Writer::ingest_batch`], running `then(conn, i, report)` for the
+    /// `i`th document inside its savepoint (the daemon records each poll
+    /// there).
+    pub(crate) fn ingest_batch_with(
         &mut self,
         feeds: &[&NormalizedFeed],
         now: DateTime<Utc>,
