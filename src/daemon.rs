@@ -13,12 +13,14 @@
 //! The scheduler owns the timer queue and the in-memory copy of every
 //! subscription; each feed is either queued or has exactly one poll task in
 //! flight. A poll task fetches, normalizes and hands the result to the
-//! writer, which stores the document and the next check time in one
-//! transaction and answers with the subscription's new state. At most twice
+//! writer, which stores the document and the next check time atomically
+//! (the documents waiting at the writer share a transaction, a savepoint
+//! each) and answers with the subscription's new state. At most twice
 //! `http.concurrency` polls are under way between fetch and store
 //! (`HttpFetcher::hold`), so a slow writer makes the other due feeds wait
-//! before they are fetched instead of piling up fetched documents in memory. Per-feed failures end in the
-//! store as backoff; they never end the daemon.
+//! before they are fetched instead of piling up fetched documents in
+//! memory. Per-feed failures end in the store as backoff; they never end
+//! the daemon.
 //!
 //! Shutdown (SIGTERM/SIGINT): `STOPPING=1`, the scheduler stops starting
 //! polls, in-flight polls get `polling.shutdown_grace` to finish (each
