@@ -51,6 +51,11 @@ type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// text (two copies of a text sample the same pairs).
 pub const SAMPLE: usize = 32;
 
+/// How many of the lede's word pairs are indexed and looked up (the ones
+/// with the smallest hashes): a summary and the full text share the lede,
+/// so they share these.
+const LEDE_SAMPLE: usize = 8;
+
 /// Posting lists longer than this are too common to point anywhere: they
 /// are dropped and the key is remembered as common.
 const MAX_POSTINGS: usize = 100;
@@ -282,12 +287,14 @@ fn part_of(time: i64) -> i64 {
 }
 
 /// The keys an entry is indexed and looked up by: its sampled word pairs
-/// (the [`SAMPLE`] smallest hashes) and its lede.
+/// (the [`SAMPLE`] smallest hashes) and the [`LEDE_SAMPLE`] smallest of
+/// its lede.
 fn sampled(features: &Features) -> impl Iterator<Item = &u32> {
     let sample = &features.shingles[..SAMPLE.min(features.shingles.len())];
     let lede = features
         .lede
         .iter()
+        .take(LEDE_SAMPLE)
         .filter(move |k| sample.binary_search(k).is_err());
     sample.iter().chain(lede)
 }
