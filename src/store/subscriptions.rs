@@ -4,9 +4,10 @@
 //! Part of the store stage. Writes happen only on the writer thread: the
 //! daemon and the `feeds`/`opml` commands send a request through the
 //! [`Store`] handle and `handle` runs it there. A poll's result is
-//! recorded in the same transaction as the document it brought (see
-//! [`super::writer::Writer::ingest_with`]), so the stored entries, the
-//! validators and the next check time always agree. The scheduler's
+//! recorded in the same savepoint as the document it brought (see
+//! `handle_documents`, which stores the documents waiting at the writer in
+//! one transaction), so the stored entries, the validators and the next
+//! check time always agree. The scheduler's
 //! [`Policy`] is applied here, inside that transaction, because the
 //! adaptive interval needs the feed's stored publishing rate. Reads for
 //! `feedfold status` and `feeds list` use a read-only connection

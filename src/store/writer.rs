@@ -87,30 +87,6 @@ impl Writer {
         }
     }
 
-    /// Groups and stores one feed document in one transaction.
-    pub fn ingest(
-        &mut self,
-        feed: &NormalizedFeed,
-        now: DateTime<Utc>,
-    ) -> Result<IngestReport, StoreError> {
-        self.ingest_with(feed, now, |_, _| Ok(()))
-    }
-
-    /// Like [`Writer::ingest`], and runs `then` inside the same transaction
-    /// before it commits (the daemon records the poll there).
-    pub fn ingest_with(
-        &mut self,
-        feed: &NormalizedFeed,
-        now: DateTime<Utc>,
-        then: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
-    ) -> Result<IngestReport, StoreError> {
-        let mut then = Some(then);
-        let mut results = self.ingest_batch_with(&[feed], now, |conn, _, report| {
-            then.take().map_or(Ok(()), |f| f(conn, report))
-        });
-        results.pop().unwrap_or(Err(StoreError::WriterGone))
-    }
-
     /// Groups and stores several feed documents in one transaction (the
     /// writer takes the documents waiting in its queue together): each
     /// document in a savepoint of its own, so one that fails is rolled back
