@@ -288,6 +288,35 @@ const BATCH_DOCUMENTS: usize = 16;
 /// A batch takes no further document once it holds this many entries.
 const BATCH_ENTRIES: usize = 2_000;
 
+/// A batch for the writer: `first` (storing `entries` entries) and the
+/// commands queued right behind it that `take` accepts (giving what each
+/// stores and how many entries), up to [`BATCH_DOCUMENTS`] and
+/// [`BATCH_ENTRIES`], without waiting. The first command `take` refuses is
+/// left in `next`, to run after the batch.
+fn gather<T>(
+    rx: &mut mpsc::Receiver<Command>,
+    first: T,
+    mut entries: usize,
+    next: &mut Option<Command>,
+    take: impl Fn(Command) -> Result<(T, usize), Command>,
+) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
+        let Ok(cmd) = rx.try_recv() else { break };
+        match take(cmd) {
+            Ok((item, n)) => {
+                entries += n;
+                batch.push(item);
+            }
+            Err(other) => {
+                *next = Some(other);
+                break;
+            }
+        }
+    }
+    batch
+}
+
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
     /// it is migrated and its candidate index is loaded.
@@ -298,98 +327,84 @@ impl Store {
         let (tx, mut rx) = mpsc::channel::<Command>(QUEUE);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let path = path.to_path_buf();
-        let handle = std::thread::Builder::new()
-            .name("feedfold-writer".into())
-            .spawn(move || {
-                let mut writer = match writer::Writer::open(&path, grouping) {
-                    Ok(w) => {
-                        let _ = ready_tx.send(Ok(()));
-                        w
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let mut next = None;
-                while let Some(cmd) = next.take().or_else(|| rx.blocking_recv()) {
-                    match cmd {
-                        Command::Ingest { feed, reply } => {
-                            // The documents waiting behind this one share its transaction.
-                            let mut batch = vec![(feed, reply)];
-                            let mut entries = batch[0].0.entries.len();
-                            while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
-                                match rx.try_recv() {
-                                    Ok(Command::Ingest { feed, reply }) => {
-                                        entries += feed.entries.len();
-                                        batch.push((feed, reply));
-                                    }
-                                    Ok(other) => {
-                                        next = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
+        let handle =
+            std::thread::Builder::new()
+                .name("feedfold-writer".into())
+                .spawn(move || {
+                    let mut writer = match writer::Writer::open(&path, grouping) {
+                        Ok(w) => {
+                            let _ = ready_tx.send(Ok(()));
+                            w
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let mut next = None;
+                    while let Some(cmd) = next.take().or_else(|| rx.blocking_recv()) {
+                        match cmd {
+                            Command::Ingest { feed, reply } => {
+                                // The documents waiting behind this one share its transaction.
+                                let entries = feed.entries.len();
+                                let batch =
+                                    gather(&mut rx, (feed, reply), entries, &mut next, |cmd| {
+                                        match cmd {
+                                            Command::Ingest { feed, reply } => {
+                                                let entries = feed.entries.len();
+                                                Ok(((feed, reply), entries))
+                                            }
+                                            other => Err(other),
+                                        }
+                                    });
+                                let feeds: Vec<&NormalizedFeed> =
+                                    batch.iter().map(|(feed, _)| feed.as_ref()).collect();
+                                let results = writer.ingest_batch(&feeds, chrono::Utc::now());
+                                for ((_, reply), result) in batch.into_iter().zip(results) {
+                                    let _ = reply.send(result);
                                 }
                             }
-                            let feeds: Vec<&NormalizedFeed> =
-                                batch.iter().map(|(feed, _)| feed.as_ref()).collect();
-                            let results = writer.ingest_batch(&feeds, chrono::Utc::now());
-                            for ((_, reply), result) in batch.into_iter().zip(results) {
-                                let _ = reply.send(result);
+                            Command::Regroup {
+                                mut progress,
+                                reply,
+                            } => {
+                                let _ = reply.send(
+                                    writer
+                                        .regroup_with_progress(chrono::Utc::now(), &mut *progress),
+                                );
                             }
-                        }
-                        Command::Regroup {
-                            mut progress,
-                            reply,
-                        } => {
-                            let _ = reply.send(
-                                writer.regroup_with_progress(chrono::Utc::now(), &mut *progress),
-                            );
-                        }
-                        Command::Prune {
-                            before,
-                            vacuum,
-                            reply,
-                        } => {
-                            let _ = reply.send(writer.prune(before, vacuum, chrono::Utc::now()));
-                        }
-                        Command::Feeds(request) => {
-                            let Some(first) = subscriptions::document_entries(&request) else {
-                                subscriptions::handle(&mut writer, request);
-                                continue;
-                            };
-                            // Polls that fetched a document, waiting behind
-                            // this one, share its transaction.
-                            let mut batch = vec![request];
-                            let mut entries = first;
-                            while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
-                                match rx.try_recv() {
-                                    Ok(Command::Feeds(request)) => {
-                                        match subscriptions::document_entries(&request) {
-                                            Some(n) => {
-                                                entries += n;
-                                                batch.push(request);
-                                            }
-                                            None => {
-                                                next = Some(Command::Feeds(request));
-                                                break;
+                            Command::Prune {
+                                before,
+                                vacuum,
+                                reply,
+                            } => {
+                                let _ =
+                                    reply.send(writer.prune(before, vacuum, chrono::Utc::now()));
+                            }
+                            Command::Feeds(request) => {
+                                let Some(first) = subscriptions::document_entries(&request) else {
+                                    subscriptions::handle(&mut writer, request);
+                                    continue;
+                                };
+                                // Polls that fetched a document, waiting behind
+                                // this one, share its transaction.
+                                let batch =
+                                    gather(&mut rx, request, first, &mut next, |cmd| match cmd {
+                                        Command::Feeds(request) => {
+                                            match subscriptions::document_entries(&request) {
+                                                Some(entries) => Ok((request, entries)),
+                                                None => Err(Command::Feeds(request)),
                                             }
                                         }
-                                    }
-                                    Ok(other) => {
-                                        next = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
+                                        other => Err(other),
+                                    });
+                                subscriptions::handle_documents(&mut writer, batch);
                             }
-                            subscriptions::handle_documents(&mut writer, batch);
                         }
                     }
-                }
-                writer.close();
-            })
-            .map_err(|_| StoreError::WriterGone)?;
+                    writer.close();
+                })
+                .map_err(|_| StoreError::WriterGone)?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok((Store { tx }, WriterThread { handle })),
             Ok(Err(e)) => {
