@@ -376,36 +376,26 @@ struct Fetched {
 pub(super) fn handle_documents(writer: &mut Writer, requests: Vec<Request>) {
     let mut batch: Vec<Fetched> = Vec::with_capacity(requests.len());
     for request in requests {
-        let Request::Record { poll, reply } = request else {
+        if document_entries(&request).is_none() {
             handle(writer, request);
+            continue;
+        }
+        let Request::Record { poll, reply } = request else {
             continue;
         };
         let Poll {
             subscription: id,
             checked_at,
             policy,
-            record,
-        } = *poll;
-        let PollRecord::Modified {
-            feed,
-            validators,
-            hints,
-            moved_to,
-        } = record
-        else {
-            let poll = Poll {
-                subscription: id,
-                checked_at,
-                policy,
-                record,
-            };
-            handle(
-                writer,
-                Request::Record {
-                    poll: Box::new(poll),
-                    reply,
+            record:
+                PollRecord::Modified {
+                    feed,
+                    validators,
+                    hints,
+                    moved_to,
                 },
-            );
+        } = *poll
+        else {
             continue;
         };
         match current(writer.connection_mut(), id) {
