@@ -155,18 +155,18 @@ fn ratio(num: f64, den: f64) -> f64 {
     }
 }
 
-/// Whether a candidate can be dismissed without the weighted figures: its
-/// figures disagree (the decision requires them), or it shares neither a
-/// word pair nor two title words.
-pub fn dismiss(a: &Features, b: &Features, t: &GroupingConfig) -> bool {
+/// Whether a candidate that shares `shared_pairs` word pairs with `a` can
+/// be dismissed without the weighted figures: its figures disagree (the
+/// decision requires them), or it shares neither a word pair nor two title
+/// words.
+fn dismiss(a: &Features, b: &Features, shared_pairs: usize, t: &GroupingConfig) -> bool {
     let numbers_den = a.numbers.len().min(b.numbers.len());
     if numbers_den > 0
         && (overlap(&a.numbers, &b.numbers, |_| 1.0).shared as f64) < t.numbers * numbers_den as f64
     {
         return true;
     }
-    overlap(&a.shingles, &b.shingles, |_| 0.0).shared == 0
-        && overlap(&a.title, &b.title, |_| 0.0).shared < 2
+    shared_pairs == 0 && overlap(&a.title, &b.title, |_| 0.0).shared < 2
 }
 
 /// Share of `a`'s lede found anywhere in `b` (of as much lede as `b` could hold).
@@ -244,12 +244,12 @@ pub fn verify(
     rarity: &impl Rarity,
     t: &GroupingConfig,
 ) -> Option<(Similarity, Rule)> {
-    if dismiss(q.features, b, t) {
+    let a = q.features;
+    let shared = overlap(&a.shingles, &b.shingles, |_| 0.0).shared;
+    if dismiss(a, b, shared, t) {
         return None;
     }
-    let a = q.features;
     let lowest = t.containment.min(t.containment_with_title);
-    let shared = overlap(&a.shingles, &b.shingles, |_| 0.0).shared;
     let (floor, ceiling) = (rarity.shingle_floor(), rarity.shingle_ceiling());
     // Shared pairs weigh at most the ceiling; each text's other pairs at
     // least the floor; the ratio grows with the shared weight.
