@@ -750,6 +750,19 @@ impl Rng {
     }
 }
 
+/// Waits until the server has answered more than `hits` requests.
+fn wait_for_fetch(server: &RawServer, hits: usize, daemon: &mut Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.total_hits() == hits {
+        assert!(
+            Instant::now() < deadline && daemon.alive(),
+            "{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
     const FEEDS: usize = 4;
@@ -767,7 +780,10 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (ref_db, ref_config) = (dir.path().join("ref.db"), dir.path().join("ref.toml"));
     write_config(&ref_config, &ref_db, &urls, "");
+    let hits = server.total_hits();
     let mut daemon = Daemon::start(&ref_config, dir.path());
+    wait_for_fetch(&server, hits, &mut daemon);
+    // From the first fetch to the last entry stored: the ingest itself.
     let ref_time = wait_for_entries(&ref_db, want, Duration::from_secs(60), &mut daemon);
     daemon.stop();
     check_store(&ref_db);
@@ -789,10 +805,11 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
     let mut rng = Rng(seed);
     let (db, config) = (dir.path().join("crash.db"), dir.path().join("crash.toml"));
     write_config(&config, &db, &urls, "");
-    // A round fetches and stores as many documents as the reference run
-    // did, so it takes about as long (less the start-up before the first
-    // fetch): the kills land within the first half of that.
-    let per_round_ms = (ref_time.as_millis() as u64 / 2).clamp(20, 800);
+    // Round r's documents hold (r + 1) / (KILLS + 1) of the reference's
+    // stories: its kill lands within that share of the time the reference
+    // took from its first fetch to its last entry stored.
+    let ref_ms = ref_time.as_millis() as u64;
+    let round_ms = |round: usize| (ref_ms * (round as u64 + 1) / (KILLS as u64 + 1)).clamp(10, 800);
     let mut mid_ingest = 0;
     let mut killed_at = Vec::new();
     for round in 0..KILLS {
@@ -802,16 +819,8 @@ fn kill_9_during_heavy_ingest_loses_nothing_and_converges() {
         let hits = server.total_hits();
         let mut daemon = Daemon::start(&config, dir.path());
         // Wait for the round's first fetch, then a random part of a round's ingest.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while server.total_hits() == hits {
-            assert!(
-                Instant::now() < deadline && daemon.alive(),
-                "{}",
-                daemon.log()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let delay = rng.next() % per_round_ms;
+        wait_for_fetch(&server, hits, &mut daemon);
+        let delay = rng.next() % round_ms(round);
         std::thread::sleep(Duration::from_millis(delay));
         daemon.kill9();
         let stored = check_store(&db);
