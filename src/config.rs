@@ -2,15 +2,20 @@
 //! how grouping decides, which feeds the daemon polls and how politely,
 //! and how long entries are kept. Every key has a default; an unknown key
 //! or a wrong value is refused with the file, line and what was expected.
+//!
+//! Each table is owned by the module it configures (`[grouping]` by the
+//! detector, `[http]` by the fetcher, `[polling]` by the scheduler,
+//! `[retention]` by the store); this module only puts them together.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::detector::GroupingConfig;
-use crate::fetcher::http::HttpConfig;
-use crate::scheduler::{Interval, PollingConfig};
-use crate::store::subscriptions::FeedSpec;
+use crate::fetcher::HttpConfig;
+use crate::model::{FeedSpec, Interval};
+use crate::scheduler::PollingConfig;
+use crate::store::RetentionConfig;
 use crate::telemetry::LogFormat;
 
 /// The database path used when neither `--db` nor the config names one.
@@ -36,26 +41,6 @@ pub struct Config {
     pub http: HttpConfig,
     /// The `[retention]` table.
     pub retention: RetentionConfig,
-}
-
-/// The `[retention]` table: how long entries are kept.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetentionConfig {
-    /// Keep entries this many days after their date and after a feed last
-    /// carried them; `None` (the default) keeps them forever.
-    pub keep_days: Option<u32>,
-}
-
-impl RetentionConfig {
-    /// The cutoff as of `now`: entries dated and last seen before it go.
-    pub fn cutoff(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.keep_days
-            .map(|d| now - chrono::Duration::days(i64::from(d)))
-    }
 }
 
 impl Default for Config {
@@ -116,7 +101,7 @@ impl<'de> Deserialize<'de> for FeedUrl {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         /// The file.
         path: PathBuf,

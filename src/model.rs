@@ -1,12 +1,20 @@
-//! Data that flows between the pipeline stages.
+//! Data that flows between the pipeline stages, and the leaf types every
+//! stage shares.
 //!
-//! The fetcher produces a [`RawDocument`]; the normalizer turns it into a
+//! The fetcher produces a [`RawDocument`] (with the [`Validators`] and
+//! [`Hints`] of its response); the normalizer turns it into a
 //! [`NormalizedFeed`] of [`NormalizedEntry`] values (each carrying the
 //! detector's [`Features`]); the store's writer groups and persists them and
-//! answers with an [`IngestReport`].
+//! answers with an [`IngestReport`]. A [`FeedSpec`] names a feed to
+//! subscribe to; an [`Interval`] is a duration as the config writes it.
+//! Nothing here does I/O or imports another stage (only the detector's
+//! feature type).
+
+use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detector::features::Features;
 
@@ -260,6 +268,122 @@ impl IngestReport {
     }
 }
 
+/// A duration in the configuration, written like `90s`, `30m`, `24h`, `7d`
+/// or `2w` (a bare number is seconds).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval(pub Duration);
+
+impl Interval {
+    /// Whole seconds.
+    pub const fn secs(s: u64) -> Interval {
+        Interval(Duration::from_secs(s))
+    }
+
+    /// Parses `90s`, `30m`, `24h`, `7d`, `2w` or a number of seconds.
+    pub fn parse(s: &str) -> Option<Interval> {
+        let s = s.trim();
+        if let Ok(n) = s.parse::<u64>() {
+            return Some(Interval::secs(n));
+        }
+        let d = parse_duration(s)?;
+        let secs = u64::try_from(d.num_seconds()).ok()?;
+        Some(Interval::secs(secs))
+    }
+}
+
+impl fmt::Debug for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for Interval {
+    /// The largest unit that divides the duration exactly (`90m`, `2h`, `7d`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs();
+        for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
+            if s >= n && s % n == 0 {
+                return write!(f, "{}{unit}", s / n);
+            }
+        }
+        write!(f, "{s}s")
+    }
+}
+
+impl Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interval, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Interval;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"90s\", \"30m\", \"24h\", \"7d\" or \"2w\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Interval, E> {
+                Interval::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Interval, E> {
+                u64::try_from(v)
+                    .map(Interval::secs)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The validators kept from the last full response, for the next
+/// conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` header.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header.
+    pub last_modified: Option<String>,
+}
+
+/// What a response asked for about when to come back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// RSS `<ttl>`.
+    pub ttl: Option<Duration>,
+    /// `Cache-Control: max-age` (or `s-maxage`).
+    pub max_age: Option<Duration>,
+    /// `Expires`.
+    pub expires: Option<DateTime<Utc>>,
+    /// `Retry-After` (on 429 and 503, and on any response that sends it).
+    pub retry_after: Option<Duration>,
+}
+
+impl Hints {
+    /// The longest delay the hints ask for at `now` (uncapped; the
+    /// scheduler's policy caps it).
+    pub fn longest(&self, now: DateTime<Utc>) -> Option<Duration> {
+        let expires = self.expires.and_then(|e| (e - now).to_std().ok());
+        [self.ttl, self.max_age, expires, self.retry_after]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+}
+
+/// A feed to subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSpec {
+    /// The feed's URL.
+    pub url: String,
+    /// A display name.
+    pub name: Option<String>,
+    /// Its own fixed interval.
+    pub interval: Option<Duration>,
+}
+
 /// Formats a time the way the store and every output do: ISO-8601, UTC, seconds.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -302,6 +426,33 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("3 fortnights"), None);
         assert_eq!(parse_duration("99999999999999999w"), None);
+    }
+
+    #[test]
+    fn intervals_parse_and_print() {
+        assert_eq!(Interval::parse("90m"), Some(Interval::secs(5400)));
+        assert_eq!(Interval::parse("45"), Some(Interval::secs(45)));
+        assert_eq!(Interval::parse("soon"), None);
+        assert_eq!(Interval::secs(5400).to_string(), "90m");
+        assert_eq!(Interval::secs(86_400).to_string(), "1d");
+        assert_eq!(Interval::secs(61).to_string(), "61s");
+    }
+
+    #[test]
+    fn the_longest_hint_wins() {
+        let now = parse_time("2015-10-21T07:00:00Z").expect("time");
+        let h = Hints {
+            ttl: Some(Duration::from_secs(60)),
+            expires: Some(now + chrono::Duration::hours(3)),
+            max_age: Some(Duration::from_secs(3600)),
+            retry_after: None,
+        };
+        assert_eq!(h.longest(now), Some(Duration::from_secs(3 * 3600)));
+        let past = Hints {
+            expires: Some(now - chrono::Duration::hours(3)),
+            ..Hints::default()
+        };
+        assert_eq!(past.longest(now), None);
     }
 
     #[test]

@@ -1,19 +1,37 @@
-//! The one pipeline that both `feedfold ingest` and the daemon run:
-//! fetch → normalize → (detect + store, in the writer).
+//! The pipeline: source → fetch → normalize → store (detector and writer),
+//! one code path for every command.
 //!
-//! Sources are fetched and normalized concurrently (normalizing on tokio's
-//! blocking pool), a bounded number ahead, but handed to the writer in the
-//! order given, so the same sources in the same order always give the same
-//! stories. A source that fails is reported and the others go on.
+//! The unit is one read of one source ([`read`]): a conditional fetch
+//! ([`Fetcher::fetch`], built from `[http]`), then normalizing on tokio's
+//! blocking pool. Two drivers hand what it reads to the store's writer:
+//!
+//! ```text
+//! feedfold ingest FILE|URL|-   commands::ingest → ingest_sources ─┐
+//!                                                                  ├─▶ read → Fetcher::fetch → normalizer::normalize
+//! feedfold run (each due feed) scheduler::runner → poll ──────────┘
+//!
+//! ingest_sources → Store::submit      ─┐
+//!                                       ├─▶ store actor → Writer::store_documents (detector + SQL, one transaction)
+//! poll           → Store::record_poll ─┘
+//! ```
+//!
+//! [`ingest_sources`] reads sources a bounded number ahead but hands them
+//! to the writer in the order given, so the same sources in the same order
+//! always give the same stories; a source that fails is reported and the
+//! others go on. [`poll`] reads one subscribed feed with its stored
+//! validators and records the outcome (document, 304, 410 or failure) with
+//! the feed's next check.
 
 use std::collections::VecDeque;
 
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use crate::fetcher::{FetchError, Fetcher, Source};
-use crate::model::{IngestReport, NormalizedFeed};
+use crate::fetcher::{FetchError, Fetched, Fetcher, Source};
+use crate::model::{Hints, IngestReport, NormalizedFeed, RawDocument, Validators};
 use crate::normalizer::{self, Identity, NormalizeError};
+use crate::scheduler::{self, PollingConfig};
+use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription};
 use crate::store::{Pending, Store, StoreError};
 
 /// Why one source was not ingested.
@@ -26,15 +44,140 @@ pub enum SourceError {
     /// It is not a readable feed.
     #[error(transparent)]
     Normalize(#[from] NormalizeError),
+    /// The server says the feed is gone for good.
+    #[error("the feed is gone (410)")]
+    Gone,
+    /// The server asked us to come back later.
+    #[error("rate limited ({status}); try again later")]
+    RateLimited {
+        /// The status (429 or 503).
+        status: u16,
+    },
     /// Storing it failed (nothing of it was stored).
-    #[error("storing failed: {0}")]
-    Store(#[from] StoreError),
+    #[error("storing failed")]
+    Store(#[source] StoreError),
     /// The normalizing task died.
     #[error("internal error: {0}")]
     Task(String),
 }
 
-/// What happened to one source.
+impl From<StoreError> for SourceError {
+    fn from(e: StoreError) -> Self {
+        SourceError::Store(e)
+    }
+}
+
+/// What reading a source gave.
+#[derive(Debug)]
+pub enum Read {
+    /// A normalized document.
+    Document {
+        /// The document.
+        feed: Box<NormalizedFeed>,
+        /// Validators for the next conditional GET.
+        validators: Validators,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL after permanent redirects.
+        moved_to: Option<String>,
+    },
+    /// 304 Not Modified.
+    NotModified {
+        /// A new `ETag`, if sent.
+        etag: Option<String>,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL after permanent redirects.
+        moved_to: Option<String>,
+    },
+    /// 410 Gone.
+    Gone,
+    /// 429, or 503 with `Retry-After`.
+    RateLimited {
+        /// The status.
+        status: u16,
+        /// `Retry-After`, if given.
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+/// Reads one source: fetches it (conditionally, with `validators`) and
+/// normalizes what it brought. `feed_url` is the feed's identity when the
+/// caller knows it (a subscription's URL, or `--feed-url`).
+pub async fn read(
+    fetcher: &Fetcher,
+    source: &Source,
+    validators: &Validators,
+    feed_url: Option<&str>,
+) -> Result<Read, SourceError> {
+    Ok(match fetcher.fetch(source, validators).await? {
+        Fetched::Document {
+            doc,
+            validators,
+            hints,
+            moved_to,
+        } => Read::Document {
+            feed: Box::new(normalize(doc, feed_url).await?),
+            validators,
+            hints,
+            moved_to,
+        },
+        Fetched::NotModified {
+            etag,
+            hints,
+            moved_to,
+        } => Read::NotModified {
+            etag,
+            hints,
+            moved_to,
+        },
+        Fetched::Gone => Read::Gone,
+        Fetched::RateLimited {
+            status,
+            retry_after,
+        } => Read::RateLimited {
+            status,
+            retry_after,
+        },
+    })
+}
+
+/// Normalizes a document on the blocking pool.
+async fn normalize(
+    doc: RawDocument,
+    feed_url: Option<&str>,
+) -> Result<NormalizedFeed, SourceError> {
+    let feed_url = feed_url.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let identity = Identity {
+            feed_url: feed_url.as_deref(),
+            fetched_url: doc.fetched_url.as_deref(),
+            path: doc.path.as_deref(),
+        };
+        normalizer::normalize(&doc, &identity, Utc::now())
+    })
+    .await
+    .map_err(|e| SourceError::Task(e.to_string()))?
+    .map_err(SourceError::from)
+}
+
+/// Reads one source for a one-shot command (`ingest`, `parse`): an
+/// unconditional fetch that must bring a document.
+pub async fn read_document(
+    fetcher: &Fetcher,
+    source: &Source,
+    feed_url: Option<&str>,
+) -> Result<NormalizedFeed, SourceError> {
+    match read(fetcher, source, &Validators::default(), feed_url).await? {
+        Read::Document { feed, .. } => Ok(*feed),
+        Read::Gone => Err(SourceError::Gone),
+        Read::RateLimited { status, .. } => Err(SourceError::RateLimited { status }),
+        // An unconditional GET is never answered 304 by a correct server.
+        Read::NotModified { .. } => Err(SourceError::Fetch(FetchError::Status { status: 304 })),
+    }
+}
+
+/// What happened to one source of an ingest.
 #[derive(Debug)]
 pub struct SourceOutcome {
     /// The source as named on the command line.
@@ -52,27 +195,6 @@ pub struct IngestOptions {
     pub feed_url: Option<String>,
     /// How many sources may be fetched and normalized ahead of the writer.
     pub read_ahead: usize,
-}
-
-/// Fetches and normalizes one source.
-pub async fn read_source(
-    fetcher: &Fetcher,
-    source: &Source,
-    feed_url: Option<&str>,
-) -> Result<NormalizedFeed, SourceError> {
-    let doc = fetcher.fetch(source).await?;
-    let feed_url = feed_url.map(str::to_string);
-    tokio::task::spawn_blocking(move || {
-        let identity = Identity {
-            feed_url: feed_url.as_deref(),
-            fetched_url: doc.fetched_url.as_deref(),
-            path: doc.path.as_deref(),
-        };
-        normalizer::normalize(&doc, &identity, Utc::now())
-    })
-    .await
-    .map_err(|e| SourceError::Task(e.to_string()))?
-    .map_err(SourceError::from)
 }
 
 /// How many documents may wait at the writer: it stores those waiting
@@ -111,7 +233,7 @@ pub async fn ingest_sources(
             let name = source.name();
             let task =
                 tokio::spawn(
-                    async move { read_source(&fetcher, &source, feed_url.as_deref()).await },
+                    async move { read_document(&fetcher, &source, feed_url.as_deref()).await },
                 );
             reading.push_back((name, task));
         }
@@ -170,5 +292,115 @@ async fn finish(name: String, flight: InFlight) -> SourceOutcome {
             result: Err(e),
             warnings: Vec::new(),
         },
+    }
+}
+
+/// Polls one subscribed feed once: reads it with its stored validators and
+/// records the outcome with its next check. The daemon runs this for every
+/// check; a failure of the feed is recorded (and backed off), so the only
+/// error is the store's.
+pub async fn poll(
+    store: &Store,
+    fetcher: &Fetcher,
+    polling: &PollingConfig,
+    sub: &Subscription,
+) -> Result<Recorded, StoreError> {
+    // Held until the result is stored: fetching runs only so far ahead of the writer.
+    let _hold = fetcher.hold().await;
+    let checked_at = Utc::now();
+    let policy = polling.policy(sub.interval, scheduler::seed(sub.id));
+    let source = Source::Url(sub.url.clone());
+    let record = match read(fetcher, &source, &sub.validators, Some(&sub.url)).await {
+        Ok(Read::Document {
+            feed,
+            validators,
+            hints,
+            moved_to,
+        }) => {
+            for w in &feed.warnings {
+                tracing::debug!(url = %sub.url, warning = %w, "Feed document warning.");
+            }
+            PollRecord::Modified {
+                feed,
+                validators,
+                hints,
+                moved_to,
+            }
+        }
+        Ok(Read::NotModified {
+            etag,
+            hints,
+            moved_to,
+        }) => PollRecord::NotModified {
+            etag,
+            hints,
+            moved_to,
+        },
+        Ok(Read::Gone) => PollRecord::Gone,
+        Ok(Read::RateLimited {
+            status,
+            retry_after,
+        }) => PollRecord::Failed {
+            error: format!("rate limited ({status})"),
+            status: Some(status),
+            retry_after,
+        },
+        Err(e) => PollRecord::Failed {
+            status: match &e {
+                SourceError::Fetch(f) => f.status(),
+                _ => None,
+            },
+            error: crate::telemetry::chain(&e),
+            retry_after: None,
+        },
+    };
+    let recorded = store
+        .record_poll(Poll {
+            subscription: sub.id,
+            checked_at,
+            policy,
+            record,
+        })
+        .await?;
+    log_recorded(&sub.url, &recorded);
+    Ok(recorded)
+}
+
+/// One log line per poll: info when it brought something, a warning when
+/// it failed, an error when storing failed, debug otherwise.
+fn log_recorded(url: &str, recorded: &Recorded) {
+    let next = |s: &Subscription| {
+        s.next_check_at
+            .map(crate::model::format_time)
+            .unwrap_or_else(|| "never".into())
+    };
+    match recorded {
+        Recorded::Failed {
+            error,
+            storing: true,
+            ..
+        } => tracing::error!(url, error = %error, "Storing a feed failed."),
+        Recorded::Failed {
+            error,
+            subscription,
+            ..
+        } => tracing::warn!(
+            url, error = %error, errors = subscription.error_count, next = %next(subscription),
+            "Feed check failed; retrying later."
+        ),
+        Recorded::Stored {
+            report,
+            subscription,
+        } if report.new > 0 || report.updated > 0 => tracing::info!(
+            url, new = report.new, updated = report.updated, joined = report.joined,
+            next = %next(subscription), "Feed fetched."
+        ),
+        Recorded::Stored { subscription, .. } => {
+            tracing::debug!(url, next = %next(subscription), "Feed fetched, nothing new.")
+        }
+        Recorded::NotModified { subscription } => {
+            tracing::debug!(url, next = %next(subscription), "Feed not modified.")
+        }
+        Recorded::Gone | Recorded::Unsubscribed => {}
     }
 }

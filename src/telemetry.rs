@@ -48,3 +48,33 @@ pub fn init(filter: Option<&str>, default: &str, format: LogFormat) {
             .try_init(),
     };
 }
+
+/// An error and its causes on one line, outermost first, joined by ": "
+/// ("request failed: error sending request for url (...): connection
+/// refused"). feedfold's error types print only their own message and
+/// leave the cause to `source()`, so each cause appears once; this is the
+/// form logs and stored `last_error` messages use (the binary prints the
+/// same chain with anyhow's `{:#}`).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_prints_each_cause_once() {
+        let e = Outer(std::io::Error::other("inner"));
+        assert_eq!(super::chain(&e), "outer: inner");
+    }
+}

@@ -17,11 +17,11 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use feedfold::fetcher::http::HttpConfig;
+use feedfold::fetcher::HttpConfig;
 use feedfold::model::parse_time;
-use feedfold::scheduler::Interval;
+use feedfold::model::{FeedSpec, Interval};
 use feedfold::store;
-use feedfold::store::subscriptions::{self, FeedSpec, Origin};
+use feedfold::store::subscriptions::{self, Origin, Recorded};
 use poll::Ctx;
 
 // ---------------------------------------------------------------------------
@@ -302,7 +302,7 @@ async fn etag_200_then_304_stores_validators_and_writes_nothing_else() {
     let id = ctx.subscribe(&server.url("/feed")).await;
 
     let first = ctx.poll(id).await;
-    assert_eq!(first.report.as_ref().map(|r| r.new), Some(2));
+    assert_eq!(first.report().map(|r| r.new), Some(2));
     let s = ctx.status(id);
     assert_eq!(
         (s.last_status, s.has_validators, s.entries, s.error_count),
@@ -314,7 +314,7 @@ async fn etag_200_then_304_stores_validators_and_writes_nothing_else() {
 
     std::thread::sleep(Duration::from_millis(1100)); // store times have whole seconds
     let second = ctx.poll(id).await;
-    assert!(second.report.is_none(), "a 304 is not ingested");
+    assert!(second.report().is_none(), "a 304 is not ingested");
     let reqs = server.requests("/feed");
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("if-none-match"), None);
@@ -349,13 +349,13 @@ async fn last_modified_200_then_304() {
     });
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/lm")).await;
-    assert_eq!(ctx.poll(id).await.report.map(|r| r.new), Some(2));
+    assert_eq!(ctx.poll(id).await.report().map(|r| r.new), Some(2));
     assert_eq!(
         ctx.query_str("SELECT last_modified FROM subscriptions")
             .as_deref(),
         Some(LM)
     );
-    assert!(ctx.poll(id).await.report.is_none());
+    assert!(ctx.poll(id).await.report().is_none());
     let reqs = server.requests("/lm");
     assert_eq!(reqs[1].header("if-modified-since"), Some(LM));
     assert_eq!(reqs[1].header("if-none-match"), None);
@@ -379,7 +379,7 @@ async fn gzip_bodies_are_decoded() {
     });
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/gz")).await;
-    assert_eq!(ctx.poll(id).await.report.map(|r| r.new), Some(2));
+    assert_eq!(ctx.poll(id).await.report().map(|r| r.new), Some(2));
     assert_eq!(ctx.query_i64("SELECT count(*) FROM entries"), 2);
 }
 
@@ -389,7 +389,7 @@ async fn rate_limited_429_honours_retry_after() {
     let ctx = Ctx::new(http_config());
     let id = ctx.subscribe(&server.url("/busy")).await;
     let r = ctx.poll(id).await;
-    assert_eq!(r.error_count, 1);
+    assert_eq!(r.error_count(), 1);
     let s = ctx.status(id);
     assert_eq!(s.last_status, Some(429));
     assert!(
@@ -489,7 +489,7 @@ async fn server_errors_back_off_and_recover() {
     let mut waits = Vec::new();
     for n in 1..=3 {
         let r = ctx.poll(id).await;
-        assert_eq!(r.error_count, n);
+        assert_eq!(r.error_count(), n);
         let s = ctx.status(id);
         assert_eq!(s.last_status, Some(500));
         waits.push(secs_until(s.next_check_at.as_deref()));
@@ -498,7 +498,7 @@ async fn server_errors_back_off_and_recover() {
         assert!((expect - 5..=expect).contains(wait), "{waits:?}");
     }
     let r = ctx.poll(id).await;
-    assert_eq!((r.error_count, r.report.map(|r| r.new)), (0, Some(2)));
+    assert_eq!((r.error_count(), r.report().map(|r| r.new)), (0, Some(2)));
     let s = ctx.status(id);
     assert_eq!((s.error_count, s.last_status, s.entries), (0, Some(200), 2));
     assert!(
@@ -520,7 +520,7 @@ async fn permanent_redirect_updates_the_stored_url_and_temporary_does_not() {
     let ctx = Ctx::new(http_config());
     let old = server.url("/old");
     let id = ctx.subscribe(&old).await;
-    assert_eq!(ctx.poll(id).await.report.map(|r| r.new), Some(2));
+    assert_eq!(ctx.poll(id).await.report().map(|r| r.new), Some(2));
     let sub = ctx.sub(id).await.expect("sub");
     assert_eq!(sub.url, server.url("/new"));
     assert_eq!(sub.configured_url, old);
@@ -543,7 +543,7 @@ async fn permanent_redirect_updates_the_stored_url_and_temporary_does_not() {
 
     let temp = server.url("/temp");
     let tid = ctx.subscribe(&temp).await;
-    assert_eq!(ctx.poll(tid).await.report.map(|r| r.new), Some(1));
+    assert_eq!(ctx.poll(tid).await.report().map(|r| r.new), Some(1));
     assert_eq!(
         ctx.sub(tid).await.expect("sub").url,
         temp,
@@ -558,8 +558,8 @@ async fn gone_410_stops_polling_visibly_and_add_resumes() {
     let url = server.url("/retired");
     let id = ctx.subscribe(&url).await;
     let r = ctx.poll(id).await;
-    assert_eq!(r.next_check_at, None);
-    assert!(r.subscription.is_none(), "no longer active");
+    assert_eq!(r, Recorded::Gone);
+    assert!(r.subscription().is_none(), "no longer active");
     assert!(ctx.sub(id).await.is_none());
     let s = ctx.status(id);
     assert!(s.gone_at.is_some() && s.next_check_at.is_none(), "{s:?}");
@@ -589,7 +589,7 @@ async fn a_body_that_never_finishes_times_out() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(r.error_count, 1);
+    assert_eq!(r.error_count(), 1);
     let s = ctx.status(id);
     assert!(
         s.last_error.as_deref().unwrap_or("").contains("timed out"),
@@ -611,7 +611,7 @@ async fn bodies_over_the_limit_are_refused_while_streaming() {
     for path in ["/chunked", "/sized"] {
         let id = ctx.subscribe(&server.url(path)).await;
         let r = ctx.poll(id).await;
-        assert_eq!(r.error_count, 1, "{path}");
+        assert_eq!(r.error_count(), 1, "{path}");
         let s = ctx.status(id);
         assert!(
             s.last_error
@@ -634,7 +634,7 @@ async fn a_redirect_loop_is_an_error_and_keeps_the_url() {
     let url = server.url("/a");
     let id = ctx.subscribe(&url).await;
     let r = ctx.poll(id).await;
-    assert_eq!(r.error_count, 1);
+    assert_eq!(r.error_count(), 1);
     let s = ctx.status(id);
     assert!(
         s.last_error
@@ -682,7 +682,10 @@ async fn a_slow_host_does_not_hold_up_another_host() {
         "one at a time per host: {:?}",
         started.elapsed()
     );
-    assert_eq!((a.error_count, b.error_count, c.0.error_count), (0, 0, 0));
+    assert_eq!(
+        (a.error_count(), b.error_count(), c.0.error_count()),
+        (0, 0, 0)
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feedfold::fetcher::http::HttpConfig;
-use feedfold::scheduler::Interval;
+use feedfold::fetcher::HttpConfig;
+use feedfold::model::Interval;
 use feedfold::store;
 use feedfold::store::subscriptions::{self, FeedStatus};
 use hostile::{respond, two_items, RawServer};

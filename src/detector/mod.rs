@@ -3,18 +3,22 @@
 //! Given a new entry's [`Features`], finds the stored entries of other feeds
 //! within the grouping window that are copies of the same story: the
 //! [`index`] proposes candidates by shared words, [`similarity`] verifies
-//! each one and keeps the figures that decided. The detector does no I/O;
-//! the store's writer owns it, feeds it stored entries and applies its
-//! verdicts in the same transaction as the insert.
+//! each one and keeps the figures that decided, and [`placement`] decides
+//! where the entry goes (join a story, fold others into it, or start one).
+//! The detector does no I/O and holds no SQL; the store's writer owns it,
+//! feeds it stored entries and applies its decisions in the same
+//! transaction as the insert.
 
 pub mod features;
 pub mod index;
+pub mod placement;
 pub mod similarity;
 
 use serde::{Deserialize, Serialize};
 
 pub use features::Features;
 pub use index::{CandidateIndex, Indexed};
+pub use placement::Placement;
 pub use similarity::{Rule, Similarity};
 
 /// The config's `[grouping]` table.
@@ -81,10 +85,9 @@ pub struct Match {
 /// The detector: the candidate index plus the decision settings.
 #[derive(Debug)]
 pub struct Detector {
-    /// Settings.
-    pub config: GroupingConfig,
+    config: GroupingConfig,
     /// Entries of the window.
-    pub index: CandidateIndex,
+    index: CandidateIndex,
 }
 
 impl Detector {
@@ -94,6 +97,72 @@ impl Detector {
             config,
             index: CandidateIndex::new(),
         }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &GroupingConfig {
+        &self.config
+    }
+
+    /// The candidate index, read-only (for benchmarks and diagnostics).
+    pub fn index(&self) -> &CandidateIndex {
+        &self.index
+    }
+
+    /// How many entries the index holds.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the index holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Whether the index holds this entry.
+    pub fn contains(&self, id: i64) -> bool {
+        self.index.get(id).is_some()
+    }
+
+    /// Adds (or replaces) an entry of the window.
+    pub fn insert(&mut self, id: i64, entry: Indexed) {
+        self.index.insert(id, entry);
+    }
+
+    /// Empties the index.
+    pub fn clear(&mut self) {
+        self.index = CandidateIndex::new();
+    }
+
+    /// Removes every entry dated before `time`; returns how many.
+    pub fn evict_before(&mut self, time: i64) -> usize {
+        self.index.evict_before(time)
+    }
+
+    /// Records that story `from` was folded into story `to`.
+    pub fn merge_story(&mut self, from: i64, to: i64) {
+        self.index.merge_story(from, to);
+    }
+
+    /// The feeds of the indexed entries of a story (one per entry).
+    pub fn story_feeds(&self, story: i64) -> impl Iterator<Item = i64> + '_ {
+        self.index.story_feeds(story)
+    }
+
+    /// The figures for two entries `gap_seconds` apart, words weighted by
+    /// their rarity among the indexed entries.
+    pub fn compare(&self, a: &Features, b: &Features, gap_seconds: i64) -> Similarity {
+        similarity::compare(a, b, gap_seconds, &self.index)
+    }
+
+    /// The rule that makes these figures copies, if any.
+    pub fn decide(&self, s: &Similarity) -> Option<Rule> {
+        similarity::decide(s, &self.config)
+    }
+
+    /// Where an entry with these matches goes (see [`placement::place`]).
+    pub fn place(&self, matches: &[Match], feed_id: i64) -> Placement {
+        placement::place(matches, feed_id, |story| self.index.story_feeds(story))
     }
 
     /// The verified matches of an entry of `feed_id` dated `time`, strongest

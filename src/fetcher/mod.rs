@@ -1,17 +1,30 @@
 //! Stage 1 of the pipeline: the fetcher.
 //!
-//! Reads one source (a file, standard input, or an http(s) URL) into a
-//! [`RawDocument`]. Only this module does network I/O. Bodies are read in
-//! chunks and cut off at a size limit while streaming, never after.
+//! Reads one [`Source`] (a file, standard input, or an http(s) URL) into a
+//! [`RawDocument`], for every command alike: `feedfold ingest`, `parse` and
+//! the daemon's polls all go through [`Fetcher::fetch`], built once from
+//! the config's `[http]` table, so the same timeouts, size cap, user agent,
+//! per-host limits and private-address guard apply everywhere. Only this
+//! module does network or file I/O for sources. Bodies are read in chunks
+//! and cut off at `http.max_body` while streaming, never after.
+//!
+//! - [`http`]: conditional GETs, redirects, the concurrency limits.
+//! - [`hints`]: when the server asks us to come back (headers, RSS `ttl`).
+//! - [`address`]: the private-address guard.
 
+pub mod address;
+pub mod hints;
 pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
+use tokio::sync::OwnedSemaphorePermit;
 
-use crate::model::RawDocument;
+pub use http::{HttpConfig, HttpFetcher};
+
+use crate::model::{Hints, Interval, RawDocument, Validators};
 
 /// The largest document accepted, by default (bytes).
 pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -23,7 +36,7 @@ pub const USER_AGENT: &str = concat!(
     " (+https://github.com/feedfold/feedfold)"
 );
 
-/// A source named on the command line.
+/// Where a feed document comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// A file.
@@ -57,13 +70,52 @@ impl Source {
     }
 }
 
-/// Why a source could not be read.
+/// What a fetch brought, when the source answered something meaningful.
+#[derive(Debug)]
+pub enum Fetched {
+    /// A document (a file, standard input, or a 2xx with a body).
+    Document {
+        /// The document (for a URL, its `fetched_url` is the final URL).
+        doc: RawDocument,
+        /// Validators for the next conditional GET (none for files).
+        validators: Validators,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL if every redirect followed was permanent.
+        moved_to: Option<String>,
+    },
+    /// 304: nothing changed since the validators were issued.
+    NotModified {
+        /// A new `ETag`, if the 304 carried one.
+        etag: Option<String>,
+        /// When to come back, per the server.
+        hints: Hints,
+        /// The feed's new URL if every redirect followed was permanent.
+        moved_to: Option<String>,
+    },
+    /// 410 Gone: the feed is retired.
+    Gone,
+    /// 429, or 503 with `Retry-After`: come back later.
+    RateLimited {
+        /// The status.
+        status: u16,
+        /// `Retry-After`, if given.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Why a source could not be read. In the daemon every one of these is
+/// retried with backoff.
+///
+/// Each variant's message says what went wrong at this level only; the
+/// underlying error is its `source()`, so a report that walks the chain
+/// (`{:#}` with anyhow, [`crate::telemetry::chain`]) prints each cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// A file or standard input could not be read (messages name the
     /// source already, so the path is not repeated here).
-    #[error("cannot read: {source}")]
+    #[error("cannot read it")]
     Io {
         /// The file (`-` for standard input).
         path: String,
@@ -71,92 +123,119 @@ pub enum FetchError {
         #[source]
         source: std::io::Error,
     },
-    /// The HTTP request failed (connection, TLS, timeout, redirects).
-    #[error("request failed: {0}")]
-    Http(#[source] reqwest::Error),
-    /// The server answered with a non-success status.
-    #[error("server answered {0}")]
-    Status(reqwest::StatusCode),
-    /// The document exceeds the size limit.
-    #[error("document larger than the {limit}-byte limit")]
+    /// Connecting, TLS or reading failed.
+    #[error("request failed")]
+    Request(#[source] reqwest::Error),
+    /// The fetch took longer than `http.timeout`.
+    #[error("timed out after {0} (http.timeout)")]
+    Timeout(Interval),
+    /// The server answered with an error status.
+    #[error("server answered {status}")]
+    Status {
+        /// The status code.
+        status: u16,
+    },
+    /// The document exceeds `http.max_body`.
+    #[error("document larger than the {limit}-byte limit (http.max_body)")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A redirect led back to a URL already visited.
+    #[error("redirect loop at {url}")]
+    RedirectLoop {
+        /// The URL seen twice.
+        url: String,
+    },
+    /// More redirects than `http.max_redirects`.
+    #[error("more than {max} redirects (http.max_redirects)")]
+    TooManyRedirects {
+        /// The limit.
+        max: usize,
+    },
+    /// A redirect without a usable `Location`.
+    #[error("redirect ({status}) without a usable Location")]
+    BadRedirect {
+        /// The status code.
+        status: u16,
+    },
+    /// The URL is not an http(s) URL.
+    #[error("not an http(s) URL: {0}")]
+    BadUrl(String),
+    /// A redirect to something other than an http(s) URL (`file:`, `ftp:`...).
+    #[error("redirect ({status}) to a non-http(s) URL refused: {location}")]
+    ForbiddenRedirect {
+        /// The status code.
+        status: u16,
+        /// The `Location`, resolved against the request URL.
+        location: String,
+    },
+    /// `http.deny_private_addresses` is on and the host is (or resolves
+    /// only to) a loopback, private, link-local or other non-global address.
+    #[error("{host} is a private or local address (http.deny_private_addresses is on)")]
+    PrivateAddress {
+        /// The host of the refused URL.
+        host: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
 }
 
-/// Settings of the HTTP client.
-#[derive(Debug, Clone)]
-pub struct FetchSettings {
-    /// Timeout for establishing a connection.
-    pub connect_timeout: Duration,
-    /// Timeout for the whole request, body included.
-    pub timeout: Duration,
-    /// Largest accepted body, in bytes.
-    pub max_body: u64,
-    /// Most redirects followed.
-    pub max_redirects: usize,
-}
-
-impl Default for FetchSettings {
-    fn default() -> Self {
-        FetchSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            max_body: DEFAULT_MAX_BODY,
-            max_redirects: 10,
+impl FetchError {
+    /// The HTTP status behind the error, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status }
+            | FetchError::BadRedirect { status }
+            | FetchError::ForbiddenRedirect { status, .. } => Some(*status),
+            _ => None,
         }
     }
 }
 
-/// Reads sources; holds the shared HTTP client.
+/// Reads sources: the HTTP client built from `[http]`, and files and
+/// standard input under the same size cap. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    http: HttpFetcher,
     max_body: u64,
 }
 
 impl Fetcher {
-    /// Builds the HTTP client.
-    pub fn new(settings: &FetchSettings) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
-            .build()
-            .map_err(FetchError::Http)?;
+    /// Builds the HTTP client and its limits from the `[http]` table.
+    pub fn new(config: &HttpConfig) -> Result<Fetcher, FetchError> {
         Ok(Fetcher {
-            client,
-            max_body: settings.max_body,
+            http: HttpFetcher::new(config)?,
+            max_body: config.max_body,
         })
     }
 
-    /// Reads one source into memory.
-    pub async fn fetch(&self, source: &Source) -> Result<RawDocument, FetchError> {
-        match source {
-            Source::File(path) => self.read_file(path).await,
-            Source::Stdin => {
-                let mut bytes = Vec::new();
-                tokio::io::stdin()
-                    .take(self.max_body + 1)
-                    .read_to_end(&mut bytes)
-                    .await
-                    .map_err(|source| FetchError::Io {
-                        path: "-".into(),
-                        source,
-                    })?;
-                self.check_size(bytes.len())?;
-                Ok(RawDocument {
-                    name: "-".into(),
-                    fetched_url: None,
-                    path: None,
-                    http_charset: None,
-                    bytes,
-                })
-            }
-            Source::Url(url) => self.get(url).await,
-        }
+    /// Waits for room to start a poll and returns its permit, to hold until
+    /// the poll's result is stored (see [`HttpFetcher::hold`]).
+    pub async fn hold(&self) -> Option<OwnedSemaphorePermit> {
+        self.http.hold().await
+    }
+
+    /// Reads one source. A URL gets a conditional GET with `validators`
+    /// (pass the default for an unconditional one); a file or standard
+    /// input is always a [`Fetched::Document`].
+    pub async fn fetch(
+        &self,
+        source: &Source,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let doc = match source {
+            Source::Url(url) => return self.http.get(url, validators).await,
+            Source::File(path) => self.read_file(path).await?,
+            Source::Stdin => self.read_stdin().await?,
+        };
+        Ok(Fetched::Document {
+            doc,
+            validators: Validators::default(),
+            hints: Hints::default(),
+            moved_to: None,
+        })
     }
 
     fn check_size(&self, len: usize) -> Result<(), FetchError> {
@@ -167,6 +246,26 @@ impl Fetcher {
         } else {
             Ok(())
         }
+    }
+
+    async fn read_stdin(&self) -> Result<RawDocument, FetchError> {
+        let mut bytes = Vec::new();
+        tokio::io::stdin()
+            .take(self.max_body + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|source| FetchError::Io {
+                path: "-".into(),
+                source,
+            })?;
+        self.check_size(bytes.len())?;
+        Ok(RawDocument {
+            name: "-".into(),
+            fetched_url: None,
+            path: None,
+            http_charset: None,
+            bytes,
+        })
     }
 
     async fn read_file(&self, path: &Path) -> Result<RawDocument, FetchError> {
@@ -187,45 +286,6 @@ impl Fetcher {
             fetched_url: None,
             path: Some(absolute.display().to_string()),
             http_charset: None,
-            bytes,
-        })
-    }
-
-    async fn get(&self, url: &str) -> Result<RawDocument, FetchError> {
-        let mut response = self
-            .client
-            .get(url)
-            .header(
-                reqwest::header::ACCEPT,
-                "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
-            )
-            .send()
-            .await
-            .map_err(FetchError::Http)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(FetchError::Status(status));
-        }
-        if response.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body,
-            });
-        }
-        let http_charset = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(charset_of);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(FetchError::Http)? {
-            bytes.extend_from_slice(&chunk);
-            self.check_size(bytes.len())?;
-        }
-        Ok(RawDocument {
-            name: url.to_string(),
-            fetched_url: Some(url.to_string()),
-            path: None,
-            http_charset,
             bytes,
         })
     }
@@ -267,5 +327,22 @@ mod tests {
         );
         assert_eq!(charset_of("application/rss+xml"), None);
         assert_eq!(charset_of("text/xml; charset="), None);
+    }
+
+    #[tokio::test]
+    async fn files_are_held_to_the_same_size_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.xml");
+        std::fs::write(&path, vec![b' '; 200]).expect("write");
+        let f = Fetcher::new(&HttpConfig {
+            max_body: 100,
+            ..HttpConfig::default()
+        })
+        .expect("fetcher");
+        let err = f
+            .fetch(&Source::File(path), &Validators::default())
+            .await
+            .expect_err("too large");
+        assert!(matches!(err, FetchError::TooLarge { limit: 100 }), "{err}");
     }
 }

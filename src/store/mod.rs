@@ -1,11 +1,15 @@
 //! Stage 4 of the pipeline: the SQLite store.
 //!
 //! One thread, started by [`Store::open`], owns the only write connection
-//! and the detector's candidate index ([`writer`]); async code talks to it
-//! through a bounded channel and never touches SQLite itself. Each feed
+//! and the detector's candidate index: [`actor`] runs the loop,
+//! [`writer`] holds every statement that writes, [`window`] keeps the
+//! index in step with the stored entries. Async code talks to it through
+//! the [`Store`] handle (a bounded channel of commands, each answered on
+//! its own oneshot channel) and never touches SQLite itself. Each feed
 //! document is grouped and written in one transaction, so a reader (WAL
 //! mode) sees all of a document's entries or none. Read-only connections
-//! for queries come from [`open_reader`] and the functions of [`queries`].
+//! for queries come from [`open_reader`] and the functions of [`queries`]
+//! and [`subscriptions::statuses`].
 //!
 //! Crash safety rests on that transaction: a kill at any moment leaves a
 //! document (with its poll record) stored whole or not at all. A reader's
@@ -14,29 +18,36 @@
 //! database is refused at open ([`StoreError::ReadOnly`]); a full disk
 //! fails the transaction, which rolls back, and the caller retries.
 
+mod actor;
 pub mod queries;
 pub mod schema;
 pub mod subscriptions;
+pub mod window;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use self::actor::Command;
+use self::subscriptions::{Added, Origin, Poll, Recorded, Subscription, Synced};
+use self::writer::{PruneReport, RegroupReport};
 use crate::detector::GroupingConfig;
-use crate::model::{IngestReport, NormalizedFeed};
+use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite refused an operation.
-    #[error("sqlite: {0}")]
+    /// SQLite refused an operation (its message is this error's).
+    #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// The database could not be opened.
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open {
         /// The database file.
         path: PathBuf,
@@ -90,6 +101,9 @@ pub enum StoreError {
     /// as a whole (see the first document's error).
     #[error("storing failed with the rest of its batch: {0}")]
     BatchFailed(String),
+    /// A request the writer cannot serve (a bug, not bad input).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// A story or entry that was asked for does not exist.
     #[error("no {what} with id {id}")]
     NotFound {
@@ -109,7 +123,7 @@ impl StoreError {
                 StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
             }
             StoreError::WriterGone => StoreError::WriterGone,
-            other => StoreError::BatchFailed(other.to_string()),
+            other => StoreError::BatchFailed(crate::telemetry::chain(other)),
         }
     }
 }
@@ -222,22 +236,21 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-enum Command {
-    Ingest {
-        feed: Box<NormalizedFeed>,
-        reply: oneshot::Sender<Result<IngestReport, StoreError>>,
-    },
-    Regroup {
-        progress: Box<dyn FnMut(usize, usize) + Send>,
-        reply: oneshot::Sender<Result<writer::RegroupReport, StoreError>>,
-    },
-    /// Subscriptions and polling state (the daemon, `feeds`, `opml`).
-    Feeds(subscriptions::Request),
-    Prune {
-        before: chrono::DateTime<chrono::Utc>,
-        vacuum: bool,
-        reply: oneshot::Sender<Result<writer::PruneReport, StoreError>>,
-    },
+/// The `[retention]` table: how long entries are kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Keep entries this many days after their date and after a feed last
+    /// carried them; `None` (the default) keeps them forever.
+    pub keep_days: Option<u32>,
+}
+
+impl RetentionConfig {
+    /// The cutoff as of `now`: entries dated and last seen before it go.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.keep_days
+            .map(|d| now - chrono::Duration::days(i64::from(d)))
+    }
 }
 
 /// The result of a document queued with [`Store::submit`]: await it.
@@ -258,7 +271,8 @@ impl std::future::Future for Pending {
     }
 }
 
-/// Handle to the single writer thread. Cheap to clone.
+/// Handle to the single writer thread. Cheap to clone. Every method sends
+/// one command and waits for its answer.
 #[derive(Clone)]
 pub struct Store {
     tx: mpsc::Sender<Command>,
@@ -279,44 +293,6 @@ impl WriterThread {
     }
 }
 
-/// How many commands may wait for the writer before senders wait.
-const QUEUE: usize = 16;
-
-/// Most documents the writer stores in one transaction.
-const BATCH_DOCUMENTS: usize = 16;
-
-/// A batch takes no further document once it holds this many entries.
-const BATCH_ENTRIES: usize = 2_000;
-
-/// A batch for the writer: `first` (storing `entries` entries) and the
-/// commands queued right behind it that `take` accepts (giving what each
-/// stores and how many entries), up to [`BATCH_DOCUMENTS`] and
-/// [`BATCH_ENTRIES`], without waiting. The first command `take` refuses is
-/// left in `next`, to run after the batch.
-fn gather<T>(
-    rx: &mut mpsc::Receiver<Command>,
-    first: T,
-    mut entries: usize,
-    next: &mut Option<Command>,
-    take: impl Fn(Command) -> Result<(T, usize), Command>,
-) -> Vec<T> {
-    let mut batch = vec![first];
-    while batch.len() < BATCH_DOCUMENTS && entries < BATCH_ENTRIES {
-        let Ok(cmd) = rx.try_recv() else { break };
-        match take(cmd) {
-            Ok((item, n)) => {
-                entries += n;
-                batch.push(item);
-            }
-            Err(other) => {
-                *next = Some(other);
-                break;
-            }
-        }
-    }
-    batch
-}
-
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
     /// it is migrated and its candidate index is loaded.
@@ -324,152 +300,18 @@ impl Store {
         path: &Path,
         grouping: GroupingConfig,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, mut rx) = mpsc::channel::<Command>(QUEUE);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let path = path.to_path_buf();
-        let handle =
-            std::thread::Builder::new()
-                .name("feedfold-writer".into())
-                .spawn(move || {
-                    let mut writer = match writer::Writer::open(&path, grouping) {
-                        Ok(w) => {
-                            let _ = ready_tx.send(Ok(()));
-                            w
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let mut next = None;
-                    while let Some(cmd) = next.take().or_else(|| rx.blocking_recv()) {
-                        match cmd {
-                            Command::Ingest { feed, reply } => {
-                                // The documents waiting behind this one share its transaction.
-                                let entries = feed.entries.len();
-                                let batch =
-                                    gather(&mut rx, (feed, reply), entries, &mut next, |cmd| {
-                                        match cmd {
-                                            Command::Ingest { feed, reply } => {
-                                                let entries = feed.entries.len();
-                                                Ok(((feed, reply), entries))
-                                            }
-                                            other => Err(other),
-                                        }
-                                    });
-                                let feeds: Vec<&NormalizedFeed> =
-                                    batch.iter().map(|(feed, _)| feed.as_ref()).collect();
-                                let results = writer.ingest_batch(&feeds, chrono::Utc::now());
-                                for ((_, reply), result) in batch.into_iter().zip(results) {
-                                    let _ = reply.send(result);
-                                }
-                            }
-                            Command::Regroup {
-                                mut progress,
-                                reply,
-                            } => {
-                                let _ = reply.send(
-                                    writer
-                                        .regroup_with_progress(chrono::Utc::now(), &mut *progress),
-                                );
-                            }
-                            Command::Prune {
-                                before,
-                                vacuum,
-                                reply,
-                            } => {
-                                let _ =
-                                    reply.send(writer.prune(before, vacuum, chrono::Utc::now()));
-                            }
-                            Command::Feeds(request) => {
-                                let Some(first) = subscriptions::document_entries(&request) else {
-                                    subscriptions::handle(&mut writer, request);
-                                    continue;
-                                };
-                                // Polls that fetched a document, waiting behind
-                                // this one, share its transaction.
-                                let batch =
-                                    gather(&mut rx, request, first, &mut next, |cmd| match cmd {
-                                        Command::Feeds(request) => {
-                                            match subscriptions::document_entries(&request) {
-                                                Some(entries) => Ok((request, entries)),
-                                                None => Err(Command::Feeds(request)),
-                                            }
-                                        }
-                                        other => Err(other),
-                                    });
-                                subscriptions::handle_documents(&mut writer, batch);
-                            }
-                        }
-                    }
-                    writer.close();
-                })
-                .map_err(|_| StoreError::WriterGone)?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok((Store { tx }, WriterThread { handle })),
-            Ok(Err(e)) => {
-                let _ = handle.join();
-                Err(e)
-            }
-            Err(_) => Err(StoreError::WriterGone),
-        }
+        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping)?;
+        Ok((Store { tx }, WriterThread { handle }))
     }
 
-    /// Recomputes every story from the stored entries, in one transaction.
-    pub async fn regroup(&self) -> Result<writer::RegroupReport, StoreError> {
-        self.regroup_with_progress(|_, _| {}).await
-    }
-
-    /// [`Store::regroup`], calling `progress(done, total)` (on the writer
-    /// thread) as entries are re-placed.
-    pub async fn regroup_with_progress(
-        &self,
-        progress: impl FnMut(usize, usize) + Send + 'static,
-    ) -> Result<writer::RegroupReport, StoreError> {
+    /// Sends a command built around its reply channel and waits for the answer.
+    async fn ask<T>(&self, make: impl FnOnce(actor::Reply<T>) -> Command) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Regroup {
-                progress: Box::new(progress),
-                reply,
-            })
+            .send(make(reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
-    }
-
-    /// Removes the entries dated before `before` that no feed has carried
-    /// since, their full-text rows and the stories left empty, in one
-    /// transaction (see [`writer::Writer::prune`]); `vacuum` then rewrites
-    /// the file to its smallest size.
-    pub async fn prune(
-        &self,
-        before: chrono::DateTime<chrono::Utc>,
-        vacuum: bool,
-    ) -> Result<writer::PruneReport, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Prune {
-                before,
-                vacuum,
-                reply,
-            })
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
-    }
-
-    /// Applies the `[retention]` setting as of `now`: prunes what is older
-    /// than `keep_days`, or does nothing (`None`) when entries are kept
-    /// forever. The daemon calls this periodically.
-    pub async fn prune_expired(
-        &self,
-        retention: &crate::config::RetentionConfig,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<writer::PruneReport>, StoreError> {
-        match retention.cutoff(now) {
-            Some(before) => self.prune(before, false).await.map(Some),
-            None => Ok(None),
-        }
     }
 
     /// Groups and stores one normalized feed document (in one transaction,
@@ -492,5 +334,96 @@ impl Store {
             .await
             .map_err(|_| StoreError::WriterGone)?;
         Ok(Pending { rx })
+    }
+
+    /// Records a poll, and stores the document it fetched (in one
+    /// transaction with it, shared with the documents waiting beside it).
+    pub async fn record_poll(&self, poll: Poll) -> Result<Recorded, StoreError> {
+        self.ask(|reply| Command::Poll {
+            poll: Box::new(poll),
+            reply,
+        })
+        .await
+    }
+
+    /// Recomputes every story from the stored entries, in one transaction.
+    pub async fn regroup(&self) -> Result<RegroupReport, StoreError> {
+        self.regroup_with_progress(|_, _| {}).await
+    }
+
+    /// [`Store::regroup`], calling `progress(done, total)` (on the writer
+    /// thread) as entries are re-placed.
+    pub async fn regroup_with_progress(
+        &self,
+        progress: impl FnMut(usize, usize) + Send + 'static,
+    ) -> Result<RegroupReport, StoreError> {
+        self.ask(|reply| Command::Regroup {
+            progress: Box::new(progress),
+            reply,
+        })
+        .await
+    }
+
+    /// Removes the entries dated before `before` that no feed has carried
+    /// since, their full-text rows and the stories left empty, in one
+    /// transaction (see [`writer::Writer::prune`]); `vacuum` then rewrites
+    /// the file to its smallest size.
+    pub async fn prune(
+        &self,
+        before: DateTime<Utc>,
+        vacuum: bool,
+    ) -> Result<PruneReport, StoreError> {
+        self.ask(|reply| Command::Prune {
+            before,
+            vacuum,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies the `[retention]` setting as of `now`: prunes what is older
+    /// than `keep_days`, or does nothing (`None`) when entries are kept
+    /// forever. The daemon calls this periodically.
+    pub async fn prune_expired(
+        &self,
+        retention: &RetentionConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PruneReport>, StoreError> {
+        match retention.cutoff(now) {
+            Some(before) => self.prune(before, false).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Makes the config's feeds the `config` subscriptions: adds new ones,
+    /// updates names and intervals, removes those the config dropped.
+    pub async fn sync_config_feeds(&self, feeds: Vec<FeedSpec>) -> Result<Synced, StoreError> {
+        self.ask(|reply| Command::SyncFeeds { feeds, reply }).await
+    }
+
+    /// Subscribes to one feed (revives it if it was gone).
+    pub async fn add_feed(&self, spec: FeedSpec, origin: Origin) -> Result<Added, StoreError> {
+        self.ask(|reply| Command::AddFeed {
+            spec,
+            origin,
+            reply,
+        })
+        .await
+    }
+
+    /// Unsubscribes the feed with this URL (polled or configured). The
+    /// entries already stored stay.
+    pub async fn remove_feed(&self, url: String) -> Result<bool, StoreError> {
+        self.ask(|reply| Command::RemoveFeed { url, reply }).await
+    }
+
+    /// Every subscription to poll.
+    pub async fn active_feeds(&self) -> Result<Vec<Subscription>, StoreError> {
+        self.ask(|reply| Command::ActiveFeeds { reply }).await
+    }
+
+    /// A round trip through the writer: proves it is alive and not stuck.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Ping { reply }).await
     }
 }

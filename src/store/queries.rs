@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::detector::{similarity, CandidateIndex, Features, GroupingConfig};
+use crate::detector::{Detector, Features, GroupingConfig};
 
 /// One line of `feedfold stories`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -433,19 +433,19 @@ pub fn explain(
     let (ea, feed_a, time_a, fa) = explained_entry(conn, a)?;
     let (eb, feed_b, time_b, fb) = explained_entry(conn, b)?;
     let window = config.window_seconds();
-    let mut index = CandidateIndex::new();
-    super::writer::load_range(
+    let mut detector = Detector::new(config.clone());
+    super::window::load_range(
         conn,
-        &mut index,
+        &mut detector,
         time_a.saturating_sub(window),
         time_a.saturating_add(1),
     )?;
-    let similarity = similarity::compare(&fa, &fb, time_a - time_b, &index);
+    let similarity = detector.compare(&fa, &fb, time_a - time_b);
     Ok(Explanation {
         same_story: ea.story_id == eb.story_id,
         a: ea,
         b: eb,
-        rule: similarity::decide(&similarity, config),
+        rule: detector.decide(&similarity),
         similarity,
         within_window: (time_a - time_b).abs() <= window,
         different_feeds: feed_a != feed_b,

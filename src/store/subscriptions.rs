@@ -1,30 +1,22 @@
 //! Subscriptions: the feeds the daemon polls, and each one's polling state
-//! (table `subscriptions`, migration 2).
+//! (table `subscriptions`, migration 2): the types the store's callers
+//! use, and the read-only query behind `feedfold status` and `feeds list`.
 //!
-//! Part of the store stage. Writes happen only on the writer thread: the
-//! daemon and the `feeds`/`opml` commands send a request through the
-//! [`Store`] handle and `handle` runs it there. A poll's result is
-//! recorded in the same savepoint as the document it brought (see
-//! `handle_documents`, which stores the documents waiting at the writer in
-//! one transaction), so the stored entries, the validators and the next
-//! check time always agree. The scheduler's
-//! [`Policy`] is applied here, inside that transaction, because the
-//! adaptive interval needs the feed's stored publishing rate. Reads for
-//! `feedfold status` and `feeds list` use a read-only connection
-//! ([`statuses`]).
+//! Part of the store stage. Every write (adding and removing feeds,
+//! recording a poll) runs on the writer thread, in
+//! [`super::writer::polls`]: a poll's result is recorded in the same
+//! savepoint as the document it brought, so the stored entries, the
+//! validators and the next check time always agree.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::Serialize;
-use tokio::sync::oneshot;
 
-use super::writer::Writer;
-use super::{Command, Store, StoreError};
-use crate::fetcher::http::Validators;
-use crate::model::{format_time, parse_time, IngestReport, NormalizedFeed};
-use crate::scheduler::{Hints, Policy, RATE_WINDOW};
+use super::StoreError;
+use crate::model::{Hints, IngestReport, NormalizedFeed, Validators};
+use crate::scheduler::Policy;
 
 /// Where a subscription came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,24 +40,13 @@ impl Origin {
         }
     }
 
-    fn parse(s: &str) -> Origin {
+    pub(crate) fn parse(s: &str) -> Origin {
         match s {
             "config" => Origin::Config,
             "opml" => Origin::Opml,
             _ => Origin::Cli,
         }
     }
-}
-
-/// A feed to subscribe to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedSpec {
-    /// The feed's URL.
-    pub url: String,
-    /// A display name.
-    pub name: Option<String>,
-    /// Its own fixed interval.
-    pub interval: Option<Duration>,
 }
 
 /// A subscription as the daemon needs it.
@@ -131,8 +112,7 @@ pub struct FeedStatus {
     /// Entries stored from this feed.
     pub entries: i64,
 }
-
-/// What a poll brought, as recorded by the writer.
+/// What a poll brought, for the writer to record.
 #[derive(Debug)]
 pub enum PollRecord {
     /// A new document, to be grouped and stored.
@@ -180,20 +160,62 @@ pub struct Poll {
     /// The result.
     pub record: PollRecord,
 }
-
-/// What the writer recorded.
+/// What the writer recorded for a poll. The subscription is as it is now
+/// (its next check, error count and validators), for the scheduler to
+/// queue it again; a feed that is gone or was unsubscribed has none.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
-    /// The next check; none once the feed is gone (or was removed meanwhile).
-    pub next_check_at: Option<DateTime<Utc>>,
-    /// Consecutive failures now.
-    pub error_count: u32,
-    /// What ingesting the document did.
-    pub report: Option<IngestReport>,
-    /// A storing error (the poll is then recorded as failed).
-    pub store_error: Option<String>,
-    /// The subscription as it is now; none if it is gone or was removed.
-    pub subscription: Option<Subscription>,
+pub enum Recorded {
+    /// The document was grouped and stored.
+    Stored {
+        /// What storing it did.
+        report: IngestReport,
+        /// The subscription now.
+        subscription: Subscription,
+    },
+    /// 304 Not Modified.
+    NotModified {
+        /// The subscription now.
+        subscription: Subscription,
+    },
+    /// The poll failed (fetching, reading or storing); it is retried with backoff.
+    Failed {
+        /// The message kept in `last_error`.
+        error: String,
+        /// Whether storing failed (the fetch itself went well).
+        storing: bool,
+        /// The subscription now (`error_count` counts this failure).
+        subscription: Subscription,
+    },
+    /// 410 Gone: the feed is no longer polled.
+    Gone,
+    /// The feed was unsubscribed (or went away) while the poll was under
+    /// way: nothing was recorded.
+    Unsubscribed,
+}
+
+impl Recorded {
+    /// What storing the document did, if one was stored.
+    pub fn report(&self) -> Option<&IngestReport> {
+        match self {
+            Recorded::Stored { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// Consecutive failures of the feed now (0 once it is no longer polled).
+    pub fn error_count(&self) -> u32 {
+        self.subscription().map_or(0, |s| s.error_count)
+    }
+
+    /// The subscription to queue again, if it is still polled.
+    pub fn subscription(&self) -> Option<&Subscription> {
+        match self {
+            Recorded::Stored { subscription, .. }
+            | Recorded::NotModified { subscription }
+            | Recorded::Failed { subscription, .. } => Some(subscription),
+            Recorded::Gone | Recorded::Unsubscribed => None,
+        }
+    }
 }
 
 /// The result of adding one feed.
@@ -216,614 +238,6 @@ pub struct Synced {
     pub removed: usize,
     /// Every subscription to poll now (not gone).
     pub active: Vec<Subscription>,
-}
-
-/// A request for the writer thread.
-pub(super) enum Request {
-    Sync {
-        feeds: Vec<FeedSpec>,
-        reply: oneshot::Sender<Result<Synced, StoreError>>,
-    },
-    Add {
-        spec: FeedSpec,
-        origin: Origin,
-        reply: oneshot::Sender<Result<Added, StoreError>>,
-    },
-    Remove {
-        url: String,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
-    },
-    Active {
-        reply: oneshot::Sender<Result<Vec<Subscription>, StoreError>>,
-    },
-    Record {
-        poll: Box<Poll>,
-        reply: oneshot::Sender<Result<Recorded, StoreError>>,
-    },
-    Ping {
-        reply: oneshot::Sender<()>,
-    },
-}
-
-impl Store {
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Request,
-    ) -> Result<T, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Feeds(make(reply)))
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
-        rx.await.map_err(|_| StoreError::WriterGone)
-    }
-
-    /// Makes the config's feeds the `config` subscriptions: adds new ones,
-    /// updates names and intervals, removes those the config dropped.
-    pub async fn sync_config_feeds(&self, feeds: Vec<FeedSpec>) -> Result<Synced, StoreError> {
-        self.ask(|reply| Request::Sync { feeds, reply }).await?
-    }
-
-    /// Subscribes to one feed (revives it if it was gone).
-    pub async fn add_feed(&self, spec: FeedSpec, origin: Origin) -> Result<Added, StoreError> {
-        self.ask(|reply| Request::Add {
-            spec,
-            origin,
-            reply,
-        })
-        .await?
-    }
-
-    /// Unsubscribes the feed with this URL (polled or configured). The
-    /// entries already stored stay.
-    pub async fn remove_feed(&self, url: String) -> Result<bool, StoreError> {
-        self.ask(|reply| Request::Remove { url, reply }).await?
-    }
-
-    /// Every subscription to poll.
-    pub async fn active_feeds(&self) -> Result<Vec<Subscription>, StoreError> {
-        self.ask(|reply| Request::Active { reply }).await?
-    }
-
-    /// Records a poll (and stores its document) in one transaction.
-    pub async fn record_poll(&self, poll: Poll) -> Result<Recorded, StoreError> {
-        self.ask(|reply| Request::Record {
-            poll: Box::new(poll),
-            reply,
-        })
-        .await?
-    }
-
-    /// A round trip through the writer: proves it is alive and not stuck.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.ask(|reply| Request::Ping { reply }).await
-    }
-}
-
-/// Runs one request on the writer thread.
-pub(super) fn handle(writer: &mut Writer, request: Request) {
-    let now = Utc::now();
-    match request {
-        Request::Sync { feeds, reply } => {
-            let _ = reply.send(sync(writer.connection_mut(), &feeds, now));
-        }
-        Request::Add {
-            spec,
-            origin,
-            reply,
-        } => {
-            let _ = reply.send(add(writer.connection_mut(), &spec, origin, now));
-        }
-        Request::Remove { url, reply } => {
-            let r = writer.connection_mut().execute(
-                "DELETE FROM subscriptions WHERE url = ?1 OR configured_url = ?1",
-                [&url],
-            );
-            let _ = reply.send(r.map(|n| n > 0).map_err(StoreError::from));
-        }
-        Request::Active { reply } => {
-            let _ = reply.send(active(writer.connection_mut()));
-        }
-        Request::Record { poll, reply } => {
-            if matches!(poll.record, PollRecord::Modified { .. }) {
-                handle_documents(writer, vec![Request::Record { poll, reply }]);
-                return;
-            }
-            let id = poll.subscription;
-            let result = record(writer, *poll).and_then(|mut r| {
-                r.subscription = load(writer.connection_mut(), Some(id))?.pop();
-                Ok(r)
-            });
-            let _ = reply.send(result);
-        }
-        Request::Ping { reply } => {
-            let _ = reply.send(());
-        }
-    }
-}
-
-/// How many entries the document a request records has, if it records
-/// one (a 200 poll): the writer stores those requests together, with
-/// [`handle_documents`].
-pub(super) fn document_entries(request: &Request) -> Option<usize> {
-    match request {
-        Request::Record { poll, .. } => match &poll.record {
-            PollRecord::Modified { feed, .. } => Some(feed.entries.len()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A 200 poll on its way into a batch.
-struct Fetched {
-    id: i64,
-    cur: Current,
-    checked_at: DateTime<Utc>,
-    policy: Policy,
-    feed: Box<NormalizedFeed>,
-    validators: Validators,
-    hints: Hints,
-    moved_to: Option<String>,
-    reply: oneshot::Sender<Result<Recorded, StoreError>>,
-}
-
-/// Records polls that fetched a document (requests for which
-/// [`document_entries`] is `Some`; any other is handled alone): the
-/// documents are grouped and stored in one transaction, each with its
-/// subscription's new state in the same savepoint, so a document that
-/// fails to store is recorded as a failed poll and the others stand.
-pub(super) fn handle_documents(writer: &mut Writer, requests: Vec<Request>) {
-    let mut batch: Vec<Fetched> = Vec::with_capacity(requests.len());
-    for request in requests {
-        if document_entries(&request).is_none() {
-            handle(writer, request);
-            continue;
-        }
-        let Request::Record { poll, reply } = request else {
-            continue;
-        };
-        let Poll {
-            subscription: id,
-            checked_at,
-            policy,
-            record:
-                PollRecord::Modified {
-                    feed,
-                    validators,
-                    hints,
-                    moved_to,
-                },
-        } = *poll
-        else {
-            continue;
-        };
-        match current(writer.connection_mut(), id) {
-            Ok(Some(cur)) => batch.push(Fetched {
-                id,
-                cur,
-                checked_at,
-                policy,
-                feed,
-                validators,
-                hints,
-                moved_to,
-                reply,
-            }),
-            // Removed (or gone) while the fetch was in flight: nothing to record.
-            Ok(None) => {
-                let _ = reply.send(Ok(Recorded {
-                    next_check_at: None,
-                    error_count: 0,
-                    report: None,
-                    store_error: None,
-                    subscription: None,
-                }));
-            }
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
-    }
-    if batch.is_empty() {
-        return;
-    }
-    let feeds: Vec<&NormalizedFeed> = batch.iter().map(|f| f.feed.as_ref()).collect();
-    let now = batch
-        .iter()
-        .map(|f| f.checked_at)
-        .max()
-        .unwrap_or_else(Utc::now);
-    let mut next = vec![None; batch.len()];
-    let results = writer.ingest_batch_with(&feeds, now, |conn, i, report| {
-        let f = &batch[i];
-        let recent = published_last_week(conn, report.feed_id, f.checked_at)?;
-        let plan = f.policy.after_success(f.checked_at, recent, &f.hints);
-        conn.prepare_cached(
-            "UPDATE subscriptions SET feed_id = ?2, next_check_at = ?3, current_interval = ?4,
-                    etag = ?5, last_modified = ?6, last_check_at = ?7, last_success_at = ?7,
-                    last_status = 200, error_count = 0
-              WHERE id = ?1",
-        )?
-        .execute(params![
-            f.id,
-            report.feed_id,
-            format_time(plan.next_check_at),
-            secs(plan.interval),
-            f.validators.etag,
-            f.validators.last_modified,
-            format_time(f.checked_at)
-        ])?;
-        if let Some(to) = &f.moved_to {
-            move_to(conn, f.id, Some(report.feed_id), &f.cur.url, to)?;
-        }
-        next[i] = Some(plan.next_check_at);
-        Ok(())
-    });
-    drop(feeds);
-    for ((f, result), next) in batch.into_iter().zip(results).zip(next) {
-        let conn = writer.connection_mut();
-        let recorded = match result {
-            Ok(report) => Ok(Recorded {
-                next_check_at: next,
-                error_count: 0,
-                report: Some(report),
-                store_error: None,
-                subscription: None,
-            }),
-            Err(e) => {
-                let error = format!("storing failed: {e}");
-                fail(
-                    conn,
-                    f.id,
-                    &f.cur,
-                    &f.policy,
-                    f.checked_at,
-                    &error,
-                    None,
-                    None,
-                )
-                .map(|mut r| {
-                    r.store_error = Some(error);
-                    r
-                })
-            }
-        };
-        let recorded = recorded.and_then(|mut r| {
-            r.subscription = load(conn, Some(f.id))?.pop();
-            Ok(r)
-        });
-        let _ = f.reply.send(recorded);
-    }
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-fn find(conn: &Connection, url: &str) -> Result<Option<(i64, bool)>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, gone_at IS NOT NULL FROM subscriptions WHERE url = ?1 OR configured_url = ?1
-              ORDER BY url = ?1 DESC LIMIT 1",
-            [url],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
-}
-
-fn insert(
-    conn: &Connection,
-    spec: &FeedSpec,
-    origin: Origin,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO subscriptions (url, configured_url, name, interval_seconds, origin, added_at)
-         VALUES (?1, ?1, ?2, ?3, ?4, ?5)",
-        params![
-            spec.url,
-            spec.name,
-            spec.interval.map(secs),
-            origin.as_str(),
-            format_time(now)
-        ],
-    )?;
-    Ok(())
-}
-
-fn sync(
-    conn: &mut Connection,
-    feeds: &[FeedSpec],
-    now: DateTime<Utc>,
-) -> Result<Synced, StoreError> {
-    let tx = conn.transaction()?;
-    let mut keep = std::collections::BTreeSet::new();
-    let mut out = Synced::default();
-    for spec in feeds {
-        match find(&tx, &spec.url)? {
-            Some((id, _)) => {
-                tx.execute(
-                    "UPDATE subscriptions SET name = ?2, interval_seconds = ?3, origin = 'config' WHERE id = ?1",
-                    params![id, spec.name, spec.interval.map(secs)],
-                )?;
-                keep.insert(id);
-            }
-            None => {
-                insert(&tx, spec, Origin::Config, now)?;
-                keep.insert(tx.last_insert_rowid());
-                out.added += 1;
-            }
-        }
-    }
-    let configured: Vec<i64> = tx
-        .prepare("SELECT id FROM subscriptions WHERE origin = 'config'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in configured.into_iter().filter(|id| !keep.contains(id)) {
-        tx.execute("DELETE FROM subscriptions WHERE id = ?1", [id])?;
-        out.removed += 1;
-    }
-    tx.commit()?;
-    out.active = active(conn)?;
-    Ok(out)
-}
-
-fn add(
-    conn: &mut Connection,
-    spec: &FeedSpec,
-    origin: Origin,
-    now: DateTime<Utc>,
-) -> Result<Added, StoreError> {
-    match find(conn, &spec.url)? {
-        None => {
-            insert(conn, spec, origin, now)?;
-            Ok(Added::New)
-        }
-        Some((id, true)) => {
-            conn.execute(
-                "UPDATE subscriptions SET gone_at = NULL, error_count = 0, next_check_at = NULL,
-                        name = coalesce(?2, name), interval_seconds = coalesce(?3, interval_seconds)
-                  WHERE id = ?1",
-                params![id, spec.name, spec.interval.map(secs)],
-            )?;
-            Ok(Added::Revived)
-        }
-        Some((_, false)) => Ok(Added::Exists),
-    }
-}
-
-fn duration(secs: Option<i64>) -> Option<Duration> {
-    secs.and_then(|s| u64::try_from(s).ok())
-        .map(Duration::from_secs)
-}
-
-fn active(conn: &Connection) -> Result<Vec<Subscription>, StoreError> {
-    load(conn, None)
-}
-
-/// Subscriptions not gone; all of them, or the one with id `only`.
-///
-/// Two statements, not one with `(?1 IS NULL OR id = ?1)`: SQLite cannot
-/// use the primary key for that condition, so looking up one subscription
-/// (after every poll) scanned the whole table, which made a poll cycle
-/// quadratic in the number of feeds.
-fn load(conn: &Connection, only: Option<i64>) -> Result<Vec<Subscription>, StoreError> {
-    const COLUMNS: &str =
-        "SELECT id, url, configured_url, name, interval_seconds, feed_id, next_check_at,
-                etag, last_modified, error_count
-           FROM subscriptions WHERE gone_at IS NULL";
-    let mut stmt = match only {
-        Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND id = ?1"))?,
-        None => conn.prepare_cached(&format!("{COLUMNS} AND ?1 IS NULL ORDER BY id"))?,
-    };
-    let rows = stmt.query_map([only], |r| {
-        Ok(Subscription {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            configured_url: r.get(2)?,
-            name: r.get(3)?,
-            interval: duration(r.get(4)?),
-            feed_id: r.get(5)?,
-            next_check_at: r
-                .get::<_, Option<String>>(6)?
-                .as_deref()
-                .and_then(parse_time),
-            validators: Validators {
-                etag: r.get(7)?,
-                last_modified: r.get(8)?,
-            },
-            error_count: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(u32::MAX),
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The state a poll is decided from.
-struct Current {
-    url: String,
-    feed_id: Option<i64>,
-    error_count: u32,
-    interval: Option<Duration>,
-}
-
-fn current(conn: &Connection, id: i64) -> Result<Option<Current>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT url, feed_id, error_count, current_interval FROM subscriptions
-              WHERE id = ?1 AND gone_at IS NULL",
-        )?
-        .query_row([id], |r| {
-            Ok(Current {
-                url: r.get(0)?,
-                feed_id: r.get(1)?,
-                error_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
-                interval: duration(r.get(3)?),
-            })
-        })
-        .optional()?)
-}
-
-/// Follows a permanent redirect: the subscription and its stored feed take
-/// the new URL (unless another one already has it).
-fn move_to(
-    conn: &Connection,
-    id: i64,
-    feed_id: Option<i64>,
-    from: &str,
-    to: &str,
-) -> Result<(), StoreError> {
-    let moved = conn
-        .prepare_cached("UPDATE OR IGNORE subscriptions SET url = ?2 WHERE id = ?1")?
-        .execute(params![id, to])?;
-    if moved == 0 {
-        tracing::warn!(
-            from,
-            to,
-            "Feed moved permanently to a URL another subscription polls; keeping the old URL."
-        );
-        return Ok(());
-    }
-    if let Some(feed_id) = feed_id {
-        conn.prepare_cached("UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1")?
-            .execute(params![feed_id, to])?;
-    }
-    tracing::info!(from, to, "Feed moved permanently; its URL is updated.");
-    Ok(())
-}
-
-fn published_last_week(
-    conn: &Connection,
-    feed_id: i64,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let since = chrono::Duration::from_std(RATE_WINDOW)
-        .ok()
-        .and_then(|w| now.checked_sub_signed(w))
-        .unwrap_or(now);
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM entries WHERE feed_id = ?1 AND published >= ?2 AND published <= ?3",
-        )?
-        .query_row(params![feed_id, format_time(since), format_time(now)], |r| {
-            r.get(0)
-        })?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-fn record(writer: &mut Writer, poll: Poll) -> Result<Recorded, StoreError> {
-    let Poll {
-        subscription: id,
-        checked_at: now,
-        policy,
-        record,
-    } = poll;
-    let Some(cur) = current(writer.connection_mut(), id)? else {
-        // Removed (or gone) while the fetch was in flight: nothing to record.
-        return Ok(Recorded {
-            next_check_at: None,
-            error_count: 0,
-            report: None,
-            store_error: None,
-            subscription: None,
-        });
-    };
-    let now_s = format_time(now);
-    match record {
-        PollRecord::Modified { .. } => {
-            // Stored with the other fetched documents (`handle_documents`).
-            Err(StoreError::BatchFailed(
-                "a fetched document reached the single-poll path".into(),
-            ))
-        }
-        PollRecord::NotModified {
-            etag,
-            hints,
-            moved_to,
-        } => {
-            let plan = policy.after_not_modified(now, cur.interval, &hints);
-            let tx = writer.connection_mut().transaction()?;
-            tx.prepare_cached(
-                "UPDATE subscriptions SET next_check_at = ?2, current_interval = ?3, etag = coalesce(?4, etag),
-                        last_check_at = ?5, last_success_at = ?5, last_status = 304, error_count = 0
-                  WHERE id = ?1",
-            )?.execute(
-                params![id, format_time(plan.next_check_at), secs(plan.interval), etag, now_s],
-            )?;
-            if let Some(to) = &moved_to {
-                move_to(&tx, id, cur.feed_id, &cur.url, to)?;
-            }
-            tx.commit()?;
-            Ok(Recorded {
-                next_check_at: Some(plan.next_check_at),
-                error_count: 0,
-                report: None,
-                store_error: None,
-                subscription: None,
-            })
-        }
-        PollRecord::Gone => {
-            writer.connection_mut().prepare_cached(
-                "UPDATE subscriptions SET gone_at = ?2, next_check_at = NULL, last_check_at = ?2,
-                        last_status = 410, last_error = 'gone (410): no longer polled', last_error_at = ?2
-                  WHERE id = ?1",
-            )?.execute(
-                params![id, now_s],
-            )?;
-            tracing::warn!(url = %cur.url, "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
-            Ok(Recorded {
-                next_check_at: None,
-                error_count: cur.error_count,
-                report: None,
-                store_error: None,
-                subscription: None,
-            })
-        }
-        PollRecord::Failed {
-            error,
-            status,
-            retry_after,
-        } => fail(
-            writer.connection_mut(),
-            id,
-            &cur,
-            &policy,
-            now,
-            &error,
-            status,
-            retry_after,
-        ),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fail(
-    conn: &Connection,
-    id: i64,
-    cur: &Current,
-    policy: &Policy,
-    now: DateTime<Utc>,
-    error: &str,
-    status: Option<u16>,
-    retry_after: Option<Duration>,
-) -> Result<Recorded, StoreError> {
-    let errors = cur.error_count.saturating_add(1);
-    let plan = policy.after_failure(now, errors, retry_after, cur.interval);
-    let now_s = format_time(now);
-    conn.prepare_cached(
-        "UPDATE subscriptions SET next_check_at = ?2, error_count = ?3, last_error = ?4, last_error_at = ?5,
-                last_check_at = ?5, last_status = ?6
-          WHERE id = ?1",
-    )?.execute(
-        params![id, format_time(plan.next_check_at), errors, error, now_s, status],
-    )?;
-    Ok(Recorded {
-        next_check_at: Some(plan.next_check_at),
-        error_count: errors,
-        report: None,
-        store_error: None,
-        subscription: None,
-    })
 }
 
 /// Every subscription with its state, for `feedfold status` and `feeds list`
@@ -862,12 +276,13 @@ pub fn statuses(conn: &Connection) -> Result<Vec<FeedStatus>, StoreError> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::detector::GroupingConfig;
+    use crate::model::FeedSpec;
     use crate::scheduler::PollingConfig;
+    use crate::store::Store;
 
     fn spec(url: &str) -> FeedSpec {
         FeedSpec {
@@ -878,9 +293,11 @@ mod tests {
     }
 
     fn failed(id: i64, retry_after: Option<Duration>) -> Poll {
+        use chrono::SubsecRound;
         Poll {
             subscription: id,
-            checked_at: Utc::now(),
+            // Whole seconds, as the store keeps times.
+            checked_at: Utc::now().trunc_subsecs(0),
             policy: PollingConfig {
                 jitter: 0.0,
                 ..PollingConfig::default()
@@ -1024,21 +441,26 @@ mod tests {
             store.record_poll(fetched(ids[2], "c", text)),
         );
         let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
-        assert_eq!(a.report.as_ref().map(|r| r.new), Some(1));
-        assert_eq!(
-            b.report.as_ref().map(|r| r.joined),
-            Some(1),
-            "b's copy joined a's story"
-        );
-        assert!(a.next_check_at.is_some() && b.next_check_at.is_some());
-        assert_eq!(
-            a.subscription
-                .as_ref()
-                .and_then(|s| s.validators.etag.clone()),
-            Some("\"a\"".to_string())
-        );
+        let Recorded::Stored {
+            report: ra,
+            subscription: sa,
+        } = a
+        else {
+            panic!("a was not stored: {a:?}");
+        };
+        let Recorded::Stored {
+            report: rb,
+            subscription: sb,
+        } = b
+        else {
+            panic!("b was not stored: {b:?}");
+        };
+        assert_eq!(ra.new, 1);
+        assert_eq!(rb.joined, 1, "b's copy joined a's story");
+        assert!(sa.next_check_at.is_some() && sb.next_check_at.is_some());
+        assert_eq!(sa.validators.etag.as_deref(), Some("\"a\""));
         // The removed subscription records nothing.
-        assert!(c.report.is_none() && c.next_check_at.is_none() && c.subscription.is_none());
+        assert_eq!(c, Recorded::Unsubscribed);
         drop(store);
         writer.join();
     }
@@ -1058,14 +480,20 @@ mod tests {
             let poll = failed(id, None);
             let at = poll.checked_at;
             let r = store.record_poll(poll).await.expect("record");
-            delays.push((r.next_check_at.expect("next") - at).num_minutes());
+            let sub = r.subscription().expect("still polled");
+            delays.push((sub.next_check_at.expect("next") - at).num_minutes());
         }
         assert_eq!(delays, [10, 20, 40]);
         let poll = failed(id, Some(Duration::from_secs(7200)));
         let at = poll.checked_at;
         let r = store.record_poll(poll).await.expect("record");
-        assert_eq!(r.error_count, 4);
-        assert_eq!((r.next_check_at.expect("next") - at).num_minutes(), 120);
+        assert!(
+            matches!(r, Recorded::Failed { storing: false, .. }),
+            "{r:?}"
+        );
+        let sub = r.subscription().expect("still polled");
+        assert_eq!(sub.error_count, 4);
+        assert_eq!((sub.next_check_at.expect("next") - at).num_minutes(), 120);
         drop(store);
         writer.join();
     }

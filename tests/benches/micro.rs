@@ -383,7 +383,7 @@ fn build_lookup_detector(bases: &[Base], entries: usize) -> Detector {
         let jitter = (rng.next() % 43_200) as i64 - 21_600;
         let time = base.time + (copy as i64 - (copies / 2) as i64) * 86_400 + jitter;
         let id = i as i64 + 1;
-        detector.index.insert(
+        detector.insert(
             id,
             Indexed {
                 feed_id: (rng.next() % INDEX_FEEDS) as i64 + 1,
@@ -396,9 +396,9 @@ fn build_lookup_detector(bases: &[Base], entries: usize) -> Detector {
     detector
 }
 
-/// The index of a detector (the field access kept next to the builder).
+/// The index of a detector.
 fn lookup_index(detector: &Detector) -> &CandidateIndex {
-    &detector.index
+    detector.index()
 }
 
 /// One lookup query.
@@ -480,7 +480,7 @@ fn queries(kind: &str) -> &'static [Query] {
 }
 
 fn candidates(detector: &Detector, q: &Query) -> Vec<i64> {
-    let config = &detector.config;
+    let config = detector.config();
     lookup_index(detector).candidates(
         &q.features,
         q.time,
@@ -582,7 +582,7 @@ fn lookup_percentiles() {
                     .candidates(
                         &q.features,
                         q.time,
-                        d.config.window_seconds(),
+                        d.config().window_seconds(),
                         -1,
                         usize::MAX,
                     )

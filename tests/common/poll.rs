@@ -1,17 +1,18 @@
 //! In-process polling harness shared by `tests/daemon.rs` and
 //! `tests/robustness.rs`: a store in a temporary directory, the daemon's
-//! HTTP fetcher and `daemon::poll_feed`, the one code path the daemon runs
+//! HTTP fetcher and `pipeline::poll`, the one code path the daemon runs
 //! per check.
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-use feedfold::daemon::poll_feed;
 use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::http::{HttpConfig, HttpFetcher};
-use feedfold::scheduler::{Interval, PollingConfig};
-use feedfold::store::subscriptions::{self, FeedSpec, FeedStatus, Origin, Recorded, Subscription};
+use feedfold::fetcher::{Fetcher, HttpConfig};
+use feedfold::model::{FeedSpec, Interval};
+use feedfold::pipeline;
+use feedfold::scheduler::PollingConfig;
+use feedfold::store::subscriptions::{self, FeedStatus, Origin, Recorded, Subscription};
 use feedfold::store::{self, Store, WriterThread};
 
 /// A store, a fetcher and polling settings; the writer is joined on drop.
@@ -20,7 +21,7 @@ pub struct Ctx {
     db: PathBuf,
     store: Option<Store>,
     writer: Option<WriterThread>,
-    http: HttpFetcher,
+    http: Fetcher,
     polling: PollingConfig,
 }
 
@@ -46,7 +47,7 @@ impl Ctx {
             db,
             store: Some(store),
             writer: Some(writer),
-            http: HttpFetcher::new(&http).expect("client"),
+            http: Fetcher::new(&http).expect("client"),
             polling: polling(),
         }
     }
@@ -86,7 +87,7 @@ impl Ctx {
 
     pub async fn poll(&self, id: i64) -> Recorded {
         let sub = self.sub(id).await.expect("active subscription");
-        poll_feed(self.store(), &self.http, &self.polling, &sub)
+        pipeline::poll(self.store(), &self.http, &self.polling, &sub)
             .await
             .expect("recorded")
     }

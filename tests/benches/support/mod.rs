@@ -35,7 +35,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use feedfold::detector::features::{self, fnv1a};
 use feedfold::detector::GroupingConfig;
-use feedfold::fetcher::{FetchSettings, Fetcher, Source};
+use feedfold::fetcher::{Fetcher, HttpConfig, Source};
 use feedfold::model::format_time;
 use feedfold::pipeline::{ingest_sources, IngestOptions, SourceOutcome};
 use feedfold::store::Store;
@@ -632,7 +632,7 @@ pub fn ingest_files(
     store: &Store,
     files: &[PathBuf],
 ) -> Vec<SourceOutcome> {
-    let fetcher = Fetcher::new(&FetchSettings::default()).expect("fetcher");
+    let fetcher = Fetcher::new(&HttpConfig::default()).expect("fetcher");
     let sources: Vec<Source> = files.iter().cloned().map(Source::File).collect();
     rt.block_on(ingest_sources(
         store,

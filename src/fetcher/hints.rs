@@ -1,40 +1,14 @@
 //! Server hints about when to come back, read from a fetch's response:
 //! `Cache-Control: max-age`, `Expires`, `Retry-After` (RFC 9110 §10.2.3,
 //! RFC 9111 §5.2.2.1 and §5.3) and RSS 2.0's `<ttl>` (minutes). Pure
-//! parsing for the scheduler; the fetcher fills a [`Hints`] and the
-//! scheduler's [`super::Policy`] turns it into a delay.
+//! parsing, next to the fetcher that reads the headers; the fetcher fills
+//! a [`crate::model::Hints`] and the scheduler's policy turns it into a
+//! delay.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use quick_xml::events::Event;
-
-use super::HINT_CAP;
-
-/// What a response asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hints {
-    /// RSS `<ttl>`.
-    pub ttl: Option<Duration>,
-    /// `Cache-Control: max-age` (or `s-maxage`).
-    pub max_age: Option<Duration>,
-    /// `Expires`.
-    pub expires: Option<DateTime<Utc>>,
-    /// `Retry-After` (on 429 and 503, and on any response that sends it).
-    pub retry_after: Option<Duration>,
-}
-
-impl Hints {
-    /// The longest delay the hints ask for at `now`, capped at [`HINT_CAP`].
-    pub fn delay(&self, now: DateTime<Utc>) -> Option<Duration> {
-        let expires = self.expires.and_then(|e| (e - now).to_std().ok());
-        [self.ttl, self.max_age, expires, self.retry_after]
-            .into_iter()
-            .flatten()
-            .max()
-            .map(|d| d.min(HINT_CAP))
-    }
-}
 
 /// Parses an HTTP date (IMF-fixdate, RFC 9110 §5.6.7; the obsolete formats
 /// as far as RFC 2822 parsing accepts them).
@@ -160,26 +134,5 @@ mod tests {
             rss_ttl(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"),
             None
         );
-    }
-
-    #[test]
-    fn the_longest_hint_wins_and_is_capped() {
-        let h = Hints {
-            ttl: Some(Duration::from_secs(60)),
-            expires: Some(now() + chrono::Duration::hours(3)),
-            max_age: Some(Duration::from_secs(3600)),
-            retry_after: None,
-        };
-        assert_eq!(h.delay(now()), Some(Duration::from_secs(3 * 3600)));
-        let past = Hints {
-            expires: Some(now() - chrono::Duration::hours(3)),
-            ..Hints::default()
-        };
-        assert_eq!(past.delay(now()), None);
-        let huge = Hints {
-            ttl: Some(Duration::from_secs(u64::MAX / 2)),
-            ..Hints::default()
-        };
-        assert_eq!(huge.delay(now()), Some(HINT_CAP));
     }
 }

@@ -1,10 +1,9 @@
-//! Text output of `feedfold status` and `feedfold feeds list`: the
-//! daemon's subscriptions and their polling state, as read from the store
-//! on a read-only connection. Presentation only.
+//! `feedfold status` and `feedfold feeds list`: the daemon's
+//! subscriptions and their polling state, as tables and CSV.
 
 use std::io::{self, Write};
 
-use crate::scheduler::Interval;
+use crate::model::Interval;
 use crate::store::subscriptions::FeedStatus;
 
 fn state(f: &FeedStatus) -> &'static str {
@@ -108,7 +107,7 @@ pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
 
 /// Subscriptions as CSV, one row per feed (the columns of `--json`).
 pub fn status_csv(out: &mut impl Write, rows: &[FeedStatus]) -> std::io::Result<()> {
-    crate::output::csv_record(
+    super::csv_record(
         out,
         &[
             "id",
@@ -134,7 +133,7 @@ pub fn status_csv(out: &mut impl Write, rows: &[FeedStatus]) -> std::io::Result<
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     for r in rows {
-        crate::output::csv_record(
+        super::csv_record(
             out,
             &[
                 r.id.to_string(),

@@ -1,0 +1,237 @@
+//! The one-shot pipeline: `feedfold ingest`, `parse` and `eval`. Each goes
+//! through [`pipeline`] with the fetcher built from the config's `[http]`
+//! table, as the daemon does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use indicatif::ProgressBar;
+
+use feedfold::cli::Format;
+use feedfold::config::Config;
+use feedfold::eval::{Corpus, Predicted, Scores};
+use feedfold::fetcher::{Fetcher, Source};
+use feedfold::model::IngestReport;
+use feedfold::pipeline::{self, IngestOptions, SourceOutcome};
+use feedfold::render;
+use feedfold::store;
+
+use super::session::StoreSession;
+use super::{progress_bar, runtime};
+
+/// The fetcher every one-shot command uses: `[http]` from the config.
+fn fetcher(config: &Config) -> Result<Fetcher> {
+    Fetcher::new(&config.http).context("setting up the HTTP client")
+}
+
+/// `feedfold ingest SOURCE...`: fails (exit 1) if any source failed.
+pub fn ingest(
+    path: &Path,
+    config: &Config,
+    feed_url: Option<String>,
+    jobs: usize,
+    sources: Vec<String>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    if sources.iter().filter(|s| *s == "-").count() > 1 {
+        return Err(anyhow!("standard input (-) can be named only once"));
+    }
+    let fetcher = fetcher(config)?;
+    let session = StoreSession::open(path, config)?;
+    let sources: Vec<Source> = sources.iter().map(|s| Source::from_arg(s)).collect();
+    let options = IngestOptions {
+        feed_url,
+        read_ahead: jobs,
+    };
+    // A bar for many sources, on a terminal only; messages print above it.
+    let bar = if sources.len() > 1 {
+        progress_bar(sources.len() as u64, "sources")
+    } else {
+        ProgressBar::hidden()
+    };
+    let sink = &mut *out;
+    let outcomes = session.run(|store| async move {
+        pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
+            bar.suspend(|| report_outcome(o, sink));
+            bar.inc(1);
+        })
+        .await
+    });
+    session.close();
+    let mut total = IngestReport::default();
+    let mut failed = 0;
+    for o in &outcomes {
+        match &o.result {
+            Ok((_, r)) => total.add(r),
+            Err(_) => failed += 1,
+        }
+    }
+    writeln!(
+        out,
+        "total: {} sources ({} failed), {} new, {} updated, {} unchanged, {} joined an existing story, {} stories merged",
+        outcomes.len(),
+        failed,
+        total.new,
+        total.updated,
+        total.unchanged,
+        total.joined,
+        total.merged
+    )?;
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One source's line on stdout, or its error and warnings on stderr.
+fn report_outcome(o: &SourceOutcome, out: &mut impl Write) {
+    for w in &o.warnings {
+        eprintln!("feedfold: warning: {}: {w}", o.name);
+    }
+    match render::reports::ingest_line(o) {
+        Some(line) => {
+            let _ = writeln!(out, "{line}");
+        }
+        None => {
+            if let Err(e) = &o.result {
+                eprintln!(
+                    "feedfold: error: {}: {}",
+                    o.name,
+                    feedfold::telemetry::chain(e)
+                );
+            }
+        }
+    }
+}
+
+/// `feedfold parse SOURCE`: normalizes one document and shows it; stores nothing.
+pub fn parse(
+    config: &Config,
+    source: &str,
+    feed_url: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let fetcher = fetcher(config)?;
+    let src = Source::from_arg(source);
+    let feed = runtime()?
+        .block_on(pipeline::read_document(&fetcher, &src, feed_url.as_deref()))
+        .with_context(|| source.to_string())?;
+    if json {
+        render::json(out, &feed)?;
+    } else {
+        render::reports::parsed(out, &feed)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedfold eval CORPUS`: ingests a labelled corpus into a fresh store
+/// and scores the stories against its truth.
+pub fn eval(
+    corpus_dir: &Path,
+    db: Option<PathBuf>,
+    reverse: bool,
+    show: usize,
+    format: Format,
+    config: &Config,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let corpus = Corpus::load(corpus_dir)?;
+    let (path, temporary) = match db {
+        Some(p) if p.exists() => {
+            return Err(anyhow!("{} exists; eval needs a fresh store", p.display()))
+        }
+        Some(p) => (p, false),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            (
+                std::env::temp_dir()
+                    .join(format!("feedfold-eval-{}-{nanos}.db", std::process::id())),
+                true,
+            )
+        }
+    };
+    let mut files = corpus.files.clone();
+    if reverse {
+        files.reverse();
+    }
+    let sources: Vec<Source> = files.iter().map(|f| Source::File(f.clone())).collect();
+    let fetcher = fetcher(config)?;
+    let session = StoreSession::open(&path, config)?;
+    let started = std::time::Instant::now();
+    let bar = progress_bar(files.len() as u64, "files");
+    let options = IngestOptions {
+        feed_url: None,
+        read_ahead: 4,
+    };
+    let outcomes = session.run(|store| async move {
+        pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
+            if let Err(e) = &o.result {
+                bar.suspend(|| {
+                    eprintln!(
+                        "feedfold: error: {}: {}",
+                        o.name,
+                        feedfold::telemetry::chain(e)
+                    )
+                });
+            }
+            bar.inc(1);
+        })
+        .await
+    });
+    session.close();
+    let elapsed = started.elapsed().as_secs_f64();
+    let result = score(&path, &corpus);
+    if temporary {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    let scores = result?;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    match format {
+        Format::Json => render::json(out, &scores)?,
+        Format::Csv => render::reports::eval_csv(out, &scores)?,
+        Format::Table => {
+            writeln!(
+                out,
+                "corpus {} ({} files{}, {} failed), ingested in {:.2} s",
+                corpus_dir.display(),
+                files.len(),
+                if reverse { ", reversed" } else { "" },
+                failed,
+                elapsed
+            )?;
+            render::reports::eval(out, &scores, show)?;
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Scores the stories of the store at `path` against the corpus's truth.
+fn score(path: &Path, corpus: &Corpus) -> Result<Scores> {
+    let conn = store::open_reader(path)?;
+    let mut stmt = conn.prepare("SELECT id, guid, url, story_id, title FROM entries")?;
+    let stored = stmt
+        .query_map([], |r| {
+            Ok(Predicted {
+                id: r.get(0)?,
+                guid: r.get(1)?,
+                url: r.get(2)?,
+                story_id: r.get(3)?,
+                title: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(feedfold::eval::score(&corpus.truth, &stored))
+}

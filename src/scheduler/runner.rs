@@ -1,0 +1,338 @@
+//! The scheduler's loop: keeps every subscription either queued or with
+//! exactly one poll under way, and reschedules it from what the store
+//! recorded.
+//!
+//! ```text
+//!  Control::Reload ─▶ Runner ── due feed ──▶ poll task (pipeline::poll) ──▶ Store::record_poll
+//!  stop (watch)    ─▶ DueQueue ◀── Recorded (its next check) ────────────────────┘
+//! ```
+//!
+//! In [`Mode::Forever`] (`feedfold run`) each feed is queued for its stored
+//! next check and queued again after every poll; the loop ends when `stop`
+//! changes or the store's writer is gone. [`Mode::Once`] (`feedfold run
+//! --once`) is the same loop primed with every feed due now and never
+//! requeuing: it ends when every poll has finished. Either way, on `stop`
+//! no new poll starts, the polls under way get `polling.shutdown_grace`,
+//! and the rest are abandoned (each store write is one transaction, so an
+//! abandoned poll leaves nothing half-written).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::queue::{instant_for, DueQueue};
+use super::{seed, PollingConfig};
+use crate::fetcher::Fetcher;
+use crate::pipeline;
+use crate::store::subscriptions::{Recorded, Subscription};
+use crate::store::{Store, StoreError};
+
+/// A change for the running scheduler.
+#[derive(Debug)]
+pub enum Control {
+    /// Poll exactly these subscriptions from now on, with this policy.
+    Reload {
+        /// The active subscriptions.
+        feeds: Vec<Subscription>,
+        /// The `[polling]` table.
+        polling: PollingConfig,
+    },
+}
+
+/// How long the loop runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Poll each feed when it is due, again and again (`feedfold run`).
+    Forever,
+    /// Poll every feed once, now, and end (`feedfold run --once`).
+    Once,
+}
+
+/// What the polls of a run did (the summary of `feedfold run --once`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CycleReport {
+    /// Subscribed feeds checked.
+    pub feeds: usize,
+    /// Feeds that answered with a document (200) that was stored.
+    pub modified: usize,
+    /// Feeds that answered 304 Not Modified.
+    pub not_modified: usize,
+    /// Feeds whose check failed (network, status, parse or store error).
+    pub failed: usize,
+    /// Feeds that answered 410 Gone, or were unsubscribed meanwhile (no
+    /// longer polled).
+    pub gone: usize,
+    /// New entries stored.
+    pub new_entries: usize,
+    /// Stored entries that changed.
+    pub updated_entries: usize,
+    /// New entries that joined an existing story.
+    pub joined: usize,
+    /// Whether SIGTERM/SIGINT cut the run short (the checks not finished
+    /// within `polling.shutdown_grace` were abandoned).
+    pub interrupted: bool,
+}
+
+impl CycleReport {
+    fn add(&mut self, recorded: &Recorded) {
+        match recorded {
+            Recorded::Stored { report, .. } => {
+                self.modified += 1;
+                self.new_entries += report.new;
+                self.updated_entries += report.updated;
+                self.joined += report.joined;
+            }
+            Recorded::NotModified { .. } => self.not_modified += 1,
+            Recorded::Failed { .. } => self.failed += 1,
+            Recorded::Gone | Recorded::Unsubscribed => self.gone += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for CycleReport {
+    /// The one-line summary `feedfold run --once` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checked {} feeds: {} modified (200), {} not modified (304), {} failed, {} gone; \
+             {} new entries ({} joined a story), {} updated",
+            self.feeds,
+            self.modified,
+            self.not_modified,
+            self.failed,
+            self.gone,
+            self.new_entries,
+            self.joined,
+            self.updated_entries
+        )?;
+        if self.interrupted {
+            write!(f, "; interrupted")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why the loop had to stop without being asked to.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchedulerError {
+    /// The store's writer thread has stopped: polls cannot be recorded.
+    #[error("the store's writer thread has stopped")]
+    WriterGone,
+}
+
+/// What a poll task returns: the feed and what the writer recorded.
+type PollDone = (i64, Result<Recorded, StoreError>);
+
+/// Owns the timer queue and the poll tasks.
+pub struct Runner {
+    store: Store,
+    fetcher: Fetcher,
+    polling: PollingConfig,
+    mode: Mode,
+    feeds: HashMap<i64, Subscription>,
+    queue: DueQueue,
+    /// Poll tasks under way, at most one per feed.
+    in_flight: JoinSet<PollDone>,
+    polling_now: HashSet<i64>,
+    /// Which feed each poll task polls, to reschedule it if the task panics.
+    tasks: HashMap<tokio::task::Id, i64>,
+    report: CycleReport,
+    /// Set when the store's writer is gone: polling cannot go on.
+    writer_gone: bool,
+}
+
+impl Runner {
+    /// A loop over `feeds`, scheduled by `polling`.
+    pub fn new(
+        store: Store,
+        fetcher: Fetcher,
+        polling: PollingConfig,
+        feeds: Vec<Subscription>,
+        mode: Mode,
+    ) -> Runner {
+        let mut runner = Runner {
+            store,
+            fetcher,
+            polling,
+            mode,
+            feeds: HashMap::new(),
+            queue: DueQueue::new(),
+            in_flight: JoinSet::new(),
+            polling_now: HashSet::new(),
+            tasks: HashMap::new(),
+            report: CycleReport {
+                feeds: feeds.len(),
+                ..CycleReport::default()
+            },
+            writer_gone: false,
+        };
+        runner.set_feeds(feeds);
+        runner
+    }
+
+    fn schedule(&mut self, sub: &Subscription) {
+        let now = Utc::now();
+        let at = match self.mode {
+            Mode::Once => now,
+            Mode::Forever => sub.next_check_at.unwrap_or_else(|| {
+                self.polling
+                    .policy(sub.interval, seed(sub.id))
+                    .first_check(now)
+            }),
+        };
+        self.queue.schedule(sub.id, instant_for(at, now));
+    }
+
+    fn set_feeds(&mut self, feeds: Vec<Subscription>) {
+        let new: HashMap<i64, Subscription> = feeds.into_iter().map(|s| (s.id, s)).collect();
+        for id in self
+            .feeds
+            .keys()
+            .filter(|id| !new.contains_key(id))
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            self.queue.remove(id);
+        }
+        for sub in new.values() {
+            if !self.queue.contains(sub.id) && !self.polling_now.contains(&sub.id) {
+                self.schedule(sub);
+            }
+        }
+        self.feeds = new;
+    }
+
+    fn start(&mut self, id: i64) {
+        let Some(sub) = self.feeds.get(&id).cloned() else {
+            return;
+        };
+        let (store, fetcher, polling) = (
+            self.store.clone(),
+            self.fetcher.clone(),
+            self.polling.clone(),
+        );
+        self.polling_now.insert(id);
+        let handle = self
+            .in_flight
+            .spawn(async move { (id, pipeline::poll(&store, &fetcher, &polling, &sub).await) });
+        self.tasks.insert(handle.id(), id);
+    }
+
+    fn retry_later(&mut self, id: i64) {
+        if self.mode == Mode::Forever && self.feeds.contains_key(&id) {
+            let now = Utc::now();
+            let at =
+                now + chrono::Duration::from_std(self.polling.min_interval.0).unwrap_or_default();
+            self.queue.schedule(id, instant_for(at, now));
+        }
+    }
+
+    fn finished(&mut self, done: Result<(tokio::task::Id, PollDone), tokio::task::JoinError>) {
+        let (id, result) = match done {
+            Ok((task, d)) => {
+                self.tasks.remove(&task);
+                d
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "A poll task failed; retrying its feed after min_interval.");
+                self.report.failed += 1;
+                if let Some(id) = self.tasks.remove(&e.id()) {
+                    self.polling_now.remove(&id);
+                    self.retry_later(id);
+                }
+                return;
+            }
+        };
+        self.polling_now.remove(&id);
+        match result {
+            Ok(recorded) => {
+                self.report.add(&recorded);
+                match (recorded.subscription(), self.feeds.contains_key(&id)) {
+                    (Some(sub), true) => {
+                        if self.mode == Mode::Forever {
+                            self.schedule(sub);
+                        }
+                        self.feeds.insert(id, sub.clone());
+                    }
+                    _ => {
+                        self.feeds.remove(&id);
+                    }
+                }
+            }
+            Err(StoreError::WriterGone) => {
+                tracing::error!("The store's writer thread has stopped; polling stops.");
+                self.writer_gone = true;
+            }
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::chain(&e), "Recording a poll failed; retrying the feed after min_interval.");
+                self.report.failed += 1;
+                self.retry_later(id);
+            }
+        }
+    }
+
+    /// Whether a run of [`Mode::Once`] has nothing left to do.
+    fn done(&self) -> bool {
+        self.mode == Mode::Once && self.queue.is_empty() && self.in_flight.is_empty()
+    }
+
+    /// Polls until `stop` changes, or (in [`Mode::Once`]) until every feed
+    /// was polled; returns what the polls did.
+    pub async fn run(
+        mut self,
+        mut control: mpsc::Receiver<Control>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<CycleReport, SchedulerError> {
+        while !self.writer_gone && !self.done() {
+            tokio::select! {
+                _ = stop.changed() => {
+                    self.report.interrupted = self.mode == Mode::Once;
+                    break;
+                }
+                Some(c) = control.recv() => match c {
+                    Control::Reload { feeds, polling } => {
+                        self.polling = polling;
+                        self.set_feeds(feeds);
+                        tracing::info!(feeds = self.feeds.len(), "Feed list reloaded.");
+                    }
+                },
+                Some(done) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => self.finished(done),
+                id = self.queue.next_due(), if !self.queue.is_empty() => self.start(id),
+            }
+        }
+        self.drain().await;
+        if self.writer_gone {
+            return Err(SchedulerError::WriterGone);
+        }
+        Ok(self.report)
+    }
+
+    /// Gives the polls under way `polling.shutdown_grace` to finish, then
+    /// abandons the rest.
+    async fn drain(&mut self) {
+        let grace = self.polling.shutdown_grace.0;
+        if !self.in_flight.is_empty() {
+            tracing::info!(
+                in_flight = self.in_flight.len(),
+                ?grace,
+                "Waiting for in-flight polls to finish."
+            );
+        }
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(done) = self.in_flight.join_next_with_id().await {
+                self.finished(done);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = self.in_flight.len(),
+                "Shutdown grace over; abandoning in-flight polls."
+            );
+            self.in_flight.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The grouping window: the detector's candidate index kept in step with
+//! the store.
+//!
+//! Part of the store stage. The index is a cache of the stored features of
+//! the entries that new entries may match: loaded from the store when the
+//! writer opens (the window before the newest stored entry), extended to
+//! older days when an older entry arrives ([`Window::cover`]), trimmed when
+//! it grows past [`EVICT_ABOVE`] entries, and reloaded after a failed
+//! document. Reads only; the writer applies the detector's decisions.
+
+use chrono::DateTime;
+use rusqlite::{params, Connection};
+
+use super::StoreError;
+use crate::detector::{Detector, Features, GroupingConfig, Indexed};
+use crate::model::{format_time, parse_time};
+
+/// Above this many indexed entries, entries far behind the newest are evicted.
+pub const EVICT_ABOVE: usize = 200_000;
+
+/// The detector and how much of the store its index covers.
+#[derive(Debug)]
+pub struct Window {
+    detector: Detector,
+    /// Every stored entry dated at or after this (Unix seconds) is in the index.
+    covered_from: i64,
+    /// The newest entry date seen.
+    high_water: i64,
+}
+
+impl Window {
+    /// An empty window (call [`Window::reload`] to fill it).
+    pub fn new(config: GroupingConfig) -> Window {
+        Window {
+            detector: Detector::new(config),
+            covered_from: i64::MAX,
+            high_water: i64::MIN,
+        }
+    }
+
+    /// The detector, for lookups and decisions.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Adds an entry stored (or changed) through the writer's transaction.
+    pub fn insert(&mut self, id: i64, entry: Indexed) {
+        self.high_water = self.high_water.max(entry.time);
+        self.detector.insert(id, entry);
+    }
+
+    /// Records that story `from` was folded into `to`.
+    pub fn merge_story(&mut self, from: i64, to: i64) {
+        self.detector.merge_story(from, to);
+    }
+
+    /// Empties the index and reloads, through `conn`, the window before
+    /// the newest entry `conn` sees.
+    pub fn reload(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        self.detector.clear();
+        self.covered_from = i64::MAX;
+        let newest: Option<String> =
+            conn.query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
+        match newest.as_deref().and_then(parse_time) {
+            Some(t) => {
+                self.high_water = t.timestamp();
+                let from = t.timestamp() - self.detector.config().window_seconds();
+                load_range(conn, &mut self.detector, from, i64::MAX)?;
+                self.covered_from = from;
+            }
+            None => self.covered_from = i64::MIN,
+        }
+        Ok(())
+    }
+
+    /// Empties the index for entries to be placed again from the start
+    /// (`regroup`): nothing is loaded from the store.
+    pub fn restart(&mut self) {
+        self.detector.clear();
+        self.covered_from = i64::MIN;
+        self.high_water = i64::MIN;
+    }
+
+    /// Makes sure the index holds every stored entry that could match an
+    /// entry dated `time`, reading older days through `conn` (inside a
+    /// transaction, whose own rows are already indexed).
+    pub fn cover(&mut self, conn: &Connection, time: i64) -> Result<(), StoreError> {
+        let need = time.saturating_sub(self.detector.config().window_seconds());
+        if need < self.covered_from {
+            load_range(conn, &mut self.detector, need, self.covered_from)?;
+            self.covered_from = need;
+        }
+        Ok(())
+    }
+
+    /// Past [`EVICT_ABOVE`] indexed entries, drops those far behind the newest.
+    pub fn evict(&mut self) {
+        if self.detector.len() <= EVICT_ABOVE {
+            return;
+        }
+        let cut = self
+            .high_water
+            .saturating_sub(2 * self.detector.config().window_seconds());
+        if cut > self.covered_from {
+            let n = self.detector.evict_before(cut);
+            self.covered_from = cut;
+            tracing::debug!(evicted = n, "index evicted old entries");
+        }
+    }
+}
+
+/// Adds the stored entries dated in `[from, until)` to the detector's index.
+pub fn load_range(
+    conn: &Connection,
+    detector: &mut Detector,
+    from: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let bound = |t: i64, none: &str| {
+        DateTime::from_timestamp(t, 0)
+            .map(format_time)
+            .unwrap_or_else(|| none.to_string())
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, feed_id, story_id, published, features FROM entries
+          WHERE published >= ?1 AND published < ?2",
+    )?;
+    let mut rows = stmt.query(params![bound(from, ""), bound(until, "9999")])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        if detector.contains(id) {
+            continue;
+        }
+        let published: String = r.get(3)?;
+        let blob: Vec<u8> = r.get(4)?;
+        let (Some(t), Some(features)) = (parse_time(&published), Features::decode(&blob)) else {
+            tracing::warn!(
+                entry = id,
+                "stored features unreadable; entry left out of grouping"
+            );
+            continue;
+        };
+        detector.insert(
+            id,
+            Indexed {
+                feed_id: r.get(1)?,
+                story_id: r.get(2)?,
+                time: t.timestamp(),
+                features,
+            },
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The writer's maintenance commands: `regroup` (place every stored entry
+//! again, after a change of the grouping settings) and `prune` (drop what
+//! is past the retention period and give the space back).
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{cached_row, exec, refresh_story, set_story};
+use super::{place_entry, Writer};
+use crate::detector::{Features, Indexed};
+use crate::model::{format_time, parse_time};
+use crate::store::StoreError;
+
+impl Writer {
+    /// Recomputes every story from the stored entries (after a change of the
+    /// grouping settings), in one transaction, visiting entries in the order
+    /// they were first stored, exactly as ingest did. Story ids change.
+    pub fn regroup(&mut self, now: DateTime<Utc>) -> Result<RegroupReport, StoreError> {
+        self.regroup_with_progress(now, &mut |_, _| {})
+    }
+
+    /// [`Writer::regroup`], calling `progress(done, total)` after each batch of entries.
+    pub fn regroup_with_progress(
+        &mut self,
+        now: DateTime<Utc>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RegroupReport, StoreError> {
+        let result = self.regroup_tx(now, progress);
+        if let Err(e) = self.reload() {
+            tracing::error!(error = %e, "reloading the candidate index failed");
+        }
+        result
+    }
+
+    fn regroup_tx(
+        &mut self,
+        now: DateTime<Utc>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RegroupReport, StoreError> {
+        let now_s = format_time(now);
+        let tx = self.conn.transaction()?;
+        tx.pragma_update(None, "defer_foreign_keys", "ON")?;
+        let before: i64 = cached_row(&tx, "SELECT count(*) FROM stories", [], |r| r.get(0))?;
+        exec(&tx, "DELETE FROM stories", [])?;
+        // Nothing is loaded from the store: entries are re-placed in order.
+        self.window.restart();
+        let mut report = RegroupReport {
+            stories_before: before as usize,
+            ..Default::default()
+        };
+        let mut last_id = 0_i64;
+        let total: i64 = tx.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
+        progress(0, total as usize);
+        loop {
+            let batch: Vec<(i64, i64, String, Vec<u8>, String)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id, feed_id, published, features, title FROM entries
+                      WHERE id > ?1 ORDER BY id LIMIT 5000",
+                )?;
+                let rows = stmt.query_map([last_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let Some(last) = batch.last() else { break };
+            last_id = last.0;
+            for (id, feed_id, published, blob, title) in batch {
+                let time = parse_time(&published).map_or(0, |t| t.timestamp());
+                let features = Features::decode(&blob).unwrap_or_default();
+                let placed = place_entry(
+                    &tx,
+                    &mut self.window,
+                    feed_id,
+                    time,
+                    &features,
+                    &title,
+                    &now_s,
+                )?;
+                set_story(&tx, id, placed.story_id, placed.best.as_ref())?;
+                self.window.insert(
+                    id,
+                    Indexed {
+                        feed_id,
+                        story_id: placed.story_id,
+                        time,
+                        features,
+                    },
+                );
+                report.entries += 1;
+                if report.entries % 256 == 0 {
+                    progress(report.entries, total as usize);
+                }
+            }
+            self.window.evict();
+        }
+        progress(report.entries, total as usize);
+        let stories: Vec<i64> = {
+            let mut stmt = tx.prepare("SELECT id FROM stories")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for story in &stories {
+            refresh_story(&tx, *story, &now_s)?;
+        }
+        report.stories_after = stories.len();
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Removes, in one transaction, the entries dated before `before` that
+    /// no feed has carried since (`published` and `last_seen` both before
+    /// it), their full-text rows (by trigger) and the stories left empty,
+    /// and recomputes the stories that kept some copies. Then returns freed
+    /// pages to the file system if the store uses incremental auto-vacuum,
+    /// or rewrites the whole file if `vacuum` is set.
+    pub fn prune(
+        &mut self,
+        before: DateTime<Utc>,
+        vacuum: bool,
+        now: DateTime<Utc>,
+    ) -> Result<PruneReport, StoreError> {
+        let result = self.prune_tx(before, now);
+        if let Err(e) = self.reload() {
+            tracing::error!(error = %e, "reloading the candidate index failed");
+        }
+        let report = result?;
+        if vacuum {
+            self.conn.execute_batch("VACUUM")?;
+        } else if report.entries > 0 {
+            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        }
+        Ok(report)
+    }
+
+    fn prune_tx(
+        &mut self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<PruneReport, StoreError> {
+        let cutoff = format_time(before);
+        let now_s = format_time(now);
+        let tx = self.conn.transaction()?;
+        let touched: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT story_id FROM entries WHERE published < ?1 AND last_seen < ?1",
+            )?;
+            let rows = stmt.query_map([&cutoff], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let entries = tx.execute(
+            "DELETE FROM entries WHERE published < ?1 AND last_seen < ?1",
+            [&cutoff],
+        )?;
+        let mut report = PruneReport {
+            before: cutoff,
+            entries,
+            ..Default::default()
+        };
+        for story in touched {
+            let left: i64 = tx.query_row(
+                "SELECT count(*) FROM entries WHERE story_id = ?1",
+                [story],
+                |r| r.get(0),
+            )?;
+            if left == 0 {
+                tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
+                report.stories_removed += 1;
+            } else {
+                refresh_story(&tx, story, &now_s)?;
+                report.stories_updated += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+/// What `regroup` did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct RegroupReport {
+    /// Entries re-placed.
+    pub entries: usize,
+    /// Stories before.
+    pub stories_before: usize,
+    /// Stories after.
+    pub stories_after: usize,
+}
+
+/// What `prune` did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct PruneReport {
+    /// The cutoff (ISO-8601 UTC): entries dated and last seen before it were removed.
+    pub before: String,
+    /// Entries removed (with their full-text rows).
+    pub entries: usize,
+    /// Stories removed because none of their copies were left.
+    pub stories_removed: usize,
+    /// Stories that lost copies and were recomputed.
+    pub stories_updated: usize,
+}

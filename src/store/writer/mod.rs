@@ -1,0 +1,374 @@
+//! The single SQLite writer: the only code that writes to the store.
+//!
+//! It runs on the writer thread ([`super::actor`]) and owns the write
+//! connection and the grouping [`Window`]. It takes the feed documents
+//! waiting in the queue together, in one transaction, each document in a
+//! savepoint of its own (one that fails is rolled back alone). For each
+//! document it upserts the feed, then, entry by entry: updates an entry it
+//! already has (same feed and guid), or asks the detector for matches and
+//! for a [`Placement`], applies it (join the best match's story, folding in
+//! the other stories the entry matched, or start a new one) and inserts the
+//! entry with the figures that decided. A document a poll fetched gets its
+//! subscription's new state in the same savepoint ([`polls`]). Before
+//! committing it refreshes the touched stories' counts, dates,
+//! representative and title, and adds the new entries to the full-text
+//! index in one statement.
+//!
+//! - [`rows`]: the SQL statements of grouped storage.
+//! - [`polls`]: subscription writes and poll records.
+//! - [`maintenance`]: `regroup` and `prune`.
+
+pub mod maintenance;
+pub mod polls;
+pub mod rows;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use self::polls::FetchedPoll;
+use self::rows::{
+    cached_row, content_hash, exec, fold_story, index_full_text, insert_entry, new_story,
+    refresh_story, seed_story_of_one, update_entry, upsert_feed,
+};
+use super::window::Window;
+use super::{open_writer_connection, StoreError};
+use crate::detector::{GroupingConfig, Indexed, Match, Placement};
+use crate::model::{format_time, IngestReport, NormalizedEntry, NormalizedFeed};
+
+pub use maintenance::{PruneReport, RegroupReport};
+
+/// The writer's state: the connection and the grouping window.
+pub struct Writer {
+    conn: Connection,
+    window: Window,
+}
+
+/// One document of a batch, with the poll that fetched it (the daemon)
+/// or none (`feedfold ingest`).
+pub(crate) struct Document<'a> {
+    /// The normalized document.
+    pub feed: &'a NormalizedFeed,
+    /// The poll to record with it, in its savepoint.
+    pub poll: Option<&'a FetchedPoll>,
+}
+
+/// Where a new entry went.
+struct Placed {
+    story_id: i64,
+    best: Option<Match>,
+    folded: Vec<i64>,
+}
+
+impl Writer {
+    /// Opens the store and loads the index with the entries of the window
+    /// before the newest stored entry.
+    pub fn open(path: &Path, grouping: GroupingConfig) -> Result<Writer, StoreError> {
+        let conn = open_writer_connection(path)?;
+        let mut w = Writer {
+            conn,
+            window: Window::new(grouping),
+        };
+        w.reload()?;
+        tracing::debug!(indexed = w.window.detector().len(), "writer ready");
+        Ok(w)
+    }
+
+    /// Closes the store, letting SQLite update its statistics.
+    pub fn close(self) {
+        if let Err(e) = self.conn.execute_batch("PRAGMA optimize;") {
+            tracing::warn!(error = %e, "PRAGMA optimize failed");
+        }
+        if let Err((_, e)) = self.conn.close() {
+            tracing::error!(error = %e, "closing the database failed");
+        }
+    }
+
+    /// Groups and stores feed documents (from `feedfold ingest`) in one
+    /// transaction, each in a savepoint of its own. One result per
+    /// document, in order.
+    pub fn ingest_batch(
+        &mut self,
+        feeds: &[&NormalizedFeed],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<IngestReport, StoreError>> {
+        let docs: Vec<Document<'_>> = feeds
+            .iter()
+            .map(|feed| Document { feed, poll: None })
+            .collect();
+        self.store_documents(&docs, now)
+    }
+
+    /// Groups and stores several documents in one transaction (the writer
+    /// takes the documents waiting in its queue together): each document,
+    /// and the poll that fetched it, in a savepoint of its own, so one that
+    /// fails is rolled back alone and the others are stored. One result
+    /// per document, in order.
+    pub(crate) fn store_documents(
+        &mut self,
+        docs: &[Document<'_>],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<IngestReport, StoreError>> {
+        let results = match self.batch_tx(docs, now) {
+            Ok(results) => {
+                self.truncate_wal_if_large();
+                results
+            }
+            Err(e) => {
+                // Nothing of the batch was committed: every document
+                // failed, and the index holds entries that were never
+                // committed, so it is rebuilt.
+                if let Err(e) = self.reload() {
+                    tracing::error!(error = %e, "reloading the candidate index failed");
+                }
+                let mut results: Vec<_> = (1..docs.len()).map(|_| Err(e.duplicate())).collect();
+                results.insert(0, Err(e));
+                results.truncate(docs.len());
+                results
+            }
+        };
+        self.window.evict();
+        results
+    }
+
+    /// Checkpoints and truncates the WAL once it passes
+    /// [`super::WAL_SIZE_LIMIT`], without waiting: a reader holding an old
+    /// snapshot makes the attempt give up at once (the next commit tries
+    /// again), so a long read never stalls ingestion, and once it ends the
+    /// WAL shrinks at the next document instead of keeping its peak size.
+    fn truncate_wal_if_large(&mut self) {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let wal = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
+        if wal <= super::WAL_SIZE_LIMIT as u64 {
+            return;
+        }
+        let attempt = self
+            .conn
+            .busy_timeout(std::time::Duration::ZERO)
+            .and_then(|()| {
+                self.conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
+            });
+        if let Err(e) = self.conn.busy_timeout(super::BUSY_TIMEOUT) {
+            tracing::warn!(error = %e, "restoring the busy timeout failed");
+        }
+        match attempt {
+            Ok((0, _)) => tracing::debug!(wal, "WAL checkpointed and truncated"),
+            Ok((_, frames)) => {
+                tracing::debug!(
+                    wal,
+                    frames,
+                    "WAL not truncated: a reader holds an old snapshot"
+                )
+            }
+            Err(e) => tracing::debug!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+
+    fn batch_tx(
+        &mut self,
+        docs: &[Document<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<IngestReport, StoreError>>, StoreError> {
+        let now_s = format_time(now);
+        let Writer { conn, window } = self;
+        let mut tx = conn.transaction()?;
+        // Entries with ids above this are not in the full-text index yet.
+        let mut indexed: i64 =
+            cached_row(&tx, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
+                r.get(0)
+            })?;
+        let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        let mut results = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let sp = tx.savepoint()?;
+            let mut touched = BTreeSet::new();
+            let indexed_before = indexed;
+            let result = ingest_doc(&sp, window, doc.feed, &now_s, &mut touched, &mut indexed)
+                .and_then(|report| match doc.poll {
+                    Some(poll) => polls::record_fetched(&sp, poll, &report).map(|()| report),
+                    None => Ok(report),
+                });
+            match result {
+                Ok(report) => {
+                    sp.commit()?;
+                    // (A story a later document folds away is deleted;
+                    // refreshing its id then changes nothing.)
+                    dirty.extend(touched);
+                    results.push(Ok(report));
+                }
+                Err(e) => {
+                    drop(sp);
+                    // What the savepoint indexed is rolled back with it
+                    // (and its row ids may be given out again).
+                    indexed = indexed_before;
+                    // The index holds what the savepoint rolled back: reload
+                    // it from this transaction's view before the next document.
+                    window.reload(&tx)?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        for story in &dirty {
+            refresh_story(&tx, *story, &now_s)?;
+        }
+        index_full_text(&tx, &mut indexed)?;
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Empties the index and reloads the window before the newest stored entry.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        self.window.reload(&self.conn)
+    }
+}
+
+/// Groups and stores one document's entries through `conn` (a savepoint
+/// of the batch), adding the stories it touched to `dirty`.
+fn ingest_doc(
+    conn: &Connection,
+    window: &mut Window,
+    feed: &NormalizedFeed,
+    now_s: &str,
+    dirty: &mut BTreeSet<i64>,
+    indexed: &mut i64,
+) -> Result<IngestReport, StoreError> {
+    let feed_id = upsert_feed(conn, feed, now_s)?;
+    let mut report = IngestReport {
+        feed_id,
+        ..Default::default()
+    };
+    for entry in &feed.entries {
+        let hash = content_hash(entry);
+        let existing: Option<(i64, i64, i64)> = conn
+            .prepare_cached(
+                "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ?1 AND guid = ?2",
+            )?
+            .query_row(params![feed_id, entry.guid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        match existing {
+            Some((id, old_hash, _)) if old_hash == hash => {
+                exec(
+                    conn,
+                    "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
+                    params![id, now_s],
+                )?;
+                report.unchanged += 1;
+            }
+            Some((id, _, story_id)) => {
+                if id > *indexed {
+                    // The update trigger takes the old text out of the
+                    // full-text index: it has to be there.
+                    index_full_text(conn, indexed)?;
+                }
+                update_entry(conn, id, entry, hash, now_s)?;
+                window.insert(id, indexed_entry(feed_id, story_id, entry));
+                dirty.insert(story_id);
+                report.updated += 1;
+            }
+            None => {
+                // Loading older days reads committed rows only; this
+                // transaction's own rows are already in the index.
+                window.cover(conn, entry.published.timestamp())?;
+                let placed = place_entry(
+                    conn,
+                    window,
+                    feed_id,
+                    entry.published.timestamp(),
+                    &entry.features,
+                    &entry.title,
+                    now_s,
+                )?;
+                let id = insert_entry(
+                    conn,
+                    feed_id,
+                    placed.story_id,
+                    entry,
+                    hash,
+                    now_s,
+                    placed.best.as_ref(),
+                )?;
+                window.insert(id, indexed_entry(feed_id, placed.story_id, entry));
+                for gone in &placed.folded {
+                    dirty.remove(gone);
+                }
+                if placed.best.is_none() {
+                    // Unless a later entry joins it and marks it dirty.
+                    seed_story_of_one(conn, placed.story_id, id, entry.credited_wire.as_deref())?;
+                } else {
+                    dirty.insert(placed.story_id);
+                }
+                report.joined += usize::from(placed.best.is_some());
+                report.merged += placed.folded.len();
+                report.new += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn indexed_entry(feed_id: i64, story_id: i64, entry: &NormalizedEntry) -> Indexed {
+    Indexed {
+        feed_id,
+        story_id,
+        time: entry.published.timestamp(),
+        features: entry.features.clone(),
+    }
+}
+
+/// Finds a new entry's story with the detector and applies the decision:
+/// folds the stories it bridges into the one it joins, or starts a story.
+fn place_entry(
+    conn: &Connection,
+    window: &mut Window,
+    feed_id: i64,
+    time: i64,
+    features: &crate::detector::Features,
+    title: &str,
+    now: &str,
+) -> Result<Placed, StoreError> {
+    let detector = window.detector();
+    let matches = detector.matches(features, time, feed_id);
+    for m in &matches {
+        tracing::debug!(
+            matched = m.entry_id,
+            rule = m.rule.as_str(),
+            containment = m.similarity.containment,
+            title = m.similarity.title,
+            numbers = m.similarity.numbers,
+            lede = m.similarity.lede,
+            shorter = m.similarity.shorter,
+            hamming = m.similarity.hamming,
+            "match"
+        );
+    }
+    match detector.place(&matches, feed_id) {
+        Placement::Start => Ok(Placed {
+            story_id: new_story(conn, title, time, now)?,
+            best: None,
+            folded: Vec::new(),
+        }),
+        Placement::Join { best, fold } => {
+            for from in &fold {
+                fold_story(conn, *from, best.story_id)?;
+                window.merge_story(*from, best.story_id);
+            }
+            Ok(Placed {
+                story_id: best.story_id,
+                best: Some(best),
+                folded: fold,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
