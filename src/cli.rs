@@ -71,6 +71,7 @@ impl FormatArgs {
 pub enum Command {
     /// Run the pipeline once over feed documents: parse, normalize, group, store.
     Ingest {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// Identify every source as this feed URL (instead of its self link, home link or path).
@@ -85,6 +86,7 @@ pub enum Command {
     },
     /// List stories, newest first, with their copy counts and the feeds that carried them.
     Stories {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// Only stories seen within this long (e.g. 90m, 24h, 7d, 2w).
@@ -96,21 +98,25 @@ pub enum Command {
         /// At most this many stories.
         #[arg(long, value_name = "N")]
         limit: Option<i64>,
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         output: FormatArgs,
     },
     /// Show one story's entries and why each joined it.
     Story {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// The story's id (as `feedfold stories` shows it).
         id: i64,
         /// JSON (one object with the story and its entries), CSV (one row per entry) or text.
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         output: FormatArgs,
     },
     /// Full-text search: the stories with a copy matching an FTS5 query, best first, each once.
     Search {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// FTS5 query: words (all must occur), "a phrase", OR, NOT, a NEAR b, NEAR(a b, 10), prefix*, title:word.
@@ -121,11 +127,13 @@ pub enum Command {
         /// At most this many stories.
         #[arg(long, default_value_t = 20, value_name = "N")]
         limit: i64,
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         output: FormatArgs,
     },
     /// Remove old entries, their full-text rows and the stories left empty, in one transaction.
     Prune {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// Remove entries dated, and last carried by their feed, longer ago than this (e.g. 30d, 2w);
@@ -145,6 +153,7 @@ pub enum Command {
     /// for all of them, print a one-line summary (feeds checked; how many answered 200, 304,
     /// failed; new entries) and exit (for cron jobs and backfills).
     Run {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// Check every subscribed feed once, now, print a one-line summary and exit 0 (failed feeds are counted and retried later).
@@ -153,8 +162,10 @@ pub enum Command {
     },
     /// Show each subscribed feed's last success, last error, error count and next check.
     Status {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -172,6 +183,7 @@ pub enum Command {
     },
     /// Bring a store to this feedfold's schema version (read commands never change a store).
     Migrate {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
     },
@@ -212,11 +224,13 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_name = "N")]
         show: usize,
         /// JSON (the whole report) or CSV (one row per transform) instead of text.
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         output: FormatArgs,
     },
     /// Compute the grouping figures for any two stored entries.
     Explain {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// First entry id.
@@ -224,11 +238,13 @@ pub enum Command {
         /// Second entry id.
         b: i64,
         /// JSON or CSV (one row of figures) instead of text.
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         output: FormatArgs,
     },
     /// Recompute all stories from stored entries (after changing `[grouping]`), in one transaction.
     Regroup {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
     },
@@ -239,6 +255,7 @@ pub enum Command {
 pub enum FeedsCommand {
     /// Subscribe to a feed (or resume one that was gone).
     Add {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// The feed's http(s) URL.
@@ -252,6 +269,7 @@ pub enum FeedsCommand {
     },
     /// Unsubscribe (stored entries stay).
     Remove {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// The feed's URL (as polled or as added).
@@ -259,8 +277,10 @@ pub enum FeedsCommand {
     },
     /// List subscriptions.
     List {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
+        /// The output format (`--json`, `--format`).
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -271,6 +291,7 @@ pub enum FeedsCommand {
 pub enum OpmlCommand {
     /// Subscribe to every feed of an OPML file (nested folders included).
     Import {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// The OPML file (`-` for standard input).
@@ -278,6 +299,7 @@ pub enum OpmlCommand {
     },
     /// Write the subscriptions as OPML 2.0.
     Export {
+        /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
         /// Write here instead of standard output.

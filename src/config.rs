@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::detector::GroupingConfig;
 use crate::fetcher::HttpConfig;
 use crate::model::{FeedSpec, Interval};
-use crate::scheduler::PollingConfig;
+use crate::scheduler::policy::PollingConfig;
 use crate::store::RetentionConfig;
 use crate::telemetry::LogFormat;
 

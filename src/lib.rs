@@ -6,85 +6,115 @@
 //! ## Bird's eye view
 //!
 //! ```text
-//! sources ──▶ fetcher ──RawDocument──▶ normalizer ──NormalizedFeed──▶ store::writer ──▶ SQLite
-//!  (files,     (fetcher/)               (normalizer/, on the            (owns the detector:
-//!   stdin,                               blocking pool; computes          detector/ finds and
-//!   URLs)                                detector features)               verifies near-duplicates)
+//! scheduler ──due feed──▶ fetcher ──RawDocument──▶ normalizer ──NormalizedFeed──▶ store (writer thread)
+//! (runner:    (files, stdin,       (decode, patch,      (detector: candidates,
+//!  DueQueue,   http(s): [http]      parse with feed-rs,  verification, placement;
+//!  policy)     limits, validators)  sanitize, features)  SQL in one transaction) ──▶ SQLite
 //! ```
 //!
-//! - [`fetcher`] reads a file, standard input or an http(s) URL into a
-//!   [`model::RawDocument`] (size-limited while streaming).
-//! - [`normalizer`] decodes, patches and parses it with feed-rs, and gives
-//!   every entry identity, resolved and canonical links, sanitized HTML,
-//!   plain text, a UTC date and its [`detector::Features`]
-//!   ([`model::NormalizedFeed`]).
-//! - [`detector`] proposes candidates from an inverted index over the
-//!   grouping window (sampled word pairs, title words and SimHash bands,
-//!   in three-day stretches, so a lookup reads only its window) and
-//!   verifies them (containment, resemblance, title, figures, SimHash
-//!   distance).
-//! - [`store`] runs one writer thread that owns the SQLite connection and
-//!   the detector's index; the documents waiting in its queue are grouped
-//!   and written in one transaction, each in a savepoint of its own.
-//!   [`store::queries`] reads on separate read-only connections.
-//! - [`pipeline`] is the one code path from sources to the writer, used by
-//!   `feedfold ingest`.
-//!
-//! ## The daemon (`feedfold run`)
+//! The unit of work is one read of one source, [`pipeline::read`]: fetch
+//! (conditionally) and normalize. Every command goes through it:
 //!
 //! ```text
-//! scheduler ──due feed──▶ fetcher::http ──FetchOutcome──▶ normalizer ──▶ store::writer
-//! (DueQueue,              (conditional GET, global +                     (records the poll and
-//!  Policy)                 per-host semaphores, size cap)                 the next check in the
-//!                                                                         document's transaction)
+//! feedfold ingest URL  commands::ingest → pipeline::ingest_sources → pipeline::read_document → pipeline::read
+//! daemon poll          scheduler::runner::Runner → pipeline::poll → pipeline::read
+//! pipeline::read       → fetcher::Fetcher::fetch → fetcher::http::HttpFetcher::get (or a file, stdin)
+//!                      → normalizer::normalize (on the blocking pool)
+//! ingest               → store::Store::submit      ─┐
+//! poll                 → store::Store::record_poll ─┴▶ store actor → store::writer::Writer::store_documents
 //! ```
 //!
-//! - [`scheduler`] is pure policy (adaptive interval, hints, backoff,
-//!   jitter) plus a tokio timer queue; `next_check_at` lives in the store
-//!   (table `subscriptions`), so restarts resume where they left off.
-//! - [`fetcher::http`] polls one URL politely and classifies the answer
-//!   (200, 304, 410, 429/503, permanent redirects) without erroring on the
-//!   expected ones.
-//! - [`daemon`] wires it: signals, reload, graceful shutdown, [`notify`]
-//!   (sd_notify) and the watchdog. [`store::subscriptions`] holds the feed
-//!   list and polling state; [`opml`] imports and exports it.
-//! - [`telemetry`] sets up logging (human, plain for journald, or JSON).
+//! ## Code map
+//!
+//! - [`model`]: the data that flows between stages ([`model::RawDocument`],
+//!   [`model::NormalizedFeed`], [`model::IngestReport`]) and the leaf types
+//!   every stage shares (validators, hints, intervals, feed specs).
+//! - [`fetcher`]: reads a file, standard input or an http(s) URL into a
+//!   `RawDocument`, with `[http]`'s limits for every command: conditional
+//!   GETs, redirects, size cap while streaming, per-host and global
+//!   concurrency, the private-address guard, server hints.
+//! - [`normalizer`]: decodes, patches and parses a document with feed-rs,
+//!   and gives every entry identity, resolved and canonical links,
+//!   sanitized HTML, plain text, a UTC date and its [`detector::Features`].
+//! - [`detector`]: proposes candidates from an inverted index over the
+//!   grouping window, verifies them, and decides where an entry goes
+//!   ([`detector::placement`]). Pure: no I/O, no SQL.
+//! - [`store`]: the writer thread ([`store::Store`] is its handle) that
+//!   owns the SQLite connection and the grouping window, the schema and
+//!   its migrations, and the read-only queries.
+//! - [`pipeline`]: the one path from a source to the store.
+//! - [`scheduler`]: when each feed is checked ([`scheduler::policy`],
+//!   [`scheduler::queue`]) and the loop that checks it ([`scheduler::runner`]).
+//! - [`daemon`]: `feedfold run` around the loop: signals, reload,
+//!   sd_notify ([`notify`]) and the watchdog, the retention tick.
+//! - [`render`]: every table, text, JSON and CSV output of the CLI.
+//! - [`config`], [`cli`], [`telemetry`], [`eval`] (scoring against a
+//!   labelled corpus), [`opml`] (subscription lists).
+//! - The binary (`src/main.rs`, `src/commands/`) parses the command line
+//!   and calls the library; it holds no pipeline logic.
+//!
+//! ## Dependency rules
+//!
+//! A module may use modules on its own layer or below, never above. A test
+//! (`src/architecture.rs`) reads every `crate::`, `feedfold::` and `super::`
+//! path of the non-test code and fails on an upward one.
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 8 | the binary: `main`, `commands` |
+//! | 7 | `cli` |
+//! | 6 | `daemon`, `render` |
+//! | 5 | `scheduler` (the loop, `scheduler::runner`) |
+//! | 4 | `pipeline`, `config` (puts together the tables the modules below own) |
+//! | 3 | `fetcher`, `store` |
+//! | 2 | `normalizer`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify` |
+//! | 1 | `model` |
+//! | 0 | `detector`, `telemetry` |
+//!
+//! The scheduling policy sits below the store because the writer applies
+//! it inside the transaction that records a poll; the scheduler's loop
+//! sits above the pipeline it drives.
 //!
 //! ## Threads and tasks
 //!
 //! A tokio runtime runs fetches as tasks and normalization on its blocking
-//! pool, a bounded number of sources ahead; results go, in source order,
-//! through a bounded channel to the writer thread (a plain `std::thread`),
-//! a few queued ahead ([`store::Store::submit`]) so the writer can take
-//! them in one transaction, and it replies on a oneshot channel per
-//! document. In the daemon a poll holds a permit from fetch to store (at
-//! most twice `http.concurrency` under way), so a slow writer holds back
+//! pool; the writer is a plain `std::thread` behind a bounded channel
+//! ([`store::Store`]), a few documents queued ahead so it stores them in
+//! one transaction, answering each command on a oneshot channel. `ingest`
+//! reads a bounded number of sources ahead and hands them to the writer in
+//! order. In the daemon the runner spawns one task per due feed (at most
+//! one per feed), and a poll holds a permit from fetch to store (at most
+//! twice `http.concurrency` under way), so a slow writer holds back
 //! fetching instead of growing memory. No async task touches SQLite.
 //!
 //! ## Where state lives
 //!
 //! All durable state is in the SQLite file (schema in [`store::schema`],
-//! documented in the README). The writer's candidate index is a cache of
-//! the stored features of the grouping window, rebuilt from the store when
-//! it opens and after a failed document. The full-text index
-//! (`entries_fts`) gets each transaction's new entries in one statement
-//! from the writer (per-row inserts made FTS5 write a segment per entry),
-//! and SQLite triggers on `entries` follow updates and deletes.
+//! documented in the README): feeds, entries, stories, subscriptions with
+//! their polling state (`next_check_at`, validators, error counts), so
+//! restarts resume where they left off. The writer's candidate index
+//! ([`store::window`]) is a cache of the stored features of the grouping
+//! window, rebuilt from the store when it opens and after a failed batch.
+//! The full-text index (`entries_fts`) gets each transaction's new entries
+//! in one statement from the writer; triggers follow updates and deletes.
 //!
 //! ## Invariants
 //!
-//! - Only [`store::writer`] writes to SQLite, each feed document atomically
-//!   (a transaction, or a savepoint of a batch's transaction): readers
-//!   never see half a document.
+//! - Only [`store::writer`] writes to SQLite, on the writer thread, each
+//!   feed document atomically (a transaction, or a savepoint of a batch's
+//!   transaction) together with the poll that fetched it: readers never
+//!   see half a document, and a poll's entries, validators and next check
+//!   always agree.
 //! - The grouping decision and the insert happen in the writer, in the same
 //!   transaction. Every entry belongs to exactly one story.
-//! - Only [`fetcher`] does network or file I/O for sources; [`normalizer`]
+//! - Only [`fetcher`] does network or file I/O for sources, and there is
+//!   one HTTP client ([`fetcher::Fetcher`], from `[http]`); [`normalizer`]
 //!   and [`detector`] are pure and never panic on input (a panic inside
 //!   feed-rs is caught and becomes that document's error).
 //! - Feature hashes use a specified hash (FNV-1a; SipHash-2-4 with zero
 //!   keys for the SimHash, bit for bit the `simhash` crate's), so stored
-//!   features stay comparable across builds;
-//!   changing them bumps [`detector::features::FEATURES_VERSION`].
+//!   features stay comparable across builds; changing them bumps
+//!   [`detector::features::FEATURES_VERSION`].
 //! - One bad source never stops the others; in the daemon, a failing feed
 //!   backs off and keeps being retried, and only 410 Gone stops it.
 //! - Each feed has at most one fetch in flight; fetches wait on the
@@ -92,6 +122,8 @@
 //! - Nothing a server sends can outgrow `http.timeout` or `http.max_body`
 //!   (counted after decompression); redirects go to http(s) URLs only, and
 //!   with `http.deny_private_addresses` only to global addresses.
+//! - Errors print their own message and leave causes to `source()`: the
+//!   binary prints the chain with `{:#}`, logs with [`telemetry::chain`].
 
 pub mod cli;
 pub mod config;
@@ -108,3 +140,6 @@ pub mod render;
 pub mod scheduler;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod architecture;

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::fetcher::{FetchError, Fetched, Fetcher, Source};
 use crate::model::{Hints, IngestReport, NormalizedFeed, RawDocument, Validators};
 use crate::normalizer::{self, Identity, NormalizeError};
-use crate::scheduler::{self, PollingConfig};
+use crate::scheduler::policy::{self, PollingConfig};
 use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription};
 use crate::store::{Pending, Store, StoreError};
 
@@ -308,7 +308,7 @@ pub async fn poll(
     // Held until the result is stored: fetching runs only so far ahead of the writer.
     let _hold = fetcher.hold().await;
     let checked_at = Utc::now();
-    let policy = polling.policy(sub.interval, scheduler::seed(sub.id));
+    let policy = polling.policy(sub.interval, policy::seed(sub.id));
     let source = Source::Url(sub.url.clone());
     let record = match read(fetcher, &source, &sub.validators, Some(&sub.url)).await {
         Ok(Read::Document {

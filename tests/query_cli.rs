@@ -854,7 +854,7 @@ fn feed_health_view_lists_subscriptions_with_their_state() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let conn = rusqlite::Connection::open(&db).expect("open");
+    let conn = Connection::open(&db).expect("open");
     let (url, name, state, errors, entries): (String, String, String, i64, i64) = conn
         .query_row(
             "SELECT url, name, state, error_count, entries FROM feed_health",

@@ -1,7 +1,7 @@
 //! The private-address guard of the fetcher (`http.deny_private_addresses`).
 //!
 //! Literal IP hosts are checked before a request ([`is_non_global`]); names
-//! go through [`PublicOnlyResolver`], which drops loopback, private,
+//! go through `PublicOnlyResolver`, which drops loopback, private,
 //! link-local and other non-global addresses from what DNS answers, so the
 //! address checked is the address connected to (no rebinding window).
 

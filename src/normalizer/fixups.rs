@@ -1067,8 +1067,7 @@ pub fn close_final_tag(text: &str) -> Cow<'_, str> {
     };
     let name = trimmed.get(lt + 2..).unwrap_or_default();
     let mut chars = name.chars();
-    let ok = chars.next().is_some_and(super::decode::is_name_start_char)
-        && chars.all(super::decode::is_name_char);
+    let ok = chars.next().is_some_and(super::decode::is_name_start_char) && chars.all(is_name_char);
     if !ok {
         return Cow::Borrowed(text);
     }

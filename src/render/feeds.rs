@@ -106,7 +106,7 @@ pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
 }
 
 /// Subscriptions as CSV, one row per feed (the columns of `--json`).
-pub fn status_csv(out: &mut impl Write, rows: &[FeedStatus]) -> std::io::Result<()> {
+pub fn status_csv(out: &mut impl Write, rows: &[FeedStatus]) -> io::Result<()> {
     super::csv_record(
         out,
         &[

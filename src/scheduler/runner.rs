@@ -22,8 +22,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::policy::{seed, PollingConfig};
 use super::queue::{instant_for, DueQueue};
-use super::{seed, PollingConfig};
 use crate::fetcher::Fetcher;
 use crate::pipeline;
 use crate::store::subscriptions::{Recorded, Subscription};

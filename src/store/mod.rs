@@ -1,7 +1,7 @@
 //! Stage 4 of the pipeline: the SQLite store.
 //!
 //! One thread, started by [`Store::open`], owns the only write connection
-//! and the detector's candidate index: [`actor`] runs the loop,
+//! and the detector's candidate index: `actor` runs the loop,
 //! [`writer`] holds every statement that writes, [`window`] keeps the
 //! index in step with the stored entries. Async code talks to it through
 //! the [`Store`] handle (a bounded channel of commands, each answered on

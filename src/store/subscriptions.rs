@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use crate::model::{Hints, IngestReport, NormalizedFeed, Validators};
-use crate::scheduler::Policy;
+use crate::scheduler::policy::Policy;
 
 /// Where a subscription came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -281,7 +281,7 @@ mod tests {
     use super::*;
     use crate::detector::GroupingConfig;
     use crate::model::FeedSpec;
-    use crate::scheduler::PollingConfig;
+    use crate::scheduler::policy::PollingConfig;
     use crate::store::Store;
 
     fn spec(url: &str) -> FeedSpec {

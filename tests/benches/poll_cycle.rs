@@ -232,6 +232,7 @@ fn timeval(t: libc::timeval) -> f64 {
 /// Runs `cmd` to completion and measures it with `wait4(2)`, which reaps
 /// the child (so `Child::wait` is not called).
 #[allow(clippy::zombie_processes)]
+#[allow(unsafe_code)] // wait4(2) through libc: the only way to read a child's rusage.
 fn measured(cmd: &mut Command) -> Usage {
     let started = Instant::now();
     let mut child = cmd

@@ -1,6 +1,6 @@
 //! The single SQLite writer: the only code that writes to the store.
 //!
-//! It runs on the writer thread ([`super::actor`]) and owns the write
+//! It runs on the writer thread (`store::actor`) and owns the write
 //! connection and the grouping [`Window`]. It takes the feed documents
 //! waiting in the queue together, in one transaction, each document in a
 //! savepoint of its own (one that fails is rolled back alone). For each

@@ -2,7 +2,7 @@
 //! add|remove`, OPML import) and every poll's result.
 //!
 //! A poll that fetched a document is recorded inside that document's
-//! savepoint ([`record_fetched`], called by the batch in [`super`]), with
+//! savepoint (`record_fetched`, called by the batch in [`super`]), with
 //! the next check the scheduler's [`Policy`] decides from the feed's stored
 //! publishing rate, so the stored entries, the validators and the next
 //! check time always agree. Other outcomes (304, 410, failures) are
@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Writer;
 use crate::model::{format_time, parse_time, FeedSpec, Hints, IngestReport, Validators};
-use crate::scheduler::{Policy, RATE_WINDOW};
+use crate::scheduler::policy::{Policy, RATE_WINDOW};
 use crate::store::subscriptions::{
     Added, Origin, Poll, PollRecord, Recorded, Subscription, Synced,
 };
