@@ -20,6 +20,12 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub log_format: Option<crate::telemetry::LogFormat>,
 
+    /// Fetch from loopback, private and link-local addresses, redirects
+    /// included (by default a public feed may not redirect into them, and
+    /// `http.deny_private_addresses` refuses them altogether).
+    #[arg(long, global = true)]
+    pub allow_private: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -115,7 +115,11 @@ async fn reload(
 ) -> Result<(), String> {
     // Without a config file, a reload still picks up `feedfold feeds add`.
     let config = match &options.config_path {
-        Some(path) => Config::load(path).map_err(|e| chain(&e))?,
+        Some(path) => {
+            let mut config = Config::load(path).map_err(|e| chain(&e))?;
+            config.http.allow_private = running.http.allow_private;
+            config
+        }
         None => running.clone(),
     };
     if config.http != running.http

@@ -509,6 +509,21 @@ async fn server_errors_back_off_and_recover() {
 }
 
 #[tokio::test]
+async fn a_permanent_redirect_to_a_private_host_does_not_move_the_feed() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/old" => with(301, &[("Location", "/new")], ""),
+        "/new" => ok(&two_items()),
+        _ => with(404, &[], ""),
+    });
+    let ctx = Ctx::new(http_config());
+    let old = server.url("/old");
+    let id = ctx.subscribe(&old).await;
+    assert_eq!(ctx.poll(id).await.report().map(|r| r.new), Some(2));
+    let sub = ctx.sub(id).await.expect("sub");
+    assert_eq!(sub.url, old, "127.0.0.1 is not public: the URL stays");
+}
+
+#[tokio::test]
 async fn permanent_redirect_updates_the_stored_url_and_temporary_does_not() {
     let server = Server::start(|req, _| match req.path.as_str() {
         "/old" => with(301, &[("Location", "/new")], ""),
@@ -517,7 +532,12 @@ async fn permanent_redirect_updates_the_stored_url_and_temporary_does_not() {
         "/elsewhere" => ok(&rss("Other", &[("b1", "Other story")])),
         _ => with(404, &[], ""),
     });
-    let ctx = Ctx::new(http_config());
+    // A move to a non-public host never becomes the feed's URL: here
+    // 127.0.0.1 stands for a public host.
+    let ctx = Ctx::new(HttpConfig {
+        public_hosts: vec!["127.0.0.1".into()],
+        ..http_config()
+    });
     let old = server.url("/old");
     let id = ctx.subscribe(&old).await;
     assert_eq!(ctx.poll(id).await.report().map(|r| r.new), Some(2));

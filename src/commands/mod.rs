@@ -48,7 +48,8 @@ pub fn init_logging(cli: &Cli) {
 
 /// Runs the command the line asks for.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let config = load_config(cli.config.as_deref())?;
+    let mut config = load_config(cli.config.as_deref())?;
+    config.http.allow_private = cli.allow_private;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {

@@ -15,11 +15,12 @@
 //! the body is counted after decompression, so a gzip bomb stops at
 //! `http.max_body`; hyper refuses oversized response heads; redirects are
 //! followed only to http(s) URLs, at most `http.max_redirects` times, and
-//! never back to a URL already visited. With `http.deny_private_addresses`
-//! every hop's host must be public ([`super::address`]).
+//! never back to a URL already visited. Redirects from a public host to a
+//! private one are refused, and with `http.deny_private_addresses` every
+//! hop's host must be public ([`super::address`]); a permanent redirect to
+//! a non-public host never becomes the feed's new URL.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -28,7 +29,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::address::{is_non_global, Deny, PrivateHost, PublicOnlyResolver};
+use super::address::{Classifier, PrivateHost, Reach};
 use super::{charset_of, hints, FetchError, Fetched, DEFAULT_MAX_BODY, USER_AGENT};
 use crate::model::{Hints, Interval, RawDocument, Validators};
 
@@ -56,9 +57,16 @@ pub struct HttpConfig {
     /// Refuse feeds and redirects whose host is, or resolves only to, a
     /// loopback, private, link-local or otherwise non-global address (IPv4
     /// and IPv6, IPv4-mapped included). Off by default so local feeds
-    /// work; turn it on when feed URLs come from untrusted users. When on,
-    /// proxies from the environment are not used.
+    /// work; turn it on when feed URLs come from untrusted users. Off or
+    /// on, a redirect from a public host to a private one is refused.
     pub deny_private_addresses: bool,
+    /// Hosts (names or literal addresses, as written in URLs) that count
+    /// as public whatever they resolve to: split-horizon DNS, tests.
+    pub public_hosts: Vec<String>,
+    /// Allow every address, redirects included (`--allow-private`; not
+    /// read from the config file).
+    #[serde(skip)]
+    pub allow_private: bool,
 }
 
 impl Default for HttpConfig {
@@ -72,6 +80,8 @@ impl Default for HttpConfig {
             max_redirects: 5,
             user_agent: USER_AGENT.to_string(),
             deny_private_addresses: false,
+            public_hosts: Vec::new(),
+            allow_private: false,
         }
     }
 }
@@ -99,7 +109,14 @@ impl HttpConfig {
 /// share the client and the concurrency limits.
 #[derive(Clone)]
 pub struct HttpFetcher {
-    client: reqwest::Client,
+    /// The client for hops that may reach any address.
+    open: reqwest::Client,
+    /// The client for hops that must reach public addresses only (its
+    /// resolver drops the others; it uses no proxy, which would resolve
+    /// names itself, unchecked).
+    guarded: reqwest::Client,
+    reach: Reach,
+    classifier: Classifier,
     config: Arc<HttpConfig>,
     /// Bounds fetches in flight over all hosts (`http.concurrency`).
     global: Arc<Semaphore>,
@@ -109,8 +126,6 @@ pub struct HttpFetcher {
     /// One semaphore per host (`http.per_host` permits each), created on
     /// first use. A std mutex: it is held only to look up or insert.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
-    /// Refuses literal IP hosts (`http.deny_private_addresses`).
-    deny_literal: Option<Deny>,
 }
 
 impl std::fmt::Debug for HttpFetcher {
@@ -140,57 +155,54 @@ fn response_hints(headers: &HeaderMap, now: DateTime<Utc>) -> Hints {
 }
 
 impl HttpFetcher {
-    /// Builds the client and the limits.
+    /// Builds the clients and the limits.
     pub fn new(config: &HttpConfig) -> Result<HttpFetcher, FetchError> {
-        let deny = config.deny_private_addresses.then_some((
-            is_non_global as fn(IpAddr) -> bool,
-            is_non_global as fn(IpAddr) -> bool,
-        ));
-        HttpFetcher::build(config, deny)
-    }
-
-    /// [`HttpFetcher::new`] with the address checks given: `deny` is
-    /// (refuse this literal IP host, drop this resolved address).
-    fn build(config: &HttpConfig, deny: Option<(Deny, Deny)>) -> Result<HttpFetcher, FetchError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout.0)
-            .timeout(config.timeout.0)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some((_, resolved)) = deny {
-            // A proxy would resolve the feed's host itself, unchecked.
-            builder = builder
-                .no_proxy()
-                .dns_resolver(Arc::new(PublicOnlyResolver { deny: resolved }));
-        }
-        let client = builder.build().map_err(FetchError::Client)?;
+        let classifier = Classifier::new(&config.public_hosts);
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .connect_timeout(config.connect_timeout.0)
+                .timeout(config.timeout.0)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let open = builder().build().map_err(FetchError::Client)?;
+        let guarded = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(classifier.resolver()))
+            .build()
+            .map_err(FetchError::Client)?;
+        let reach = if config.allow_private {
+            Reach::Anything
+        } else if config.deny_private_addresses {
+            Reach::PublicOnly
+        } else {
+            Reach::NoPublicToPrivate
+        };
         Ok(HttpFetcher {
-            client,
+            open,
+            guarded,
+            reach,
+            classifier,
             config: Arc::new(config.clone()),
             global: Arc::new(Semaphore::new(config.concurrency.max(1))),
             in_hand: Arc::new(Semaphore::new(config.concurrency.max(1).saturating_mul(2))),
             hosts: Arc::new(Mutex::new(HashMap::new())),
-            deny_literal: deny.map(|(literal, _)| literal),
         })
     }
 
-    /// Refuses a literal IP host that `http.deny_private_addresses` forbids
-    /// (names are checked by the resolver when connecting).
-    fn check_host(&self, url: &url::Url) -> Result<(), FetchError> {
-        let Some(deny) = self.deny_literal else {
-            return Ok(());
-        };
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
-            Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
-            _ => return Ok(()),
-        };
-        if deny(ip) {
+    /// The client for the next hop, after refusing a literal address the
+    /// hop may not reach. `guard` says whether only public hosts may be
+    /// reached.
+    fn client_for(&self, url: &url::Url, guard: bool) -> Result<&reqwest::Client, FetchError> {
+        if !guard {
+            return Ok(&self.open);
+        }
+        if self.classifier.refuses_literal(url) {
             return Err(FetchError::PrivateAddress {
                 host: url.host_str().unwrap_or_default().to_string(),
             });
         }
-        Ok(())
+        Ok(&self.guarded)
     }
 
     fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
@@ -241,14 +253,20 @@ impl HttpFetcher {
         start: url::Url,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
+        // Whether every hop from here on must be public.
+        let mut guard = match self.reach {
+            Reach::PublicOnly => true,
+            Reach::Anything => false,
+            Reach::NoPublicToPrivate => false,
+        };
         let mut url = start;
         let mut visited: HashSet<String> = HashSet::new();
         let mut all_permanent = true;
         let mut redirects = 0usize;
         loop {
             visited.insert(url.to_string());
-            self.check_host(&url)?;
-            let mut request = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+            let client = self.client_for(&url, guard)?;
+            let mut request = client.get(url.clone()).header(header::ACCEPT, ACCEPT);
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -258,7 +276,17 @@ impl HttpFetcher {
             let response = request.send().await.map_err(|e| self.request_error(e))?;
             let status = response.status();
             let now = Utc::now();
-            let moved_to = || (redirects > 0 && all_permanent).then(|| url.to_string());
+            // A feed does not move for good to a host that is not public.
+            let moved_to = if redirects > 0 && all_permanent {
+                if self.classifier.is_public(&url).await {
+                    Some(url.to_string())
+                } else {
+                    tracing::debug!(to = %url, "Permanent redirect to a non-public host; the feed's URL is kept.");
+                    None
+                }
+            } else {
+                None
+            };
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = header_str(response.headers(), header::LOCATION)
                     .and_then(|l| url.join(l).ok())
@@ -282,6 +310,10 @@ impl HttpFetcher {
                         url: location.to_string(),
                     });
                 }
+                if self.reach == Reach::NoPublicToPrivate && !guard {
+                    // After a public hop, only public hops.
+                    guard = self.classifier.is_public(&url).await;
+                }
                 redirects += 1;
                 if redirects > self.config.max_redirects {
                     return Err(FetchError::TooManyRedirects {
@@ -300,7 +332,7 @@ impl HttpFetcher {
                 StatusCode::NOT_MODIFIED => Ok(Fetched::NotModified {
                     etag: header_str(&headers, header::ETAG).map(str::to_string),
                     hints: response_hints(&headers, now),
-                    moved_to: moved_to(),
+                    moved_to,
                 }),
                 StatusCode::GONE => Ok(Fetched::Gone),
                 StatusCode::TOO_MANY_REQUESTS => Ok(Fetched::RateLimited {
@@ -314,7 +346,6 @@ impl HttpFetcher {
                     })
                 }
                 s if s.is_success() => {
-                    let moved_to = moved_to();
                     let final_url = url.to_string();
                     let bytes = self.read_body(response).await?;
                     let mut hints = response_hints(&headers, now);
@@ -377,7 +408,6 @@ impl HttpFetcher {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
     use std::time::Duration;
 
     use super::*;
@@ -433,17 +463,17 @@ mod tests {
 
     #[tokio::test]
     async fn redirects_are_checked_like_the_first_hop() {
-        // Production refuses 127.0.0.1 itself; here the first hop's literal
-        // 127.0.0.1 is allowed so that where the redirect goes is what is
-        // tested: a literal address the check refuses, and a name
-        // (localhost) whose every resolved address the resolver drops.
+        // Production refuses 127.0.0.1 itself; here it is listed as public
+        // so that where the redirect goes is what is tested: a literal
+        // address the check refuses, and a name (localhost) whose every
+        // resolved address the resolver drops.
         let config = HttpConfig {
             timeout: Interval::secs(5),
+            deny_private_addresses: true,
+            public_hosts: vec!["127.0.0.1".into()],
             ..HttpConfig::default()
         };
-        let deny_literal: fn(IpAddr) -> bool = |ip| ip != IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let deny_resolved: fn(IpAddr) -> bool = |_| true;
-        let f = HttpFetcher::build(&config, Some((deny_literal, deny_resolved))).expect("client");
+        let f = HttpFetcher::new(&config).expect("client");
         let (base, hits) = redirecting_server("http://127.0.0.2/feed".into());
         let err = f
             .get(&format!("{base}/a"), &Validators::default())
@@ -468,6 +498,57 @@ mod tests {
             *hits.lock().expect("hits"),
             1,
             "the redirect was not followed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_public_host_may_not_redirect_into_the_private_network_by_default() {
+        // 127.0.0.1 stands for a public host; its redirect to 127.0.0.2
+        // (private) is refused without deny_private_addresses, and followed
+        // with --allow-private (it fails to connect, or reaches whatever
+        // listens: either way not a PrivateAddress refusal).
+        let public = HttpConfig {
+            timeout: Interval::secs(5),
+            public_hosts: vec!["127.0.0.1".into()],
+            ..HttpConfig::default()
+        };
+        let (base, _) = redirecting_server("http://127.0.0.2:9/feed".into());
+        let err = HttpFetcher::new(&public)
+            .expect("client")
+            .get(&format!("{base}/a"), &Validators::default())
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&err, FetchError::PrivateAddress { host } if host == "127.0.0.2"),
+            "{err}"
+        );
+        let allowed = HttpConfig {
+            allow_private: true,
+            ..public
+        };
+        let (base, hits) = redirecting_server("http://127.0.0.2:9/feed".into());
+        let result = HttpFetcher::new(&allowed)
+            .expect("client")
+            .get(&format!("{base}/a"), &Validators::default())
+            .await;
+        assert!(
+            !matches!(result, Err(FetchError::PrivateAddress { .. })),
+            "{result:?}"
+        );
+        assert_eq!(*hits.lock().expect("hits"), 1);
+        // A private host (127.0.0.1, not listed) may redirect within the
+        // private network by default.
+        let (base, _) = redirecting_server("http://127.0.0.2:9/feed".into());
+        let result = HttpFetcher::new(&HttpConfig {
+            timeout: Interval::secs(5),
+            ..HttpConfig::default()
+        })
+        .expect("client")
+        .get(&format!("{base}/a"), &Validators::default())
+        .await;
+        assert!(
+            !matches!(result, Err(FetchError::PrivateAddress { .. })),
+            "{result:?}"
         );
     }
 
