@@ -25,7 +25,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("feedfold: error: {e:#}");
+            // A message may quote what a feed sent: inert on a terminal.
+            eprintln!(
+                "feedfold: error: {}",
+                feedfold::render::inert(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

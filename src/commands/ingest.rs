@@ -15,7 +15,7 @@ use feedfold::eval::{Corpus, Predicted, Scores};
 use feedfold::fetcher::{Fetcher, Source};
 use feedfold::model::IngestReport;
 use feedfold::pipeline::{self, IngestOptions, SourceOutcome};
-use feedfold::render;
+use feedfold::render::{self, Inert};
 use feedfold::store;
 
 use super::session::StoreSession;
@@ -89,7 +89,7 @@ pub fn ingest(
 /// One source's line on stdout, or its error and warnings on stderr.
 fn report_outcome(o: &SourceOutcome, out: &mut impl Write) {
     for w in &o.warnings {
-        eprintln!("feedfold: warning: {}: {w}", o.name);
+        eprintln!("feedfold: warning: {}: {}", Inert(&o.name), Inert(w));
     }
     match render::reports::ingest_line(o) {
         Some(line) => {

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::Inert;
 use crate::model::Interval;
 use crate::store::subscriptions::FeedStatus;
 
@@ -39,10 +40,10 @@ pub fn feeds_list(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> 
             f.id,
             state(f),
             f.origin.as_str(),
-            f.url
+            Inert(&f.url)
         )?;
         if let Some(name) = &f.name {
-            write!(out, "  ({name})")?;
+            write!(out, "  ({})", Inert(name))?;
         }
         writeln!(out)?;
     }
@@ -60,15 +61,27 @@ pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
     let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     for f in feeds {
         match &f.name {
-            Some(name) => writeln!(out, "#{} {name} [{}] {}", f.id, state(f), f.url)?,
-            None => writeln!(out, "#{} [{}] {}", f.id, state(f), f.url)?,
+            Some(name) => writeln!(
+                out,
+                "#{} {} [{}] {}",
+                f.id,
+                Inert(name),
+                state(f),
+                Inert(&f.url)
+            )?,
+            None => writeln!(out, "#{} [{}] {}", f.id, state(f), Inert(&f.url))?,
         }
         if let Some(c) = &f.configured_url {
-            writeln!(out, "    moved from    {c}")?;
+            writeln!(out, "    moved from    {}", Inert(c))?;
         }
         writeln!(out, "    last success  {}", dash(&f.last_success_at))?;
         match &f.last_error {
-            Some(e) => writeln!(out, "    last error    {} ({})", e, dash(&f.last_error_at))?,
+            Some(e) => writeln!(
+                out,
+                "    last error    {} ({})",
+                Inert(e),
+                dash(&f.last_error_at)
+            )?,
             None => writeln!(out, "    last error    -")?,
         }
         writeln!(out, "    error count   {}", f.error_count)?;

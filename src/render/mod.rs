@@ -98,6 +98,35 @@ pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A text from a feed or the store, made inert for a terminal: control
+/// characters (C0, DEL, C1: escape sequences that clear the screen, set
+/// the window title or forge hyperlinks) become U+FFFD, and line breaks
+/// and tabs a space. Every human output passes what it did not write
+/// itself through this; JSON and CSV escape per their formats instead.
+pub fn inert(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\n' | '\r' | '\t' => ' ',
+                c if c.is_control() => '\u{fffd}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// [`inert`] as a `Display` value, for `write!` arguments.
+pub struct Inert<'a>(pub &'a str);
+
+impl std::fmt::Display for Inert<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&inert(self.0))
+    }
+}
+
 /// Cuts `s` to at most `width` characters, ending it with "…" if cut.
 pub fn truncate(s: &str, width: usize) -> Cow<'_, str> {
     if s.chars().count() <= width {
@@ -120,9 +149,13 @@ pub(crate) fn table(
     right_aligned: &[bool],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| inert(c).into_owned()).collect())
+        .collect();
     let n = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate().take(n) {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -153,7 +186,7 @@ pub(crate) fn table(
     };
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     writeln!(out, "{}", line(&header, true))?;
-    for row in rows {
+    for row in &rows {
         writeln!(out, "{}", line(row, false))?;
     }
     Ok(())
@@ -212,6 +245,18 @@ mod tests {
         let mut buf = Vec::new();
         csv_record(&mut buf, &["1", "x,y", ""]).expect("write");
         assert_eq!(String::from_utf8(buf).expect("utf-8"), "1,\"x,y\",\n");
+    }
+
+    #[test]
+    fn control_characters_are_made_inert() {
+        let hostile = "a\x1b[2Jb\x1b]0;title\x07c\u{9b}31md\x1b]8;;http://x\x1b\\e\nf";
+        let clean = inert(hostile);
+        assert!(!clean.chars().any(char::is_control), "{clean:?}");
+        assert_eq!(
+            clean,
+            "a\u{fffd}[2Jb\u{fffd}]0;title\u{fffd}c\u{fffd}31md\u{fffd}]8;;http://x\u{fffd}\\e f"
+        );
+        assert!(matches!(inert("plain title"), Cow::Borrowed(_)));
     }
 
     #[test]

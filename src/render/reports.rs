@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::csv_record;
+use super::{csv_record, Inert};
 use crate::eval::Scores;
 use crate::model::{format_time, NormalizedFeed};
 use crate::pipeline::SourceOutcome;
@@ -10,27 +10,32 @@ use crate::store::writer::PruneReport;
 
 /// A normalized feed, for people.
 pub fn parsed(out: &mut impl Write, f: &NormalizedFeed) -> std::io::Result<()> {
-    writeln!(out, "feed:     {}", f.url)?;
+    writeln!(out, "feed:     {}", Inert(&f.url))?;
     writeln!(out, "format:   {} ({})", f.format.as_str(), f.encoding)?;
     if let Some(t) = &f.title {
-        writeln!(out, "title:    {t}")?;
+        writeln!(out, "title:    {}", Inert(t))?;
     }
     if let Some(u) = &f.site_url {
-        writeln!(out, "site:     {u}")?;
+        writeln!(out, "site:     {}", Inert(u))?;
     }
     for w in &f.warnings {
-        writeln!(out, "warning:  {w}")?;
+        writeln!(out, "warning:  {}", Inert(w))?;
     }
     writeln!(out, "entries:  {}", f.entries.len())?;
     for e in &f.entries {
         writeln!(out)?;
-        writeln!(out, "- {}", e.title)?;
-        writeln!(out, "  guid:      {} ({})", e.guid, e.guid_source.as_str())?;
+        writeln!(out, "- {}", Inert(&e.title))?;
+        writeln!(
+            out,
+            "  guid:      {} ({})",
+            Inert(&e.guid),
+            e.guid_source.as_str()
+        )?;
         if let Some(u) = &e.url {
-            writeln!(out, "  link:      {u}")?;
+            writeln!(out, "  link:      {}", Inert(u))?;
         }
         if let Some(u) = &e.canonical_url {
-            writeln!(out, "  canonical: {u}")?;
+            writeln!(out, "  canonical: {}", Inert(u))?;
         }
         writeln!(
             out,
@@ -45,7 +50,11 @@ pub fn parsed(out: &mut impl Write, f: &NormalizedFeed) -> std::io::Result<()> {
         } else {
             ""
         };
-        writeln!(out, "  text:      {}{more}", preview.replace('\n', " / "))?;
+        writeln!(
+            out,
+            "  text:      {}{more}",
+            Inert(&preview.replace('\n', " / "))
+        )?;
     }
     Ok(())
 }
@@ -55,7 +64,12 @@ pub fn ingest_line(o: &SourceOutcome) -> Option<String> {
     let (feed, r) = o.result.as_ref().ok()?;
     Some(format!(
         "{}: {} new, {} updated, {} unchanged, {} joined an existing story (feed {})",
-        o.name, r.new, r.updated, r.unchanged, r.joined, feed
+        Inert(&o.name),
+        r.new,
+        r.updated,
+        r.unchanged,
+        r.joined,
+        Inert(feed)
     ))
 }
 
@@ -106,7 +120,11 @@ pub fn eval(out: &mut impl Write, s: &Scores, show: usize) -> std::io::Result<()
             writeln!(
                 out,
                 "  entry {:>6}  story {:>6}  truth {:<10} {:<32} {}",
-                m.entry_id, m.story_id, m.story, m.transform, m.title
+                m.entry_id,
+                m.story_id,
+                m.story,
+                m.transform,
+                Inert(&m.title)
             )?;
         }
     }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use super::{csv_record, opt, short_time, table, truncate, Style};
+use super::{csv_record, inert, opt, short_time, table, truncate, Inert, Style};
 use crate::store::queries::{Explanation, SearchHit, StoryDetail, StoryRow};
 
 const STORY_CSV_HEADER: [&str; 9] = [
@@ -94,9 +94,10 @@ pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::i
     );
     writeln!(out, "{}", style.bold(&header))?;
     for (h, seen) in hits.iter().zip(&seen) {
+        let title = inert(&h.story.title);
         let title = match rest {
-            Some(w) => truncate(&h.story.title, w),
-            None => Cow::Borrowed(h.story.title.as_str()),
+            Some(w) => truncate(&title, w),
+            None => Cow::Borrowed(title.as_ref()),
         };
         writeln!(
             out,
@@ -106,7 +107,16 @@ pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::i
             h.story.copies,
             style.bold(&title)
         )?;
-        let snippet = h.marked_snippet.replace('\n', " ");
+        // The highlight markers (U+0002, U+0003) are the only control
+        // characters kept: what the feed wrote between them is made inert.
+        let snippet: String = h
+            .marked_snippet
+            .split_inclusive(['\u{2}', '\u{3}'])
+            .map(|part| match part.char_indices().last() {
+                Some((i, m @ ('\u{2}' | '\u{3}'))) => format!("{}{m}", inert(&part[..i])),
+                _ => inert(part).into_owned(),
+            })
+            .collect();
         let snippet = match rest {
             Some(w) => truncate(&snippet, w + 2),
             None => Cow::Borrowed(snippet.as_str()),
@@ -202,10 +212,10 @@ pub fn story_csv(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
 /// One story and why each entry joined it.
 pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::Result<()> {
     let s = &d.story;
-    let head = format!("story {}: {}", s.id, s.title);
+    let head = format!("story {}: {}", s.id, inert(&s.title));
     writeln!(out, "{}", style.bold(&head))?;
     if let Some(o) = &s.origin {
-        writeln!(out, "origin: {o}")?;
+        writeln!(out, "origin: {}", Inert(o))?;
     }
     writeln!(
         out,
@@ -230,11 +240,11 @@ pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::R
             "{}  {}  [{}]",
             style.bold(&head),
             short_time(&e.published),
-            e.feed
+            Inert(&e.feed)
         )?;
-        writeln!(out, "  title: {}", e.title)?;
+        writeln!(out, "  title: {}", Inert(&e.title))?;
         if let Some(url) = &e.url {
-            writeln!(out, "  link:  {url}")?;
+            writeln!(out, "  link:  {}", Inert(url))?;
         }
         match &e.matched {
             None => writeln!(out, "  why:   {}", style.dim("started the story"))?,
@@ -273,9 +283,9 @@ pub fn explanation(out: &mut impl Write, e: &Explanation) -> std::io::Result<()>
             out,
             "{label}: entry {} [{}] {}  {}  (story {})",
             x.id,
-            x.feed,
+            Inert(&x.feed),
             short_time(&x.published),
-            x.title,
+            Inert(&x.title),
             x.story_id
         )?;
     }
