@@ -19,7 +19,7 @@ use serde::Serialize;
 #[non_exhaustive]
 pub enum EvalError {
     /// A corpus file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,

@@ -384,6 +384,43 @@ pub struct FeedSpec {
     pub interval: Option<Duration>,
 }
 
+/// Hides the passwords of URLs in a text (`https://user:secret@host/` →
+/// `https://user:***@host/`): feed URLs may carry credentials, and logs,
+/// `status`, `feeds list` and error messages show URLs.
+pub fn redact_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the first '/', '?', '#' or whitespace.
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Formats a time the way the store and every output do: ISO-8601, UTC, seconds.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -453,6 +490,26 @@ mod tests {
             ..Hints::default()
         };
         assert_eq!(past.longest(now), None);
+    }
+
+    #[test]
+    fn credentials_in_urls_are_hidden() {
+        assert_eq!(
+            redact_credentials("GET https://ann:s3cret@feeds.example/rss?x=1 failed"),
+            "GET https://ann:***@feeds.example/rss?x=1 failed"
+        );
+        assert_eq!(
+            redact_credentials("http://token@h/ and http://a:b:c@h2"),
+            "http://token@h/ and http://a:***@h2"
+        );
+        assert_eq!(
+            redact_credentials("mail ann@example.org"),
+            "mail ann@example.org"
+        );
+        assert!(matches!(
+            redact_credentials("https://h/a@b"),
+            std::borrow::Cow::Owned(ref s) if s == "https://h/a@b"
+        ));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum OpmlError {
     #[error("not an OPML document (the root element is <{0}>)")]
     NotOpml(String),
     /// Writing failed.
-    #[error("cannot write OPML: {0}")]
+    #[error("cannot write OPML")]
     Write(#[from] std::io::Error),
 }
 

@@ -28,7 +28,9 @@ use chrono::Utc;
 use tokio::task::JoinHandle;
 
 use crate::fetcher::{FetchError, Fetched, Fetcher, Source};
-use crate::model::{Hints, IngestReport, NormalizedFeed, RawDocument, Validators};
+use crate::model::{
+    redact_credentials, Hints, IngestReport, NormalizedFeed, RawDocument, Validators,
+};
 use crate::normalizer::{self, Identity, NormalizeError};
 use crate::scheduler::policy::{self, PollingConfig};
 use crate::store::subscriptions::{Poll, PollRecord, Recorded, Subscription};
@@ -350,7 +352,7 @@ pub async fn poll(
                 SourceError::Fetch(f) => f.status(),
                 _ => None,
             },
-            error: crate::telemetry::chain(&e),
+            error: redact_credentials(&crate::telemetry::chain(&e)).into_owned(),
             retry_after: None,
         },
     };
@@ -362,7 +364,7 @@ pub async fn poll(
             record,
         })
         .await?;
-    log_recorded(&sub.url, &recorded);
+    log_recorded(&redact_credentials(&sub.url), &recorded);
     Ok(recorded)
 }
 

@@ -9,10 +9,10 @@ use anyhow::{anyhow, Context, Result};
 
 use feedfold::cli::{FeedsCommand, Format, OpmlCommand};
 use feedfold::config::{Config, FeedUrl};
-use feedfold::model::{FeedSpec, Interval};
+use feedfold::model::{redact_credentials, FeedSpec, Interval};
 use feedfold::opml::{self, OpmlFeed};
 use feedfold::render;
-use feedfold::store::subscriptions::{Added, Origin};
+use feedfold::store::subscriptions::{Added, FeedStatus, Origin};
 
 use super::db_path;
 use super::query::feed_statuses;
@@ -63,7 +63,7 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
                 Added::Exists => "already subscribed",
                 Added::Revived => "resumed (it was gone)",
             };
-            writeln!(out, "{url}: {what}")?;
+            writeln!(out, "{}: {what}", redact_credentials(&url))?;
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Remove { db, url } => {
@@ -75,14 +75,17 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
             let removed = session.run(|s| async move { s.remove_feed(target).await })?;
             session.close();
             if removed {
-                writeln!(out, "{url}: removed")?;
+                writeln!(out, "{}: removed", redact_credentials(&url))?;
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(anyhow!("{url}: not subscribed"))
+                Err(anyhow!("{}: not subscribed", redact_credentials(&url)))
             }
         }
         FeedsCommand::List { db, format } => {
-            let rows = feed_statuses(&db_path(&db, config))?;
+            let rows: Vec<_> = feed_statuses(&db_path(&db, config))?
+                .into_iter()
+                .map(FeedStatus::redacted)
+                .collect();
             match format.format() {
                 Format::Json => render::json_lines(out, &rows)?,
                 Format::Csv => render::feeds::status_csv(out, &rows)?,

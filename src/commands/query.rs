@@ -96,7 +96,10 @@ pub fn explain(
 
 /// `feedfold status`.
 pub fn status(db: &Path, format: Format, out: &mut impl Write) -> Result<ExitCode> {
-    let rows = feed_statuses(db)?;
+    let rows: Vec<_> = feed_statuses(db)?
+        .into_iter()
+        .map(subscriptions::FeedStatus::redacted)
+        .collect();
     match format {
         Format::Json => render::json_lines(out, &rows)?,
         Format::Csv => render::feeds::status_csv(out, &rows)?,

@@ -55,6 +55,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A new database file could not be created.
+    #[error("cannot create database {path}")]
+    Create {
+        /// The database file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database file (or its directory, where SQLite keeps the WAL)
     /// cannot be written.
     #[error("cannot open database {path} for writing: it is read-only (the file, its directory or the file system)")]
@@ -147,6 +156,10 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// Opens (creating if needed) the database for writing: WAL mode,
 /// `synchronous=NORMAL`, foreign keys on, migrations applied.
 pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
+    create_private(path).map_err(|source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let opened = Connection::open(path).and_then(|conn| {
         // SQLite falls back to read-only when the file cannot be written.
         let read_only = conn.is_readonly(rusqlite::MAIN_DB)?;
@@ -176,6 +189,24 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
         other => other,
     })?;
     Ok(conn)
+}
+
+/// Creates a new store's file readable and writable by its owner only
+/// (0600, whatever the umask): a store holds feed URLs, which may carry
+/// credentials. SQLite gives the WAL and shared-memory files the database
+/// file's permissions. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {

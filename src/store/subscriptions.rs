@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::StoreError;
-use crate::model::{Hints, IngestReport, NormalizedFeed, Validators};
+use crate::model::{redact_credentials, Hints, IngestReport, NormalizedFeed, Validators};
 use crate::scheduler::policy::Policy;
 
 /// Where a subscription came from.
@@ -112,6 +112,30 @@ pub struct FeedStatus {
     /// Entries stored from this feed.
     pub entries: i64,
 }
+impl FeedStatus {
+    /// The same status with the passwords of its URLs and error hidden,
+    /// for display (`status`, `feeds list`); OPML export keeps them.
+    pub fn redacted(mut self) -> FeedStatus {
+        let hide = |s: &mut String| {
+            if let std::borrow::Cow::Owned(r) = redact_credentials(s) {
+                *s = r;
+            }
+        };
+        hide(&mut self.url);
+        for s in [
+            &mut self.configured_url,
+            &mut self.last_error,
+            &mut self.site_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hide(s);
+        }
+        self
+    }
+}
+
 /// What a poll brought, for the writer to record.
 #[derive(Debug)]
 pub enum PollRecord {

@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Writer;
-use crate::model::{format_time, parse_time, FeedSpec, Hints, IngestReport, Validators};
+use crate::model::{
+    format_time, parse_time, redact_credentials, FeedSpec, Hints, IngestReport, Validators,
+};
 use crate::scheduler::policy::{Policy, RATE_WINDOW};
 use crate::store::subscriptions::{
     Added, Origin, Poll, PollRecord, Recorded, Subscription, Synced,
@@ -118,7 +120,7 @@ impl Writer {
                             last_status = 410, last_error = 'gone (410): no longer polled', last_error_at = ?2
                       WHERE id = ?1",
                 )?.execute(params![id, now_s])?;
-                tracing::warn!(url = %cur.url, "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
+                tracing::warn!(url = %redact_credentials(&cur.url), "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
                 Ok(Recorded::Gone)
             }
             PollRecord::Failed {
@@ -400,8 +402,8 @@ fn move_to(
         .execute(params![id, to])?;
     if moved == 0 {
         tracing::warn!(
-            from,
-            to,
+            from = %redact_credentials(from),
+            to = %redact_credentials(to),
             "Feed moved permanently to a URL another subscription polls; keeping the old URL."
         );
         return Ok(());
@@ -410,7 +412,11 @@ fn move_to(
         conn.prepare_cached("UPDATE OR IGNORE feeds SET url = ?2 WHERE id = ?1")?
             .execute(params![feed_id, to])?;
     }
-    tracing::info!(from, to, "Feed moved permanently; its URL is updated.");
+    tracing::info!(
+        from = %redact_credentials(from),
+        to = %redact_credentials(to),
+        "Feed moved permanently; its URL is updated."
+    );
     Ok(())
 }
 
