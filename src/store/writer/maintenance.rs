@@ -126,9 +126,20 @@ impl Writer {
         if vacuum {
             self.conn.execute_batch("VACUUM")?;
         } else if report.entries > 0 {
-            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+            self.incremental_vacuum()?;
         }
         Ok(report)
+    }
+
+    /// Returns every free page to the file system (stores created with
+    /// `auto_vacuum = INCREMENTAL`; a no-op for others). The pragma frees
+    /// one page per step, so it is stepped to the end: `execute_batch`
+    /// steps it once and freed a single page.
+    fn incremental_vacuum(&mut self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = stmt.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
     }
 
     fn prune_tx(
