@@ -162,9 +162,12 @@ pub enum Command {
         /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
-        /// Check every subscribed feed once, now, print a one-line summary and exit 0 (failed feeds are counted and retried later).
+        /// Check every subscribed feed that is due (never checked, or its next check has come: a failing or rate-limited feed waits out its backoff and Retry-After) once, print a one-line summary and exit 0; for cron jobs and backfills.
         #[arg(long)]
         once: bool,
+        /// With --once: check every feed now, whether it is due or not.
+        #[arg(long, requires = "once")]
+        now: bool,
     },
     /// Show each subscribed feed's last success, last error, error count and next check.
     Status {

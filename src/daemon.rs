@@ -148,12 +148,17 @@ async fn reload(
     Ok(())
 }
 
-/// `feedfold run --once`: checks every subscribed feed once, now, through
-/// the scheduler's loop ([`Mode::Once`]) with the daemon's limits, and
-/// returns what happened. Each check records its next check time as usual,
-/// so a later `feedfold run` carries on from there. SIGTERM/SIGINT stop the
-/// run (checks under way get `polling.shutdown_grace`).
-pub async fn run_once(config: Config, options: DaemonOptions) -> Result<CycleReport, DaemonError> {
+/// `feedfold run --once`: checks every subscribed feed that is due (all of
+/// them with `all`) once, through the scheduler's loop ([`Mode::Once`])
+/// with the daemon's limits, and returns what happened. Each check records
+/// its next check time as usual, so a later `feedfold run` (or `--once`)
+/// carries on from there. SIGTERM/SIGINT stop the run (checks under way
+/// get `polling.shutdown_grace`).
+pub async fn run_once(
+    config: Config,
+    options: DaemonOptions,
+    all: bool,
+) -> Result<CycleReport, DaemonError> {
     let mut term = install(SignalKind::terminate())?;
     let mut int = install(SignalKind::interrupt())?;
     let s = start(&config, &options).await?;
@@ -162,10 +167,10 @@ pub async fn run_once(config: Config, options: DaemonOptions) -> Result<CycleRep
     let (_control_tx, control_rx) = mpsc::channel(1);
     let runner = Runner::new(
         s.store.clone(),
-        s.fetcher,
+        s.fetcher.stopping_on(stop_rx.clone()),
         config.polling.clone(),
         s.synced.active,
-        Mode::Once,
+        Mode::Once { all },
     );
     let mut run = tokio::spawn(runner.run(control_rx, stop_rx));
     let outcome = loop {
@@ -193,7 +198,7 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let (control_tx, control_rx) = mpsc::channel(4);
     let runner = Runner::new(
         s.store.clone(),
-        s.fetcher,
+        s.fetcher.stopping_on(stop_rx.clone()),
         config.polling.clone(),
         s.synced.active,
         Mode::Forever,

@@ -300,15 +300,18 @@ async fn finish(name: String, flight: InFlight) -> SourceOutcome {
 /// Polls one subscribed feed once: reads it with its stored validators and
 /// records the outcome with its next check. The daemon runs this for every
 /// check; a failure of the feed is recorded (and backed off), so the only
-/// error is the store's.
+/// error is the store's. `None`: the fetcher was stopping before the
+/// request was sent, and nothing was recorded.
 pub async fn poll(
     store: &Store,
     fetcher: &Fetcher,
     polling: &PollingConfig,
     sub: &Subscription,
-) -> Result<Recorded, StoreError> {
+) -> Result<Option<Recorded>, StoreError> {
     // Held until the result is stored: fetching runs only so far ahead of the writer.
-    let _hold = fetcher.hold().await;
+    let Ok(_hold) = fetcher.hold().await else {
+        return Ok(None);
+    };
     let checked_at = Utc::now();
     let policy = polling.policy(sub.interval, policy::seed(sub.id));
     let source = Source::Url(sub.url.clone());
@@ -347,6 +350,7 @@ pub async fn poll(
             status: Some(status),
             retry_after,
         },
+        Err(SourceError::Fetch(FetchError::Stopped)) => return Ok(None),
         Err(e) => PollRecord::Failed {
             status: match &e {
                 SourceError::Fetch(f) => f.status(),
@@ -365,7 +369,7 @@ pub async fn poll(
         })
         .await?;
     log_recorded(&redact_credentials(&sub.url), &recorded);
-    Ok(recorded)
+    Ok(Some(recorded))
 }
 
 /// One log line per poll: info when it brought something, a warning when

@@ -1050,9 +1050,10 @@ fn run_once_checks_every_feed_once_then_gets_304s_and_exits() {
         &db,
         &[server.url("/a"), server.url("/b"), server.url("/down")],
     );
-    let once = || {
+    let once = |extra: &[&str]| {
         let out = feedfold()
             .args(["--config", config.to_str().expect("utf-8"), "run", "--once"])
+            .args(extra)
             .stdin(Stdio::null())
             .output()
             .expect("run feedfold run --once");
@@ -1067,7 +1068,7 @@ fn run_once_checks_every_feed_once_then_gets_304s_and_exits() {
             .expect("count")
     };
 
-    let first = once();
+    let first = once(&[]);
     // How many joined depends on which feed is stored first (the test
     // items share a template text); the rest does not.
     assert!(
@@ -1094,7 +1095,19 @@ fn run_once_checks_every_feed_once_then_gets_304s_and_exits() {
         "the next check is scheduled as usual"
     );
 
-    let second = once();
+    // Nothing is due yet (the failing feed backs off): a cron job running
+    // --once often does not hammer the servers.
+    let early = once(&[]);
+    assert_eq!(
+        early.trim(),
+        "checked 0 feeds: 0 modified (200), 0 not modified (304), 0 failed, 0 gone; \
+         0 new entries (0 joined a story), 0 updated; 3 not due yet (--now checks them too)"
+    );
+    for path in ["/a", "/b", "/down"] {
+        assert_eq!(server.requests(path).len(), 1, "not asked again: {path}");
+    }
+
+    let second = once(&["--now"]);
     assert_eq!(
         second.trim(),
         "checked 3 feeds: 0 modified (200), 2 not modified (304), 1 failed, 0 gone; \

@@ -147,13 +147,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Regroup { db } => maintain::regroup(&db_path(&db, &config), &config, &mut out),
         Command::Completions { shell } => docs::completions(shell, &mut out),
         Command::Man { out_dir } => docs::man(out_dir, &mut out),
-        Command::Run { db, once } => {
+        Command::Run { db, once, now } => {
             let options = DaemonOptions {
                 config_path: cli.config.clone(),
                 database: db_path(&db, &config),
             };
             if once {
-                let report = runtime()?.block_on(daemon::run_once(config, options))?;
+                let report = runtime()?.block_on(daemon::run_once(config, options, now))?;
                 // Per-feed failures are counted, recorded and retried with
                 // backoff, as in `run`; they are not errors of the command.
                 writeln!(out, "{report}")?;

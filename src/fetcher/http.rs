@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::address::{Classifier, PrivateHost, Reach};
 use super::{charset_of, hints, FetchError, Fetched, DEFAULT_MAX_BODY, USER_AGENT};
@@ -126,6 +126,8 @@ pub struct HttpFetcher {
     /// One semaphore per host (`http.per_host` permits each), created on
     /// first use. A std mutex: it is held only to look up or insert.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Set when the daemon stops: no request starts after it.
+    stop: Option<watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for HttpFetcher {
@@ -187,7 +189,43 @@ impl HttpFetcher {
             global: Arc::new(Semaphore::new(config.concurrency.max(1))),
             in_hand: Arc::new(Semaphore::new(config.concurrency.max(1).saturating_mul(2))),
             hosts: Arc::new(Mutex::new(HashMap::new())),
+            stop: None,
         })
+    }
+
+    /// The same fetcher, refusing to start requests once `stop` is true
+    /// (fetches waiting for a permit then end with [`FetchError::Stopped`]).
+    pub fn stopping_on(mut self, stop: watch::Receiver<bool>) -> HttpFetcher {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Waits until the stop signal is given (forever without one).
+    async fn stopped(&self) {
+        match self.stop.clone() {
+            Some(mut stop) => {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// Waits for `wait` unless the stop signal comes first.
+    async fn unless_stopped<T>(
+        &self,
+        wait: impl std::future::Future<Output = T>,
+    ) -> Result<T, FetchError> {
+        if self.is_stopped() {
+            return Err(FetchError::Stopped);
+        }
+        tokio::select! {
+            t = wait => Ok(t),
+            () = self.stopped() => Err(FetchError::Stopped),
+        }
     }
 
     /// The client for the next hop, after refusing a literal address the
@@ -230,8 +268,18 @@ impl HttpFetcher {
     /// normalized ahead of a slow writer, and the documents waiting for it
     /// would grow memory without bound (10,000 due feeds: 10,000
     /// documents). `None` only if the limiter were closed, which it never is.
-    pub async fn hold(&self) -> Option<OwnedSemaphorePermit> {
-        self.in_hand.clone().acquire_owned().await.ok()
+    pub async fn hold(&self) -> Result<Option<OwnedSemaphorePermit>, FetchError> {
+        self.unless_stopped(self.in_hand.clone().acquire_owned())
+            .await
+            .map(Result::ok)
+    }
+
+    /// How many requests are under way (holding a global permit).
+    pub fn requests_under_way(&self) -> usize {
+        self.config
+            .concurrency
+            .max(1)
+            .saturating_sub(self.global.available_permits())
     }
 
     /// Fetches `url` with the stored validators, within `http.timeout`.
@@ -241,7 +289,7 @@ impl HttpFetcher {
             ("http" | "https", Some(h)) => h.to_string(),
             _ => return Err(FetchError::BadUrl(url.to_string())),
         };
-        let _permits = self.permits(&host).await;
+        let _permits = self.unless_stopped(self.permits(&host)).await?;
         let timeout = self.config.timeout;
         tokio::time::timeout(timeout.0, self.get_inner(parsed, validators))
             .await
@@ -265,6 +313,9 @@ impl HttpFetcher {
         let mut redirects = 0usize;
         loop {
             visited.insert(url.to_string());
+            if self.is_stopped() {
+                return Err(FetchError::Stopped);
+            }
             let client = self.client_for(&url, guard)?;
             let mut request = client.get(url.clone()).header(header::ACCEPT, ACCEPT);
             if let Some(etag) = &validators.etag {

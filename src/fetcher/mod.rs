@@ -180,6 +180,9 @@ pub enum FetchError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The daemon is stopping: the request was not sent.
+    #[error("not fetched: feedfold is stopping")]
+    Stopped,
 }
 
 impl FetchError {
@@ -211,10 +214,25 @@ impl Fetcher {
         })
     }
 
+    /// The same fetcher, starting no request once `stop` is true: fetches
+    /// still waiting for a permit end with [`FetchError::Stopped`].
+    pub fn stopping_on(self, stop: tokio::sync::watch::Receiver<bool>) -> Fetcher {
+        Fetcher {
+            http: self.http.stopping_on(stop),
+            max_body: self.max_body,
+        }
+    }
+
     /// Waits for room to start a poll and returns its permit, to hold until
-    /// the poll's result is stored (see [`HttpFetcher::hold`]).
-    pub async fn hold(&self) -> Option<OwnedSemaphorePermit> {
+    /// the poll's result is stored (see [`HttpFetcher::hold`]); fails once
+    /// the fetcher is stopping.
+    pub async fn hold(&self) -> Result<Option<OwnedSemaphorePermit>, FetchError> {
         self.http.hold().await
+    }
+
+    /// How many requests are under way.
+    pub fn requests_under_way(&self) -> usize {
+        self.http.requests_under_way()
     }
 
     /// Reads one source. A URL gets a conditional GET with `validators`

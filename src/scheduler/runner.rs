@@ -10,8 +10,9 @@
 //! In [`Mode::Forever`] (`feedfold run`) each feed is queued for its stored
 //! next check and queued again after every poll; the loop ends when `stop`
 //! changes or the store's writer is gone. [`Mode::Once`] (`feedfold run
-//! --once`) is the same loop primed with every feed due now and never
-//! requeuing: it ends when every poll has finished. Either way, on `stop`
+//! --once`) is the same loop primed with every feed due now (a failing or
+//! rate-limited feed waits out its backoff; `--now` takes every feed) and
+//! never requeuing: it ends when every poll has finished. Either way, on `stop`
 //! no new poll starts, the polls under way get `polling.shutdown_grace`,
 //! and the rest are abandoned (each store write is one transaction, so an
 //! abandoned poll leaves nothing half-written).
@@ -46,8 +47,12 @@ pub enum Control {
 pub enum Mode {
     /// Poll each feed when it is due, again and again (`feedfold run`).
     Forever,
-    /// Poll every feed once, now, and end (`feedfold run --once`).
-    Once,
+    /// Poll every feed that is due now (every feed with `all`) once, and
+    /// end (`feedfold run --once [--now]`).
+    Once {
+        /// Poll feeds that are not due too (`--now`).
+        all: bool,
+    },
 }
 
 /// What the polls of a run did (the summary of `feedfold run --once`).
@@ -55,6 +60,9 @@ pub enum Mode {
 pub struct CycleReport {
     /// Subscribed feeds checked.
     pub feeds: usize,
+    /// Subscribed feeds left alone because their next check has not come
+    /// (backoff, `Retry-After`, or simply not due).
+    pub not_due: usize,
     /// Feeds that answered with a document (200) that was stored.
     pub modified: usize,
     /// Feeds that answered 304 Not Modified.
@@ -107,6 +115,9 @@ impl std::fmt::Display for CycleReport {
             self.joined,
             self.updated_entries
         )?;
+        if self.not_due > 0 {
+            write!(f, "; {} not due yet (--now checks them too)", self.not_due)?;
+        }
         if self.interrupted {
             write!(f, "; interrupted")?;
         }
@@ -123,8 +134,9 @@ pub enum SchedulerError {
     WriterGone,
 }
 
-/// What a poll task returns: the feed and what the writer recorded.
-type PollDone = (i64, Result<Recorded, StoreError>);
+/// What a poll task returns: the feed and what the writer recorded (none
+/// if the poll stopped before its request).
+type PollDone = (i64, Result<Option<Recorded>, StoreError>);
 
 /// Owns the timer queue and the poll tasks.
 pub struct Runner {
@@ -153,6 +165,13 @@ impl Runner {
         feeds: Vec<Subscription>,
         mode: Mode,
     ) -> Runner {
+        let now = Utc::now();
+        let (feeds, not_due): (Vec<Subscription>, Vec<Subscription>) = match mode {
+            Mode::Once { all: false } => feeds
+                .into_iter()
+                .partition(|s| s.next_check_at.is_none_or(|at| at <= now)),
+            _ => (feeds, Vec::new()),
+        };
         let mut runner = Runner {
             store,
             fetcher,
@@ -165,6 +184,7 @@ impl Runner {
             tasks: HashMap::new(),
             report: CycleReport {
                 feeds: feeds.len(),
+                not_due: not_due.len(),
                 ..CycleReport::default()
             },
             writer_gone: false,
@@ -176,7 +196,7 @@ impl Runner {
     fn schedule(&mut self, sub: &Subscription) {
         let now = Utc::now();
         let at = match self.mode {
-            Mode::Once => now,
+            Mode::Once { .. } => now,
             Mode::Forever => sub.next_check_at.unwrap_or_else(|| {
                 self.polling
                     .policy(sub.interval, seed(sub.id))
@@ -248,7 +268,9 @@ impl Runner {
         };
         self.polling_now.remove(&id);
         match result {
-            Ok(recorded) => {
+            // Stopped before its request: nothing happened to the feed.
+            Ok(None) => {}
+            Ok(Some(recorded)) => {
                 self.report.add(&recorded);
                 match (recorded.subscription(), self.feeds.contains_key(&id)) {
                     (Some(sub), true) => {
@@ -276,7 +298,7 @@ impl Runner {
 
     /// Whether a run of [`Mode::Once`] has nothing left to do.
     fn done(&self) -> bool {
-        self.mode == Mode::Once && self.queue.is_empty() && self.in_flight.is_empty()
+        matches!(self.mode, Mode::Once { .. }) && self.queue.is_empty() && self.in_flight.is_empty()
     }
 
     /// Polls until `stop` changes, or (in [`Mode::Once`]) until every feed
@@ -289,7 +311,7 @@ impl Runner {
         while !self.writer_gone && !self.done() {
             tokio::select! {
                 _ = stop.changed() => {
-                    self.report.interrupted = self.mode == Mode::Once;
+                    self.report.interrupted = matches!(self.mode, Mode::Once { .. });
                     break;
                 }
                 Some(c) = control.recv() => match c {
@@ -314,11 +336,15 @@ impl Runner {
     /// abandons the rest.
     async fn drain(&mut self) {
         let grace = self.polling.shutdown_grace.0;
-        if !self.in_flight.is_empty() {
+        // Polls still waiting for a permit end at once (the fetcher starts
+        // no request once stopping); count those whose request is out.
+        tokio::task::yield_now().await;
+        let under_way = self.fetcher.requests_under_way();
+        if under_way > 0 {
             tracing::info!(
-                in_flight = self.in_flight.len(),
+                requests = under_way,
                 ?grace,
-                "Waiting for in-flight polls to finish."
+                "Waiting for the requests under way to finish."
             );
         }
         let drained = tokio::time::timeout(grace, async {

@@ -90,6 +90,7 @@ impl Ctx {
         pipeline::poll(self.store(), &self.http, &self.polling, &sub)
             .await
             .expect("recorded")
+            .expect("polled (the fetcher is not stopping)")
     }
 
     pub fn status(&self, id: i64) -> FeedStatus {
