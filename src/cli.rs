@@ -174,6 +174,9 @@ pub enum Command {
         /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
+        /// A block of every detail per feed instead of one line per feed.
+        #[arg(long)]
+        long: bool,
         /// The output format (`--json`, `--format`).
         #[command(flatten)]
         format: FormatArgs,

@@ -114,35 +114,82 @@ pub enum ConfigError {
     Invalid {
         /// The file.
         path: PathBuf,
-        /// Line, column and what was expected (from the TOML parser).
+        /// Where (line and column) and what was expected, on one line.
         message: String,
+        /// The offending line with a caret under the problem, for people
+        /// at a terminal (logs keep one line per message).
+        excerpt: Option<String>,
     },
+}
+
+impl ConfigError {
+    /// The offending lines of the file with a caret, if the error has them.
+    pub fn excerpt(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { excerpt, .. } => excerpt.as_deref(),
+            ConfigError::Read { .. } => None,
+        }
+    }
+
+    fn invalid(path: &Path, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: message.into(),
+            excerpt: None,
+        }
+    }
+
+    /// A TOML parser's error as one line (`line 3, column 7: unknown field
+    /// ...`), with the caret excerpt kept apart.
+    fn from_toml(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+        let what = e.message().trim().replace('\n', "; ");
+        let Some(span) = e.span() else {
+            return ConfigError::invalid(path, what);
+        };
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let source_line = text[line_start..].lines().next().unwrap_or("");
+        let width = text[span.start.min(text.len())..span.end.min(text.len())]
+            .chars()
+            .count()
+            .max(1);
+        let gutter = line.to_string().len();
+        let excerpt = format!(
+            "{:gutter$} |\n{line} | {source_line}\n{:gutter$} | {}{}",
+            "",
+            "",
+            " ".repeat(column - 1),
+            "^".repeat(width)
+        );
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}, column {column}: {what}"),
+            excerpt: Some(excerpt),
+        }
+    }
 }
 
 impl Config {
     /// Parses a configuration from TOML text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
         if config.grouping.window_hours == 0 {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message: "grouping.window_hours must be at least 1".into(),
-            });
+            return Err(ConfigError::invalid(
+                path,
+                "grouping.window_hours must be at least 1",
+            ));
         }
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        config
+            .validate()
+            .map_err(|message| ConfigError::invalid(path, message))?;
         if config.retention.keep_days == Some(0) {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message:
-                    "retention.keep_days must be at least 1 (leave it out to keep entries forever)"
-                        .into(),
-            });
+            return Err(ConfigError::invalid(
+                path,
+                "retention.keep_days must be at least 1 (leave it out to keep entries forever)",
+            ));
         }
         Ok(config)
     }
@@ -255,9 +302,11 @@ mod tests {
         .expect_err("unknown key");
         let msg = err.to_string();
         assert!(
-            msg.contains("x.toml") && msg.contains("line 3") && msg.contains("window"),
+            msg.contains("x.toml") && msg.contains("line 3, column 1") && msg.contains("window"),
             "{msg}"
         );
+        assert!(!msg.contains('\n'), "one line: {msg}");
+        assert_eq!(err.excerpt(), Some("  |\n3 | window = 3\n  | ^^^^^^"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use feedfold::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    commands::init_logging(&cli);
+    let human = commands::init_logging(&cli);
     match commands::run(cli) {
         Ok(code) => code,
         // A closed pipe (`feedfold stories | head`) is not an error.
@@ -25,11 +25,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            // A message may quote what a feed sent: inert on a terminal.
-            eprintln!(
-                "feedfold: error: {}",
-                feedfold::render::inert(&format!("{e:#}"))
-            );
+            // A message may quote what a feed sent (inert on a terminal)
+            // and name a feed URL with a password (hidden).
+            let message = format!("{e:#}");
+            let message = feedfold::model::redact_credentials(&message);
+            eprintln!("feedfold: error: {}", feedfold::render::inert(&message));
+            // Plain and JSON logs keep one line per message (journald).
+            let excerpt = e
+                .downcast_ref::<feedfold::config::ConfigError>()
+                .and_then(|c| c.excerpt());
+            if let Some(excerpt) = excerpt.filter(|_| human) {
+                eprintln!("{excerpt}");
+            }
             ExitCode::FAILURE
         }
     }

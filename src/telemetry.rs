@@ -27,7 +27,8 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. `filter` is an `EnvFilter` directive
 /// (`info`, `feedfold=debug`); an invalid one falls back to `default`.
-pub fn init(filter: Option<&str>, default: &str, format: LogFormat) {
+/// Returns whether the format chosen is `human`.
+pub fn init(filter: Option<&str>, default: &str, format: LogFormat) -> bool {
     let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let terminal = std::io::stderr().is_terminal();
@@ -47,6 +48,7 @@ pub fn init(filter: Option<&str>, default: &str, format: LogFormat) {
             .with_ansi(terminal && std::env::var_os("NO_COLOR").is_none())
             .try_init(),
     };
+    format == LogFormat::Human
 }
 
 /// An error and its causes on one line, outermost first, joined by ": "

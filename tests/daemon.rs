@@ -1005,13 +1005,29 @@ fn feeds_and_opml_commands_manage_subscriptions() {
     let urls: Vec<&str> = exported.iter().map(|f| f.url.as_str()).collect();
     assert_eq!(urls, ["https://a.example/feed", "https://b.example/rss"]);
 
-    let (code, out, _) = run(&["status", "--db", db_arg]);
+    let (code, out, _) = run(&["status", "--long", "--db", db_arg]);
     assert_eq!(code, Some(0));
     assert!(
         out.contains("next check    as soon as the daemon runs")
             && out.contains("validators    no"),
         "{out}"
     );
+    // The default is a table: a header and one line per feed.
+    let (code, out, _) = run(&["status", "--db", db_arg]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("ID  STATE") && lines[0].ends_with("FEED"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("new")
+            && lines[1].contains("never")
+            && lines[1].contains("when the daemon runs"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "no colour when piped: {out}");
     let (code, out, _) = run(&["status", "--json", "--db", db_arg]);
     assert_eq!(code, Some(0));
     assert_eq!(out.lines().count(), 2);

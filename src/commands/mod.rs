@@ -29,8 +29,10 @@ use feedfold::daemon::{self, DaemonOptions};
 use feedfold::model::{format_time, parse_duration};
 use feedfold::render;
 
-/// Sets up logging from `--log`, `--log-format` and the config's `log_format`.
-pub fn init_logging(cli: &Cli) {
+/// Sets up logging from `--log`, `--log-format` and the config's
+/// `log_format`; returns whether messages are for people (the `human`
+/// format), who also get a caret excerpt under a config error.
+pub fn init_logging(cli: &Cli) -> bool {
     // The config is read again (and its errors reported) by the command.
     let from_config = cli
         .config
@@ -43,7 +45,7 @@ pub fn init_logging(cli: &Cli) {
     } else {
         "warn"
     };
-    feedfold::telemetry::init(cli.log.as_deref(), default, format);
+    feedfold::telemetry::init(cli.log.as_deref(), default, format)
 }
 
 /// Runs the command the line asks for.
@@ -125,8 +127,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output.format(),
             &mut out,
         ),
-        Command::Status { db, format } => {
-            query::status(&db_path(&db, &config), format.format(), &mut out)
+        Command::Status { db, long, format } => {
+            query::status(&db_path(&db, &config), long, format.format(), &mut out)
         }
         Command::Feeds { command } => feeds::feeds(command, &config, &mut out),
         Command::Opml { command } => feeds::opml(command, &config, &mut out),

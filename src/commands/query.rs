@@ -95,7 +95,7 @@ pub fn explain(
 }
 
 /// `feedfold status`.
-pub fn status(db: &Path, format: Format, out: &mut impl Write) -> Result<ExitCode> {
+pub fn status(db: &Path, long: bool, format: Format, out: &mut impl Write) -> Result<ExitCode> {
     let rows: Vec<_> = feed_statuses(db)?
         .into_iter()
         .map(subscriptions::FeedStatus::redacted)
@@ -103,7 +103,8 @@ pub fn status(db: &Path, format: Format, out: &mut impl Write) -> Result<ExitCod
     match format {
         Format::Json => render::json_lines(out, &rows)?,
         Format::Csv => render::feeds::status_csv(out, &rows)?,
-        Format::Table => render::feeds::status(out, &rows)?,
+        Format::Table if long => render::feeds::status_long(out, &rows)?,
+        Format::Table => render::feeds::status(out, &stdout_style(), &rows)?,
     }
     Ok(ExitCode::SUCCESS)
 }

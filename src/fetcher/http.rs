@@ -436,7 +436,9 @@ impl HttpFetcher {
             }
             source = s.source();
         }
-        FetchError::Request(e)
+        // The URL is named by whoever reports the error; reqwest's
+        // message would repeat it.
+        FetchError::Request(e.without_url())
     }
 
     /// Reads the (decompressed) body chunk by chunk, refusing it as soon as

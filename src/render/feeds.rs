@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Inert;
+use super::{table, Inert, Style};
 use crate::model::Interval;
 use crate::store::subscriptions::FeedStatus;
 
@@ -50,8 +50,55 @@ pub fn feeds_list(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> 
     Ok(())
 }
 
-/// `feedfold status`: a block per subscription.
-pub fn status(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
+/// `feedfold status`: one line per subscription (name, state, last
+/// success, consecutive errors, next check), sized like the other tables.
+pub fn status(out: &mut impl Write, style: &Style, feeds: &[FeedStatus]) -> io::Result<()> {
+    if feeds.is_empty() {
+        return writeln!(
+            out,
+            "no feeds: add some with `feedfold feeds add URL` or [[feeds]] in the config"
+        );
+    }
+    let when = |t: &Option<String>, none: &str| match t {
+        Some(t) => style.ago(t),
+        None => none.to_string(),
+    };
+    let cells: Vec<Vec<String>> = feeds
+        .iter()
+        .map(|f| {
+            let next = if f.gone_at.is_some() {
+                "never (gone)".to_string()
+            } else {
+                when(&f.next_check_at, "when the daemon runs")
+            };
+            vec![
+                f.id.to_string(),
+                state(f).to_string(),
+                when(&f.last_success_at, "never"),
+                f.error_count.to_string(),
+                next,
+                f.name.clone().unwrap_or_else(|| f.url.clone()),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        style,
+        &[
+            "ID",
+            "STATE",
+            "LAST SUCCESS",
+            "ERRORS",
+            "NEXT CHECK",
+            "FEED",
+        ],
+        &[true, false, false, true, false],
+        &cells,
+    )
+}
+
+/// `feedfold status --long`: a block per subscription.
+pub fn status_long(out: &mut impl Write, feeds: &[FeedStatus]) -> io::Result<()> {
     if feeds.is_empty() {
         return writeln!(
             out,

@@ -43,17 +43,23 @@ use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite refused an operation (its message is this error's).
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    /// SQLite refused an operation. Its message is SQLite's (rusqlite's
+    /// error would add SQLite's generic text for the code as a cause).
+    #[error("{}", sqlite_message(.0))]
+    Sqlite(rusqlite::Error),
     /// The database could not be opened.
-    #[error("cannot open database {path}")]
+    #[error("cannot open database {path}: {}", sqlite_message(.source))]
     Open {
         /// The database file.
         path: PathBuf,
         /// What SQLite said.
-        #[source]
         source: rusqlite::Error,
+    },
+    /// There is no database file at the path given.
+    #[error("no feedfold store at {path} yet: `feedfold ingest FILE|URL` or `feedfold run` creates one (or pass --db PATH)")]
+    Missing {
+        /// The path looked at.
+        path: PathBuf,
     },
     /// A new database file could not be created.
     #[error("cannot create database {path}")]
@@ -121,6 +127,21 @@ pub enum StoreError {
         /// The id asked for.
         id: i64,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// What SQLite said, once: the message of a failure if it has one, else
+/// the text of its code.
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+        other => other.to_string(),
+    }
 }
 
 impl StoreError {
@@ -235,6 +256,11 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
 /// Opens the database read-only for queries. Refuses a file that is not a
 /// feedfold store of a version this build can read.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY

@@ -311,16 +311,13 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
             supported: super::schema::latest_version(),
         });
     }
+    // The statement is fixed: a plain SQL error (SQLITE_ERROR) while it
+    // runs comes from the FTS5 query the user wrote.
     let bad = |e: rusqlite::Error| match &e {
-        rusqlite::Error::SqliteFailure(_, Some(msg))
-            if msg.starts_with("fts5:")
-                || msg.starts_with("no such column")
-                || msg.contains("unknown special query")
-                || msg.contains("unterminated string") =>
-        {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::Unknown => {
             StoreError::BadQuery {
                 query: q.query.clone(),
-                message: msg.clone(),
+                message: msg.trim_start_matches("fts5: ").to_string(),
             }
         }
         _ => StoreError::Sqlite(e),
