@@ -27,6 +27,7 @@ use std::collections::VecDeque;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
+use crate::fetcher::discover::{self, FeedLink};
 use crate::fetcher::{FetchError, Fetched, Fetcher, Source};
 use crate::model::{
     redact_credentials, Hints, IngestReport, NormalizedFeed, RawDocument, Validators,
@@ -58,6 +59,17 @@ pub enum SourceError {
     /// Storing it failed (nothing of it was stored).
     #[error("storing failed")]
     Store(#[source] StoreError),
+    /// The source is a web page that links no feed (and none answers at
+    /// the common feed paths).
+    #[error("this is a web page, not a feed, and it links no feed (nor does {tried})")]
+    WebPage {
+        /// The common paths that were tried.
+        tried: String,
+    },
+    /// The source is a web page, and it was not looked into for feeds (a
+    /// file, or a subscribed feed that now answers with a page).
+    #[error("this is a web page, not a feed")]
+    NotAFeed,
     /// The normalizing task died.
     #[error("internal error: {0}")]
     Task(String),
@@ -82,6 +94,11 @@ pub enum Read {
         hints: Hints,
         /// The feed's new URL after permanent redirects.
         moved_to: Option<String>,
+    },
+    /// A web page instead of a feed (see [`discover_feeds`]).
+    WebPage {
+        /// The page.
+        doc: RawDocument,
     },
     /// 304 Not Modified.
     NotModified {
@@ -113,6 +130,9 @@ pub async fn read(
     feed_url: Option<&str>,
 ) -> Result<Read, SourceError> {
     Ok(match fetcher.fetch(source, validators).await? {
+        Fetched::Document { doc, .. } if discover::looks_like_html(&doc.bytes) => {
+            Read::WebPage { doc }
+        }
         Fetched::Document {
             doc,
             validators,
@@ -164,19 +184,110 @@ async fn normalize(
 }
 
 /// Reads one source for a one-shot command (`ingest`, `parse`): an
-/// unconditional fetch that must bring a document.
+/// unconditional fetch that must bring a document. A URL that gives a web
+/// page is read through the first feed the page links to (or that answers
+/// at a common path), with a warning saying so.
 pub async fn read_document(
     fetcher: &Fetcher,
     source: &Source,
     feed_url: Option<&str>,
 ) -> Result<NormalizedFeed, SourceError> {
     match read(fetcher, source, &Validators::default(), feed_url).await? {
+        Read::WebPage { doc } if matches!(source, Source::Url(_)) => {
+            let links = discover_feeds(fetcher, &doc).await?;
+            let Some(first) = links.first() else {
+                return Err(SourceError::WebPage {
+                    tried: discover::COMMON_PATHS.join(", "),
+                });
+            };
+            let found = Source::Url(first.url.clone());
+            let mut feed = match read(fetcher, &found, &Validators::default(), feed_url).await? {
+                Read::Document { feed, .. } => *feed,
+                _ => return Err(SourceError::NotAFeed),
+            };
+            let others = links.len() - 1;
+            feed.warnings.push(format!(
+                "{} is a web page; read the feed it links to, {}{}",
+                doc.name,
+                first.url,
+                if others > 0 {
+                    format!(" (it links {others} more: `feedfold parse` shows each)")
+                } else {
+                    String::new()
+                }
+            ));
+            Ok(feed)
+        }
+        Read::WebPage { .. } => Err(SourceError::NotAFeed),
         Read::Document { feed, .. } => Ok(*feed),
         Read::Gone => Err(SourceError::Gone),
         Read::RateLimited { status, .. } => Err(SourceError::RateLimited { status }),
         // An unconditional GET is never answered 304 by a correct server.
         Read::NotModified { .. } => Err(SourceError::Fetch(FetchError::Status { status: 304 })),
     }
+}
+
+/// What a URL about to be subscribed to gives.
+#[derive(Debug)]
+pub enum Checked {
+    /// A feed.
+    Feed,
+    /// A web page, and the feeds it offers (none, one or several).
+    Page(Vec<FeedLink>),
+}
+
+/// Fetches a URL someone wants to subscribe to and says whether it is a
+/// feed, or a page and which feeds it offers (`feedfold feeds add`).
+pub async fn check_subscription(fetcher: &Fetcher, url: &str) -> Result<Checked, SourceError> {
+    match read(
+        fetcher,
+        &Source::Url(url.to_string()),
+        &Validators::default(),
+        None,
+    )
+    .await?
+    {
+        Read::WebPage { doc } => Ok(Checked::Page(discover_feeds(fetcher, &doc).await?)),
+        Read::Document { .. } | Read::NotModified { .. } => Ok(Checked::Feed),
+        Read::Gone => Err(SourceError::Gone),
+        Read::RateLimited { status, .. } => Err(SourceError::RateLimited { status }),
+    }
+}
+
+/// The feeds a web page fetched from a URL offers: the ones it links to,
+/// else those of [`discover::COMMON_PATHS`] on its host that answer with
+/// a feed. Fetched through the same fetcher and rules as feeds.
+pub async fn discover_feeds(
+    fetcher: &Fetcher,
+    page: &RawDocument,
+) -> Result<Vec<FeedLink>, SourceError> {
+    let Some(base) = page
+        .fetched_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let links = discover::feed_links(&page.bytes, &base);
+    if !links.is_empty() {
+        return Ok(links);
+    }
+    let mut found = Vec::new();
+    for path in discover::COMMON_PATHS {
+        let Ok(url) = base.join(path) else { continue };
+        let source = Source::Url(url.to_string());
+        if let Ok(Read::Document { feed, .. }) =
+            read(fetcher, &source, &Validators::default(), None).await
+        {
+            found.push(FeedLink {
+                url: url.to_string(),
+                title: feed.title.clone(),
+                kind: feed.format.as_str(),
+            });
+            break;
+        }
+    }
+    Ok(found)
 }
 
 /// What happened to one source of an ingest.
@@ -340,6 +451,13 @@ pub async fn poll(
             etag,
             hints,
             moved_to,
+        },
+        Ok(Read::WebPage { .. }) => PollRecord::Failed {
+            error: "the feed URL answers with a web page, not a feed \
+                    (`feedfold feeds add URL` finds the feeds a page links to)"
+                .into(),
+            status: None,
+            retry_after: None,
         },
         Ok(Read::Gone) => PollRecord::Gone,
         Ok(Read::RateLimited {

@@ -9,10 +9,13 @@ use anyhow::{anyhow, Context, Result};
 
 use feedfold::cli::{FeedsCommand, Format, OpmlCommand};
 use feedfold::config::{Config, FeedUrl};
+use feedfold::fetcher::Fetcher;
 use feedfold::model::{redact_credentials, FeedSpec, Interval};
 use feedfold::opml::{self, OpmlFeed};
-use feedfold::render;
+use feedfold::pipeline::{self, Checked};
+use feedfold::render::{self, Inert};
 use feedfold::store::subscriptions::{Added, FeedStatus, Origin};
+use feedfold::telemetry::chain;
 
 use super::db_path;
 use super::query::feed_statuses;
@@ -45,7 +48,7 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
             name,
             interval,
         } => {
-            let spec = feed_spec(&url, name, interval.as_deref())?;
+            let mut spec = feed_spec(&url, name, interval.as_deref())?;
             if spec
                 .interval
                 .is_some_and(|i| i < config.polling.min_interval.0)
@@ -55,7 +58,49 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
                     config.polling.min_interval
                 ));
             }
+            let fetcher = Fetcher::new(&config.http).context("setting up the HTTP client")?;
             let session = StoreSession::open(&db_path(&db, config), config)?;
+            let shown = redact_credentials(&url).into_owned();
+            match session.block_on(pipeline::check_subscription(&fetcher, &spec.url)) {
+                Ok(Checked::Feed) => {}
+                Ok(Checked::Page(links)) => match links.as_slice() {
+                    [] => {
+                        return Err(anyhow!(
+                            "{shown} is a web page, not a feed, and it links no feed (nor do {} on its site)",
+                            feedfold::fetcher::discover::COMMON_PATHS.join(", ")
+                        ))
+                    }
+                    [one] => {
+                        writeln!(
+                            out,
+                            "{shown} is a web page; subscribing to the feed it links to: {}",
+                            redact_credentials(&one.url)
+                        )?;
+                        spec.url = one.url.clone();
+                    }
+                    several => {
+                        writeln!(
+                            out,
+                            "{shown} is a web page that links {} feeds; add the one you want:",
+                            several.len()
+                        )?;
+                        for l in several {
+                            writeln!(
+                                out,
+                                "  feedfold feeds add {}    # {} {}",
+                                redact_credentials(&l.url),
+                                l.kind,
+                                l.title.as_deref().map(Inert).map_or(String::new(), |t| t.to_string())
+                            )?;
+                        }
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+                Err(e) => eprintln!(
+                    "feedfold: warning: {shown}: could not check it now ({}); subscribed anyway",
+                    Inert(&redact_credentials(&chain(&e)))
+                ),
+            }
             let added = session.run(|s| async move { s.add_feed(spec, Origin::Cli).await })?;
             session.close();
             let what = match added {
@@ -63,7 +108,7 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
                 Added::Exists => "already subscribed",
                 Added::Revived => "resumed (it was gone)",
             };
-            writeln!(out, "{}: {what}", redact_credentials(&url))?;
+            writeln!(out, "{shown}: {what}")?;
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Remove { db, url } => {

@@ -41,6 +41,11 @@ impl StoreSession {
         self.rt.block_on(f(store))
     }
 
+    /// Runs a future on the session's runtime.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// Closes the store: waits for the writer to finish its queue.
     pub fn close(mut self) {
         self.shut();

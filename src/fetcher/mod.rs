@@ -11,8 +11,10 @@
 //! - [`http`]: conditional GETs, redirects, the concurrency limits.
 //! - [`hints`]: when the server asks us to come back (headers, RSS `ttl`).
 //! - [`address`]: the private-address guard.
+//! - [`discover`]: the feeds a web page links to.
 
 pub mod address;
+pub mod discover;
 pub mod hints;
 pub mod http;
 
