@@ -13,6 +13,7 @@ mod docs;
 mod feeds;
 mod ingest;
 mod maintain;
+mod owner;
 mod query;
 mod session;
 
@@ -52,6 +53,11 @@ pub fn init_logging(cli: &Cli) -> bool {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut config = load_config(cli.config.as_deref())?;
     config.http.allow_private = cli.allow_private;
+    if let Some(db) = writes_to(&cli.command) {
+        if let Some(code) = owner::as_store_owner(&db_path(db, &config))? {
+            return Ok(code);
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
@@ -164,6 +170,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The store a command writes to, if it writes to one.
+fn writes_to(command: &Command) -> Option<&DbArg> {
+    use feedfold::cli::{FeedsCommand, OpmlCommand};
+    match command {
+        Command::Ingest { db, .. }
+        | Command::Run { db, .. }
+        | Command::Prune { db, .. }
+        | Command::Migrate { db }
+        | Command::Regroup { db }
+        | Command::Feeds {
+            command: FeedsCommand::Add { db, .. } | FeedsCommand::Remove { db, .. },
+        }
+        | Command::Opml {
+            command: OpmlCommand::Import { db, .. },
+        } => Some(db),
+        _ => None,
     }
 }
 
