@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::fetcher::discover::{self, FeedLink};
 use crate::fetcher::{FetchError, Fetched, Fetcher, Source};
 use crate::model::{
-    redact_credentials, Hints, IngestReport, NormalizedFeed, RawDocument, Validators,
+    redact_credentials, Hints, IngestReport, Interval, NormalizedFeed, RawDocument, Validators,
 };
 use crate::normalizer::{self, Identity, NormalizeError};
 use crate::scheduler::policy::{self, PollingConfig};
@@ -70,6 +70,10 @@ pub enum SourceError {
     /// file, or a subscribed feed that now answers with a page).
     #[error("this is a web page, not a feed")]
     NotAFeed,
+    /// Normalizing took longer than its budget (`http.timeout`): the
+    /// document is refused (a hostile one must not hold a poll's permit).
+    #[error("reading the document took longer than {0} (http.timeout); it is refused")]
+    TooSlow(Interval),
     /// The normalizing task died.
     #[error("internal error: {0}")]
     Task(String),
@@ -139,7 +143,7 @@ pub async fn read(
             hints,
             moved_to,
         } => Read::Document {
-            feed: Box::new(normalize(doc, feed_url).await?),
+            feed: Box::new(normalize(doc, feed_url, fetcher.timeout()).await?),
             validators,
             hints,
             moved_to,
@@ -164,23 +168,28 @@ pub async fn read(
     })
 }
 
-/// Normalizes a document on the blocking pool.
+/// Normalizes a document on the blocking pool, within `budget`. Past it
+/// the document is refused and the caller goes on (the thread finishes in
+/// the background: the normalizer's caps bound how long that takes).
 async fn normalize(
     doc: RawDocument,
     feed_url: Option<&str>,
+    budget: Interval,
 ) -> Result<NormalizedFeed, SourceError> {
     let feed_url = feed_url.map(str::to_string);
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         let identity = Identity {
             feed_url: feed_url.as_deref(),
             fetched_url: doc.fetched_url.as_deref(),
             path: doc.path.as_deref(),
         };
         normalizer::normalize(&doc, &identity, Utc::now())
-    })
-    .await
-    .map_err(|e| SourceError::Task(e.to_string()))?
-    .map_err(SourceError::from)
+    });
+    tokio::time::timeout(budget.0, task)
+        .await
+        .map_err(|_| SourceError::TooSlow(budget))?
+        .map_err(|e| SourceError::Task(e.to_string()))?
+        .map_err(SourceError::from)
 }
 
 /// Reads one source for a one-shot command (`ingest`, `parse`): an

@@ -204,9 +204,21 @@ fn db_path(db: &DbArg, config: &Config) -> PathBuf {
     db.db.clone().unwrap_or_else(|| config.database.clone())
 }
 
+/// Threads of tokio's blocking pool (normalizing, DNS lookups): at most
+/// `2 × http.concurrency` polls hold a document, so 64 is plenty, and it
+/// keeps the unit's `TasksMax` meaningful.
+const BLOCKING_THREADS: usize = 64;
+
+/// The stack of every runtime thread: documents are checked for depth
+/// before any recursive parser sees them, and a generous stack is the
+/// defence behind that check (reserved address space, not memory used).
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
 /// The tokio runtime a command runs its async work on.
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_stack_size(THREAD_STACK)
         .enable_all()
         .build()
         .context("starting the async runtime")

@@ -205,6 +205,7 @@ impl FetchError {
 pub struct Fetcher {
     http: HttpFetcher,
     max_body: u64,
+    timeout: Interval,
 }
 
 impl Fetcher {
@@ -213,6 +214,7 @@ impl Fetcher {
         Ok(Fetcher {
             http: HttpFetcher::new(config)?,
             max_body: config.max_body,
+            timeout: config.timeout,
         })
     }
 
@@ -222,6 +224,7 @@ impl Fetcher {
         Fetcher {
             http: self.http.stopping_on(stop),
             max_body: self.max_body,
+            timeout: self.timeout,
         }
     }
 
@@ -230,6 +233,12 @@ impl Fetcher {
     /// the fetcher is stopping.
     pub async fn hold(&self) -> Result<Option<OwnedSemaphorePermit>, FetchError> {
         self.http.hold().await
+    }
+
+    /// `http.timeout`: the budget of one fetch, and of normalizing what it
+    /// brought.
+    pub fn timeout(&self) -> Interval {
+        self.timeout
     }
 
     /// How many requests are under way.
