@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod feeds;
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
