@@ -1,4 +1,5 @@
-//! Subscriptions through the binary: the `feed_health` view.
+//! Subscriptions through the binary: `feeds add|list|remove`, `opml
+//! import|export`, `status`, and the `feed_health` view.
 
 use crate::common::feedfold;
 
@@ -51,4 +52,106 @@ fn feed_health_view_lists_subscriptions_with_their_state() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn feeds_and_opml_commands_manage_subscriptions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("ff.db");
+    let db_arg = db.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        let out = feedfold().args(args).output().expect("run feedfold");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "feeds",
+        "add",
+        "https://a.example/feed",
+        "--name",
+        "Wire A",
+        "--db",
+        db_arg,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("added"));
+    let (code, out, _) = run(&["feeds", "add", "https://a.example/feed", "--db", db_arg]);
+    assert_eq!((code, out.contains("already subscribed")), (Some(0), true));
+    assert_eq!(
+        run(&["feeds", "add", "ftp://nope/", "--db", db_arg]).0,
+        Some(1)
+    );
+    assert_eq!(
+        run(&[
+            "feeds",
+            "add",
+            "https://b.example/x",
+            "--interval",
+            "1m",
+            "--db",
+            db_arg
+        ])
+        .0,
+        Some(1)
+    );
+
+    let opml = dir.path().join("in.opml");
+    std::fs::write(
+        &opml,
+        r#"<opml version="2.0"><body><outline text="News"><outline text="B" xmlUrl="https://b.example/rss"/>
+           <outline text="Dup" xmlUrl="https://a.example/feed"/></outline></body></opml>"#,
+    )
+    .expect("write opml");
+    let (code, out, err) = run(&[
+        "opml",
+        "import",
+        opml.to_str().expect("utf-8"),
+        "--db",
+        db_arg,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("imported 1 feeds (1 already subscribed, 0 skipped)"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(&["feeds", "list", "--db", db_arg]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("https://a.example/feed  (Wire A)")
+            && out.contains("opml")
+            && out.contains("new"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(&["opml", "export", "--db", db_arg]);
+    assert_eq!(code, Some(0));
+    let exported = feedfold::opml::parse(&out).expect("valid OPML");
+    let urls: Vec<&str> = exported.iter().map(|f| f.url.as_str()).collect();
+    assert_eq!(urls, ["https://a.example/feed", "https://b.example/rss"]);
+
+    let (code, out, _) = run(&["status", "--db", db_arg]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("next check    as soon as the daemon runs")
+            && out.contains("validators    no"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["status", "--json", "--db", db_arg]);
+    assert_eq!(code, Some(0));
+    assert_eq!(out.lines().count(), 2);
+
+    assert_eq!(
+        run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0,
+        Some(0)
+    );
+    assert_eq!(
+        run(&["feeds", "remove", "https://b.example/rss", "--db", db_arg]).0,
+        Some(1)
+    );
+    let (_, out, _) = run(&["feeds", "list", "--db", db_arg]);
+    assert_eq!(out.lines().count(), 1);
 }
