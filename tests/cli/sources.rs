@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::common::feeds::templated;
 use crate::common::fixtures::{fixture, guid, AGG_SELF, DIGEST_SELF, EURO_SELF, WIRE_SELF};
 use crate::common::server::{Response, Server};
 use crate::common::{feedfold, run, TestStore};
@@ -392,4 +393,69 @@ fn parse_prints_normalized_entries_without_a_database() {
 
     let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read_dir").collect();
     assert!(left.is_empty(), "parse created files: {left:?}");
+}
+
+#[test]
+fn the_test_feed_builders_read_alike_in_every_format() {
+    // tests/common/feeds.rs: one feed written as RSS, Atom and JSON Feed
+    // is one feed to `feedfold parse`, whatever the format.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = templated(
+        "Builders & Co",
+        &[("b-1", "Rates & \"bonds\""), ("b-2", "Second")],
+    )
+    .self_url("https://builders.example.test/feed");
+    let mut seen = Vec::new();
+    for (file, text, format) in [
+        ("f.xml", feed.rss(), "rss2"),
+        ("f.atom", feed.atom(), "atom"),
+        ("f.json", feed.json(), "json"),
+    ] {
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).expect("write feed");
+        let mut cmd = feedfold();
+        cmd.arg("parse").arg(&path).arg("--json");
+        let out = run(&mut cmd, None);
+        out.assert_ok();
+        let parsed: Value = serde_json::from_str(&out.stdout).expect("parse json");
+        assert_eq!(parsed["format"], format, "{file}");
+        assert_eq!(
+            parsed["url"], "https://builders.example.test/feed",
+            "{file}"
+        );
+        assert_eq!(parsed["title"], "Builders & Co", "{file}");
+        let entries: Vec<(String, String, String, String)> = parsed["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| {
+                let text = [&e["content_text"], &e["summary_text"]]
+                    .iter()
+                    .find_map(|t| t.as_str())
+                    .expect("a text")
+                    .to_string();
+                let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (
+                    format!("{} {}", field("guid"), field("title")),
+                    field("published"),
+                    field("canonical_url"),
+                    text,
+                )
+            })
+            .collect();
+        seen.push(entries);
+    }
+    assert_eq!(seen[0].len(), 2, "{:?}", seen[0]);
+    assert_eq!(seen[0][0].0, "b-1 Rates & \"bonds\"");
+    assert_eq!(seen[0][0].1, "2026-03-10T10:00:00Z");
+    assert_eq!(seen[0][1].2, "http://example.org/b-2");
+    assert!(
+        seen[0][0]
+            .3
+            .starts_with("The city council of Springfield voted on Rates & \"bonds\""),
+        "{:?}",
+        seen[0][0]
+    );
+    assert_eq!(seen[1], seen[0], "Atom differs from RSS");
+    assert_eq!(seen[2], seen[0], "JSON Feed differs from RSS");
 }
