@@ -1,89 +1,42 @@
-//! Helpers shared by the integration tests: run the real `feedfold` binary
-//! into a SQLite file in a temporary directory, look at what the file
-//! holds, and serve documents over HTTP on 127.0.0.1.
+//! Helpers shared by the integration tests (`tests/cli.rs`,
+//! `tests/daemon.rs`): run the real `feedfold` binary into a SQLite file in
+//! a temporary directory and look at what the file holds. Submodules: the
+//! shipped [`fixtures`], [`feeds`] built by tests, and the loopback HTTP
+//! [`server`].
 
 #![allow(dead_code)]
+
+pub mod feeds;
+pub mod fixtures;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use tempfile::TempDir;
 
+use fixtures::{fixture, sample, GOOD_FEEDS, SAMPLES};
+
 /// Longest any single run of the binary may take before the test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Guids of the fixtures (see `tests/fixtures/`).
-pub mod guid {
-    /// Example Wire (RSS 2.0): the full wire text of the port strike story.
-    pub const WIRE_FULL: &str = "wire-2026-0311-port-strike";
-    /// Example Wire: Acme's earnings brief.
-    pub const WIRE_ACME: &str = "wire-2026-0311-acme-q1";
-    /// Example Wire: unrelated.
-    pub const WIRE_WHEAT: &str = "wire-2026-0311-italy-wheat";
-    /// Example Wire: unrelated, no `<guid>`: its link stands in.
-    pub const WIRE_NORWAY: &str = "https://wire.example.com/news/norway-central-bank-holds-rates";
-    /// Morning Digest (Atom): a two-paragraph summary of the port strike story.
-    pub const DIGEST_SUMMARY: &str = "tag:digest.example.org,2026:port-1";
-    /// Morning Digest: a copy of Acme's brief.
-    pub const DIGEST_ACME: &str = "tag:digest.example.org,2026:acme-q1";
-    /// Morning Digest: unrelated.
-    pub const DIGEST_LAPTOP: &str = "tag:digest.example.org,2026:laptop";
-    /// Eurodesk (RSS 1.0): retitled copy with "Source: ..." and an author bio.
-    pub const EURO_RETITLED: &str = "https://eurodesk.example.eu/item/4411";
-    /// Eurodesk: unrelated, same author bio.
-    pub const EURO_TUNNEL: &str = "https://eurodesk.example.eu/item/4412";
-    /// Aggregator Now (JSON Feed): copy with a tracking-parameter link.
-    pub const AGG_TRACKED: &str = "agg-98765";
-    /// Aggregator Now: Basix's earnings brief (same template as Acme's).
-    pub const AGG_BASIX: &str = "agg-98770";
-    /// Aggregator Now: unrelated.
-    pub const AGG_MARATHON: &str = "agg-98771";
-    /// Local Notes (no self or home link): its only entry.
-    pub const NOTES_LIBRARY: &str = "notes-library-hours";
-}
-
-/// The four copies of the port strike story, one per feed.
-pub const PORT_COPIES: [&str; 4] = [
-    guid::WIRE_FULL,
-    guid::DIGEST_SUMMARY,
-    guid::EURO_RETITLED,
-    guid::AGG_TRACKED,
-];
-
-/// The four good feed fixtures that carry the port strike story.
-pub const GOOD_FEEDS: [&str; 4] = ["wire.xml", "digest.atom", "eurodesk.rdf", "aggregator.json"];
-
-/// Entries in [`GOOD_FEEDS`].
-pub const GOOD_ENTRIES: i64 = 12;
-
-/// Path of a fixture file.
-pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("fixtures")
-        .join(name)
-}
-
-/// Text of a fixture file.
-pub fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(fixture(name)).expect("fixture is readable")
-}
-
 /// A `feedfold` command with an environment that does not leak into the
-/// test: no config, no log filter, no proxy (URL sources are on loopback).
+/// test: no config, no log filter, no systemd sockets, no proxy (URL
+/// sources are on loopback).
 pub fn feedfold() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_feedfold"));
     for var in [
         "FEEDFOLD_CONFIG",
         "FEEDFOLD_LOG",
         "RUST_LOG",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
         "http_proxy",
         "HTTP_PROXY",
         "https_proxy",
@@ -210,6 +163,22 @@ impl TestStore {
         TestStore { dir, db }
     }
 
+    /// A store holding the four good fixtures ([`GOOD_FEEDS`]).
+    pub fn with_good_feeds() -> TestStore {
+        let store = TestStore::new();
+        store.ingest_fixtures(&GOOD_FEEDS).assert_ok();
+        store
+    }
+
+    /// A store holding the three samples and the four good fixtures.
+    pub fn with_samples_and_good_feeds() -> TestStore {
+        let store = TestStore::new();
+        let mut files: Vec<PathBuf> = SAMPLES.iter().map(|s| sample(s)).collect();
+        files.extend(GOOD_FEEDS.iter().map(|f| fixture(f)));
+        store.ingest(&files).assert_ok();
+        store
+    }
+
     /// A path inside the temporary directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -251,6 +220,15 @@ impl TestStore {
     pub fn conn(&self) -> Connection {
         Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("store opens read-only")
+    }
+
+    /// A read-write connection to the store (waits up to 10 s for the
+    /// writer's lock).
+    pub fn writable(&self) -> Connection {
+        let conn = Connection::open(&self.db).expect("open store");
+        conn.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
+        conn
     }
 
     /// One integer from a query.
@@ -358,81 +336,5 @@ pub fn assert_consistent(conn: &Connection) {
             .query_row(sql, [], |r| r.get(0))
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(n, 0, "{n} {what}");
-    }
-}
-
-/// One HTTP route: path, status and body.
-pub struct Route {
-    /// Request path, e.g. `/feeds/top.xml`.
-    pub path: String,
-    /// Status code.
-    pub status: u16,
-    /// Response body.
-    pub body: Vec<u8>,
-}
-
-/// A tiny HTTP/1.1 server on 127.0.0.1 (a thread per test; it lives until
-/// the test process exits). Unknown paths get 404.
-pub struct HttpServer {
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-    /// Request lines received, e.g. `GET /feeds/top.xml HTTP/1.1`.
-    pub requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl HttpServer {
-    /// Starts serving `routes`.
-    pub fn start(routes: Vec<Route>) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut chunk) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let request_line = head.lines().next().unwrap_or_default().to_string();
-                let path = request_line
-                    .split(' ')
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
-                if let Ok(mut seen) = seen.lock() {
-                    seen.push(request_line);
-                }
-                let (status, body) = routes
-                    .iter()
-                    .find(|r| r.path == path)
-                    .map(|r| (r.status, r.body.clone()))
-                    .unwrap_or((404, b"<html><body>not found</body></html>".to_vec()));
-                let reason = match status {
-                    200 => "OK",
-                    404 => "Not Found",
-                    _ => "Other",
-                };
-                let head = format!(
-                    "HTTP/1.1 {status} {reason}\r\nContent-Type: application/rss+xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-                let _ = stream.flush();
-            }
-        });
-        HttpServer { base, requests }
-    }
-
-    /// The full URL of a path.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
     }
 }

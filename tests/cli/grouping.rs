@@ -1,21 +1,16 @@
-//! Grouping through the real binary on the shipped sample feeds: order
+//! Grouping through the binary on the shipped sample feeds: order
 //! independence, representative and origin, `explain`, `regroup` after a
 //! config change, and `eval` on a small labelled corpus.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn samples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
-    ["wire.xml", "skai.atom", "briefs.json"]
-        .iter()
-        .map(|f| dir.join(f))
-        .collect()
-}
+use crate::common::fixtures::samples;
 
+/// Runs the binary, which must succeed.
 fn feedfold(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_feedfold"))
+    let out = crate::common::feedfold()
         .args(args)
         .output()
         .expect("run feedfold");

@@ -1,9 +1,6 @@
-//! In-process polling harness shared by `tests/daemon.rs` and
-//! `tests/robustness.rs`: a store in a temporary directory, the daemon's
+//! In-process polling: a store in a temporary directory, the daemon's
 //! HTTP fetcher and `pipeline::poll`, the one code path the daemon runs
 //! per check.
-
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

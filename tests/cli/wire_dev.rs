@@ -4,15 +4,14 @@
 //! `../shared/tools/score-groups`, and require B-cubed F1 >= 0.93 and pair
 //! precision >= 0.95. Skipped, with a note, where the corpus is absent.
 //!
-//! Run alone with `cargo test --test wire_dev -- --nocapture` to see the scores.
-
-mod common;
+//! Run alone with `cargo test --test cli wire_dev -- --nocapture` to see
+//! the scores.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::{run, TestStore};
+use crate::common::{feedfold, run, TestStore};
 
 const MIN_BCUBED_F1: f64 = 0.93;
 const MIN_PAIR_PRECISION: f64 = 0.95;
@@ -39,7 +38,7 @@ fn wire_dev_grouping_quality() {
     assert!(!files.is_empty(), "{} lists no files", list.display());
 
     let store = TestStore::new();
-    let mut cmd = common::feedfold();
+    let mut cmd = feedfold();
     cmd.current_dir(&corpus)
         .arg("ingest")
         .arg("--db")
