@@ -1,13 +1,15 @@
 //! Grouping evaluation against a labelled corpus (`feedfold eval`).
 //!
 //! A corpus directory holds `files.txt` (the feed files to ingest, in
-//! order) and `truth.tsv` (`guid  link  story  outlet  transform`). The
+//! order) and `truth.tsv` (`guid  link  story  outlet  transform`, and
+//! optionally an `event` column named by a `# guid ... event` header). The
 //! evaluation ingests the files into a fresh store through the ordinary
 //! pipeline, matches truth rows to stored entries (by guid, else by link
 //! without its query), and scores the stories: pairwise and B-cubed
 //! precision/recall/F1 (the figures `shared/tools/score-groups` prints),
 //! plus a breakdown by the truth's `transform` column and the list of
-//! wrong merges and missed copies.
+//! wrong merges and missed copies; and, when the truth labels events, the
+//! events (`stories.event_id`) the same way.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,8 @@ pub struct TruthRow {
     pub outlet: String,
     /// How the copy was made (may be empty).
     pub transform: String,
+    /// The event label, when the truth has an `event` column.
+    pub event: Option<String>,
 }
 
 /// A labelled corpus.
@@ -80,8 +84,16 @@ impl Corpus {
             .collect();
         let truth_path = dir.join("truth.tsv");
         let mut truth = Vec::new();
+        let mut event_column = None;
         for (n, line) in read(&truth_path)?.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
+            if let Some(header) = line.strip_prefix('#') {
+                // "# guid<TAB>link<TAB>story<TAB>...<TAB>event" names the columns.
+                if n == 0 {
+                    event_column = header.split('\t').position(|c| c.trim() == "event");
+                }
+                continue;
+            }
+            if line.trim().is_empty() {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').collect();
@@ -97,6 +109,10 @@ impl Corpus {
                 story: cols[2].to_string(),
                 outlet: cols.get(3).unwrap_or(&"").to_string(),
                 transform: cols.get(4).unwrap_or(&"").to_string(),
+                event: event_column
+                    .and_then(|i| cols.get(i))
+                    .map(|e| e.to_string())
+                    .filter(|e| !e.is_empty()),
             });
         }
         Ok(Corpus { files, truth })
@@ -121,6 +137,8 @@ pub struct Predicted {
     pub url: Option<String>,
     /// `entries.story_id`.
     pub story_id: i64,
+    /// `stories.event_id` of its story.
+    pub event_id: i64,
     /// `entries.title`.
     pub title: String,
 }
@@ -202,6 +220,69 @@ pub struct Scores {
     pub wrong_merges: Vec<Mistake>,
     /// Entries kept apart from their story.
     pub missed_copies: Vec<Mistake>,
+    /// The events, when the truth labels them.
+    pub events: Option<EventScores>,
+}
+
+/// How the events (groups of stories about one happening) score.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventScores {
+    /// Distinct true events.
+    pub true_events: usize,
+    /// Distinct predicted events among the labelled entries.
+    pub predicted_events: usize,
+    /// Over pairs of entries placed in one event.
+    pub pairs: Prf,
+    /// B-cubed (per entry, averaged).
+    pub bcubed: Prf,
+}
+
+/// Pairwise and B-cubed figures of a grouping against labels (one label
+/// and one predicted group per entry), and the B-cubed precision and
+/// recall of each entry.
+struct Grouped {
+    pairs: Prf,
+    bcubed: Prf,
+    per_entry: Vec<(f64, f64)>,
+    true_groups: usize,
+    predicted_groups: usize,
+}
+
+fn grouped(labels: &[&str], groups: &[i64]) -> Grouped {
+    let mut cells: HashMap<(&str, i64), usize> = HashMap::new();
+    let mut true_sizes: HashMap<&str, usize> = HashMap::new();
+    let mut pred_sizes: HashMap<i64, usize> = HashMap::new();
+    for (label, group) in labels.iter().zip(groups) {
+        *cells.entry((label, *group)).or_default() += 1;
+        *true_sizes.entry(label).or_default() += 1;
+        *pred_sizes.entry(*group).or_default() += 1;
+    }
+    let tp: u64 = cells.values().map(|n| pairs(*n)).sum();
+    let pred_pairs: u64 = pred_sizes.values().map(|n| pairs(*n)).sum();
+    let true_pairs: u64 = true_sizes.values().map(|n| pairs(*n)).sum();
+    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    let per_entry: Vec<(f64, f64)> = labels
+        .iter()
+        .zip(groups)
+        .map(|(label, group)| {
+            let cell = cells[&(*label, *group)] as f64;
+            (
+                cell / pred_sizes[group] as f64,
+                cell / true_sizes[label] as f64,
+            )
+        })
+        .collect();
+    let n = labels.len().max(1) as f64;
+    let (bp, br) = per_entry
+        .iter()
+        .fold((0.0, 0.0), |(p, r), (ep, er)| (p + ep, r + er));
+    Grouped {
+        pairs: Prf::new(ratio(tp, pred_pairs), ratio(tp, true_pairs)),
+        bcubed: Prf::new(bp / n, br / n),
+        per_entry,
+        true_groups: true_sizes.len(),
+        predicted_groups: pred_sizes.len(),
+    }
 }
 
 fn pairs(n: usize) -> u64 {
@@ -234,30 +315,33 @@ pub fn score(truth: &[TruthRow], stored: &[Predicted]) -> Scores {
             }
         })
         .collect();
-    let mut cells: HashMap<(&str, i64), usize> = HashMap::new();
-    let mut true_sizes: HashMap<&str, usize> = HashMap::new();
-    let mut pred_sizes: HashMap<i64, usize> = HashMap::new();
-    for (t, (story, _)) in truth.iter().zip(&placed) {
-        *cells.entry((t.story.as_str(), *story)).or_default() += 1;
-        *true_sizes.entry(t.story.as_str()).or_default() += 1;
-        *pred_sizes.entry(*story).or_default() += 1;
-    }
-    let tp: u64 = cells.values().map(|n| pairs(*n)).sum();
-    let pred_pairs: u64 = pred_sizes.values().map(|n| pairs(*n)).sum();
-    let true_pairs: u64 = true_sizes.values().map(|n| pairs(*n)).sum();
-    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    let pair_scores = Prf::new(ratio(tp, pred_pairs), ratio(tp, true_pairs));
+    let labels: Vec<&str> = truth.iter().map(|t| t.story.as_str()).collect();
+    let stories: Vec<i64> = placed.iter().map(|(story, _)| *story).collect();
+    let story_level = grouped(&labels, &stories);
+    let events = truth.iter().all(|t| t.event.is_some()).then(|| {
+        let labels: Vec<&str> = truth
+            .iter()
+            .map(|t| t.event.as_deref().unwrap_or(""))
+            .collect();
+        // A missing entry is an event of its own, as it is a story of its own.
+        let groups: Vec<i64> = placed
+            .iter()
+            .map(|(story, p)| p.map_or(*story, |p| p.event_id))
+            .collect();
+        let g = grouped(&labels, &groups);
+        EventScores {
+            true_events: g.true_groups,
+            predicted_events: g.predicted_groups,
+            pairs: g.pairs,
+            bcubed: g.bcubed,
+        }
+    });
 
     let mut by_transform: HashMap<&str, (usize, f64, f64, usize, usize)> = HashMap::new();
-    let (mut bp_sum, mut br_sum) = (0.0, 0.0);
     let mut wrong_merges = Vec::new();
     let mut missed_copies = Vec::new();
-    for (t, (story, p)) in truth.iter().zip(&placed) {
-        let cell = cells[&(t.story.as_str(), *story)] as f64;
-        let bp = cell / pred_sizes[story] as f64;
-        let br = cell / true_sizes[t.story.as_str()] as f64;
-        bp_sum += bp;
-        br_sum += br;
+    for ((t, (story, p)), (bp, br)) in truth.iter().zip(&placed).zip(&story_level.per_entry) {
+        let (bp, br) = (*bp, *br);
         let slot = by_transform.entry(t.transform.as_str()).or_default();
         slot.0 += 1;
         slot.1 += bp;
@@ -278,7 +362,6 @@ pub fn score(truth: &[TruthRow], stored: &[Predicted]) -> Scores {
             wrong_merges.push(mistake());
         }
     }
-    let n = truth.len().max(1) as f64;
     let mut by_transform: Vec<TransformScore> = by_transform
         .into_iter()
         .map(
@@ -296,14 +379,15 @@ pub fn score(truth: &[TruthRow], stored: &[Predicted]) -> Scores {
     missed_copies.sort_by(|a, b| (&a.story, a.story_id).cmp(&(&b.story, b.story_id)));
     Scores {
         entries: truth.len(),
-        true_stories: true_sizes.len(),
-        predicted_stories: pred_sizes.len(),
+        true_stories: story_level.true_groups,
+        predicted_stories: story_level.predicted_groups,
         missing,
-        pairs: pair_scores,
-        bcubed: Prf::new(bp_sum / n, br_sum / n),
+        pairs: story_level.pairs,
+        bcubed: story_level.bcubed,
         by_transform,
         wrong_merges,
         missed_copies,
+        events,
     }
 }
 
@@ -318,6 +402,7 @@ mod tests {
             story: story.into(),
             outlet: String::new(),
             transform: transform.into(),
+            event: None,
         }
     }
 
@@ -327,6 +412,7 @@ mod tests {
             guid: guid.into(),
             url: None,
             story_id,
+            event_id: story_id,
             title: guid.into(),
         }
     }
@@ -397,6 +483,48 @@ mod tests {
         assert_eq!(s.missing, 1);
         assert_eq!(s.pairs.recall, 0.0);
         assert_eq!(s.predicted_stories, 2);
+    }
+
+    #[test]
+    fn events_are_scored_from_the_stories_events() {
+        // truth events: {a,b,c} {d}; stories {a,b} {c} {d}; events {a,b,c,d}
+        let mut truth = vec![
+            row("a", "s1", "o"),
+            row("b", "s1", "o"),
+            row("c", "s2", "o"),
+            row("d", "s3", "o"),
+        ];
+        for (t, e) in truth.iter_mut().zip(["e1", "e1", "e1", "e2"]) {
+            t.event = Some(e.into());
+        }
+        let mut p = vec![
+            stored(1, "a", 1),
+            stored(2, "b", 1),
+            stored(3, "c", 2),
+            stored(4, "d", 3),
+        ];
+        for x in &mut p {
+            x.event_id = 9;
+        }
+        let s = score(&truth, &p);
+        let e = s.events.expect("events scored");
+        assert_eq!((e.true_events, e.predicted_events), (2, 1));
+        assert_eq!(e.pairs.recall, 1.0);
+        assert!((e.pairs.precision - 0.5).abs() < 1e-9, "3 of 6 pairs");
+        assert_eq!(s.bcubed.precision, 1.0, "stories stay as they were");
+    }
+
+    #[test]
+    fn the_event_column_is_found_by_its_header() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("files.txt"), "a.xml\n").expect("write");
+        std::fs::write(
+            dir.path().join("truth.tsv"),
+            "# guid\tlink\tstory\toutlet\ttransform\tevent\tnote\ng1\thttp://x/1\ts1\to\treal\tev:1\t\n",
+        )
+        .expect("write");
+        let c = Corpus::load(dir.path()).expect("loads");
+        assert_eq!(c.truth[0].event.as_deref(), Some("ev:1"));
     }
 
     #[test]

@@ -229,6 +229,7 @@ fn score(path: &Path, corpus: &Corpus) -> Result<Scores> {
                 guid: r.get(1)?,
                 url: r.get(2)?,
                 story_id: r.get(3)?,
+                event_id: r.get(3)?,
                 title: r.get(4)?,
             })
         })?
