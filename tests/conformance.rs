@@ -7,7 +7,7 @@
 //! Skipped, with a note, when the corpus is absent.
 //!
 //! The full report, with feedparser's `Expect:` checks, is
-//! `tests/tools/conformance.py` (see the README, "Parsing conformance").
+//! `tests/tools/conformance.py` (see tests/REPORTS.md, "Parsing conformance").
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};

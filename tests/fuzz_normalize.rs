@@ -13,7 +13,7 @@
 //! - `fuzz_smoke` (always run): 300 deterministic inputs, well under a
 //!   second.
 //! - `fuzz_normalize_timed` (ignored): runs for FEEDFOLD_FUZZ_SECONDS
-//!   (default 120) from seed FEEDFOLD_FUZZ_SEED; see the README, "Parsing conformance".
+//!   (default 120) from seed FEEDFOLD_FUZZ_SEED; see tests/REPORTS.md, "Parsing conformance".
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -254,7 +254,7 @@ fn fuzz_smoke() {
 }
 
 #[test]
-#[ignore = "long-running; see the README, section Parsing conformance"]
+#[ignore = "long-running; see tests/REPORTS.md, section Parsing conformance"]
 fn fuzz_normalize_timed() {
     let secs = std::env::var("FEEDFOLD_FUZZ_SECONDS")
         .ok()
