@@ -15,6 +15,7 @@ mod cli {
     mod output;
     mod query;
     mod readers;
+    mod security;
     mod sources;
     mod wire_dev;
 }
