@@ -7,6 +7,7 @@
 mod common;
 
 mod cli {
+    mod discovery;
     mod docs;
     mod feeds;
     mod grouping;
