@@ -13,6 +13,7 @@ mod cli {
     mod grouping;
     mod ingest;
     mod maintain;
+    mod messages;
     mod output;
     mod query;
     mod readers;
