@@ -147,7 +147,7 @@ fn feeds_add_subscribes_to_the_one_feed_a_page_links() {
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
-    assert_eq!(urls, [feed.clone()]);
+    assert_eq!(urls, std::slice::from_ref(&feed));
     let list = ff(&["feeds", "list", "--db", &db]);
     assert!(
         list.stdout
