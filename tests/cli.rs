@@ -7,14 +7,17 @@
 mod common;
 
 mod cli {
+    mod discovery;
     mod docs;
     mod feeds;
     mod grouping;
     mod ingest;
     mod maintain;
+    mod messages;
     mod output;
     mod query;
     mod readers;
+    mod security;
     mod sources;
     mod wire_dev;
 }

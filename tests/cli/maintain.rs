@@ -144,6 +144,119 @@ fn prune_removes_old_entries_their_text_rows_and_empty_stories() {
     );
 }
 
+/// Text of `words` pseudo-random words (a fixed sequence per `seed`), so
+/// that generated entries differ from each other.
+fn words(seed: u64, words: usize) -> String {
+    const VOCABULARY: &[&str] = &[
+        "harbour",
+        "council",
+        "budget",
+        "bridge",
+        "ferry",
+        "strike",
+        "river",
+        "school",
+        "library",
+        "minister",
+        "election",
+        "weather",
+        "market",
+        "railway",
+        "hospital",
+        "museum",
+        "festival",
+        "airport",
+        "factory",
+        "farmers",
+        "drought",
+        "harvest",
+        "tunnel",
+        "stadium",
+        "court",
+        "parliament",
+        "treaty",
+        "border",
+        "census",
+        "pension",
+        "tariff",
+        "vaccine",
+    ];
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..words)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            VOCABULARY[(x >> 33) as usize % VOCABULARY.len()]
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn prune_gives_the_freed_pages_back_to_the_file_system() {
+    let store = TestStore::new();
+    let mut files = Vec::new();
+    for f in 0..6u64 {
+        let items: Vec<Item> = (0..120u64)
+            .map(|i| {
+                let seed = f * 1000 + i;
+                Item::aged(
+                    &format!("gen-{f}-{i}"),
+                    &format!("{} {seed}", words(seed, 6)),
+                    &words(seed + 7, 120),
+                    Duration::hours(i as i64 + 1),
+                )
+            })
+            .collect();
+        let path = store.path(&format!("gen-{f}.xml"));
+        write_rss(
+            &path,
+            &format!("Generated {f}"),
+            &format!("https://gen{f}.example.test/rss"),
+            &items,
+        );
+        files.push(path);
+    }
+    store.ingest(&files).assert_ok();
+    let (_, entries, _) = store.counts();
+    assert_eq!(entries, 720);
+    // All but the newest entry of each feed are a year old and no longer carried.
+    let conn = store.writable();
+    let old = conn
+        .execute(
+            "UPDATE entries SET published = '2025-01-01T00:00:00Z',
+                    first_seen = '2025-01-01T00:00:00Z', last_seen = '2025-01-01T00:00:00Z'
+              WHERE guid NOT LIKE 'gen-%-0'",
+            [],
+        )
+        .expect("age the store");
+    assert_eq!(old, 714);
+    drop(conn);
+    let wal = store.path("store.db-wal");
+    assert!(!wal.exists(), "the last connection checkpointed the WAL");
+    let size_before = std::fs::metadata(&store.db).expect("store").len();
+
+    let pruned = store.query("prune", &["--older-than", "30d", "--json"]);
+    let report = json_lines(pruned.assert_ok());
+    assert_eq!(report[0]["entries"], 714, "{}", pruned.stdout);
+    assert_eq!(store.counts().1, 6);
+    store.assert_consistent();
+    assert_eq!(
+        store.int("PRAGMA freelist_count"),
+        0,
+        "no free page is left in the file"
+    );
+    let size_after = std::fs::metadata(&store.db).expect("store").len();
+    let wal_after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    println!("prune: {size_before} bytes before, {size_after} after (WAL {wal_after})");
+    assert!(
+        size_after * 2 < size_before,
+        "the file shrank: {size_before} -> {size_after} bytes"
+    );
+    assert_eq!(wal_after, 0, "the WAL was checkpointed and removed");
+}
+
 /// Inserts one normalized feed document into a store of schema version 1,
 /// by hand, each entry its own story (as the first release stored them).
 fn insert_v1(conn: &Connection, path: &Path) {

@@ -29,7 +29,13 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// test: no config, no log filter, no systemd sockets, no proxy (URL
 /// sources are on loopback).
 pub fn feedfold() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_feedfold"));
+    feedfold_at(OsStr::new(env!("CARGO_BIN_EXE_feedfold")))
+}
+
+/// [`feedfold()`] with the binary at `program` (a copy of it, or a shell
+/// that executes it), in the same clean environment.
+pub fn feedfold_at(program: &OsStr) -> Command {
+    let mut c = Command::new(program);
     for var in [
         "FEEDFOLD_CONFIG",
         "FEEDFOLD_LOG",

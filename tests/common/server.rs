@@ -1,6 +1,7 @@
 //! The one HTTP server of the integration tests: HTTP/1.1 on 127.0.0.1
-//! (port 0, so tests never collide), started by each test that needs one.
-//! Nothing else is contacted.
+//! (port 0, so tests never collide), started by each test that needs one;
+//! [`Server::handler_on`] binds another loopback address (127.0.0.2) for
+//! a second host. Nothing else is contacted.
 //!
 //! Three ways to start it:
 //!
@@ -254,7 +255,7 @@ struct Shared {
 
 /// The server; requests are answered until it is dropped.
 pub struct Server {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or the address it was started on).
     pub base: String,
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -279,18 +280,28 @@ impl Server {
 
     /// Every request answered by `respond`.
     pub fn handler(respond: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Server {
-        Server::start(Handler::Respond(Box::new(respond)))
+        Server::start("127.0.0.1", Handler::Respond(Box::new(respond)))
+    }
+
+    /// [`Server::handler`] on another loopback address (`127.0.0.2`: on
+    /// Linux all of 127.0.0.0/8 reaches the loopback interface), for a
+    /// second host.
+    pub fn handler_on(
+        ip: &str,
+        respond: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        Server::start(ip, Handler::Respond(Box::new(respond)))
     }
 
     /// Every request handed, with the socket, to `handler`, which writes
     /// what it likes. It must end within seconds, or when the client
     /// hangs up (a write fails).
     pub fn raw(handler: impl Fn(&Request, TcpStream) + Send + Sync + 'static) -> Server {
-        Server::start(Handler::Raw(Box::new(handler)))
+        Server::start("127.0.0.1", Handler::Raw(Box::new(handler)))
     }
 
-    fn start(handler: Handler) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    fn start(ip: &str, handler: Handler) -> Server {
+        let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}: {e}"));
         let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared {
             log: Mutex::new(Vec::new()),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use feedfold::store;
 use feedfold::store::subscriptions;
@@ -235,5 +235,191 @@ fn run_once_checks_every_feed_once_then_gets_304s_and_exits() {
     assert_eq!(
         server.requests("/a")[1].header("if-none-match"),
         Some("\"v1/a\"")
+    );
+}
+
+/// `feedfold --config CONFIG run --once ARGS...`: its stdout (exit 0).
+fn run_once(config: &Path, extra: &[&str]) -> String {
+    let out = feedfold()
+        .args(["--config", config.to_str().expect("utf-8"), "run", "--once"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run feedfold run --once");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn run_once_waits_out_retry_after_unless_now() {
+    let server = Server::routes([(
+        "/busy",
+        vec![Response::new(429)
+            .header("Retry-After", "300")
+            .body("slow down")],
+    )]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, db) = (dir.path().join("feedfold.toml"), dir.path().join("ff.db"));
+    // min_interval is 1 s: without Retry-After the feed would be due again
+    // within seconds.
+    write_config(&config, &db, &[server.url("/busy")], "");
+
+    let first = run_once(&config, &[]);
+    assert_eq!(
+        first.trim(),
+        "checked 1 feeds: 0 modified (200), 0 not modified (304), 1 failed, 0 gone; \
+         0 new entries (0 joined a story), 0 updated"
+    );
+    assert_eq!(server.hits("/busy"), 1);
+    let conn = store::open_reader(&db).expect("reader");
+    let rows = subscriptions::statuses(&conn).expect("statuses");
+    drop(conn);
+    let busy = &rows[0];
+    assert_eq!(busy.last_status, Some(429), "{busy:?}");
+    assert_eq!(busy.last_error.as_deref(), Some("rate limited (429)"));
+    let checked =
+        feedfold::model::parse_time(busy.last_check_at.as_deref().expect("checked")).expect("time");
+    let next =
+        feedfold::model::parse_time(busy.next_check_at.as_deref().expect("next")).expect("time");
+    assert!(
+        next - checked >= chrono::Duration::seconds(299),
+        "the next check honours Retry-After: {busy:?}"
+    );
+
+    let second = run_once(&config, &[]);
+    assert_eq!(
+        second.trim(),
+        "checked 0 feeds: 0 modified (200), 0 not modified (304), 0 failed, 0 gone; \
+         0 new entries (0 joined a story), 0 updated; 1 not due yet (--now checks them too)"
+    );
+    assert_eq!(
+        server.hits("/busy"),
+        1,
+        "not asked again before Retry-After"
+    );
+
+    let forced = run_once(&config, &["--now"]);
+    assert!(
+        forced.starts_with("checked 1 feeds: 0 modified (200), 0 not modified (304), 1 failed"),
+        "{forced}"
+    );
+    assert_eq!(server.hits("/busy"), 2, "--now asks again");
+}
+
+/// Total requests the server has seen, once at least `n` have come (at
+/// most 20 s).
+fn wait_for_total(server: &Server, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let hits = server.total_hits();
+        if hits >= n {
+            return hits;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {hits} requests: {:?}",
+            server.request_lines()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn after_sigterm_no_new_request_starts() {
+    // Twelve feeds on one host, one request at a time, each answered
+    // after 2 s: when the signal comes, one request is under way and
+    // eleven feeds wait for the host.
+    let server = Server::handler(|req| {
+        let title = format!("Slow {}", req.path);
+        Response::ok(templated(&title, &[("s1", "Slow one")]).rss()).delay(Duration::from_secs(2))
+    });
+    let feeds: Vec<String> = (0..12).map(|i| server.url(&format!("/f{i}"))).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, db) = (dir.path().join("feedfold.toml"), dir.path().join("ff.db"));
+    write_config(&config, &db, &feeds, "per_host = 1");
+    let mut daemon = Daemon::start_notifying(&config, dir.path());
+    assert!(daemon.message().starts_with("READY=1"));
+    // The second request has just arrived: it is answered in 2 s.
+    wait_for_total(&server, 2);
+    let at_signal = server.total_hits();
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    let code = daemon.exit_code(Duration::from_secs(20));
+    let took = signalled.elapsed();
+    assert_eq!(code, Some(0), "{}", daemon.log());
+    std::thread::sleep(Duration::from_millis(300));
+    println!(
+        "SIGTERM with {at_signal} requests made: exit after {took:?}, {} requests in all",
+        server.total_hits()
+    );
+    assert_eq!(
+        server.total_hits(),
+        at_signal,
+        "no request after the signal: {:?}\n{}",
+        server.request_lines(),
+        daemon.log()
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the request under way (2 s) was waited for, not the grace: {took:?}"
+    );
+    let conn = store::open_reader(&db).expect("reader");
+    let rows = subscriptions::statuses(&conn).expect("statuses");
+    let fetched = rows.iter().filter(|r| r.entries > 0).count();
+    assert_eq!(
+        fetched, at_signal,
+        "every request made, the one under way included, was stored: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.error_count == 0),
+        "the feeds not fetched recorded no failure: {rows:?}"
+    );
+}
+
+#[test]
+fn an_idle_daemon_exits_at_once_on_sigterm() {
+    let server = Server::handler(|_| Response::ok(two_items()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, db) = (dir.path().join("feedfold.toml"), dir.path().join("ff.db"));
+    let feeds: Vec<String> = (0..3).map(|i| server.url(&format!("/f{i}"))).collect();
+    let mut text = format!(
+        "database = {:?}\n[polling]\nmin_interval = \"30m\"\ndefault_interval = \"1h\"\n\
+         max_interval = \"2h\"\njitter = 0.0\nshutdown_grace = \"10s\"\n",
+        db.display().to_string()
+    );
+    for f in &feeds {
+        text.push_str(&format!("[[feeds]]\nurl = {f:?}\n"));
+    }
+    std::fs::write(&config, text).expect("write config");
+    // Every feed checked now: none is due for half an hour.
+    run_once(&config, &[]);
+    assert_eq!(server.total_hits(), 3);
+
+    let mut daemon = Daemon::start_notifying(&config, dir.path());
+    assert!(daemon.message().starts_with("READY=1"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.total_hits(), 3, "nothing is due");
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    let code = loop {
+        if let Some(status) = daemon.child.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(20),
+            "did not exit: {}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let took = signalled.elapsed();
+    println!("idle daemon: exit {took:?} after SIGTERM");
+    assert_eq!(code, Some(0), "{}", daemon.log());
+    assert!(
+        took <= Duration::from_millis(200),
+        "an idle daemon exits within 200 ms of SIGTERM, took {took:?}: {}",
+        daemon.log()
     );
 }
