@@ -113,7 +113,10 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
         }
         FeedsCommand::Remove { db, url } => {
             if config.feeds.iter().any(|f| f.url.0 == url) {
-                eprintln!("feedfold: warning: {url} is listed in the config file; the daemon adds it back on reload");
+                eprintln!(
+                    "feedfold: warning: {} is listed in the config file; the daemon adds it back on reload",
+                    Inert(&url)
+                );
             }
             let session = StoreSession::open(&db_path(&db, config), config)?;
             let target = url.clone();
@@ -161,7 +164,7 @@ pub fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Resu
                 .filter_map(|f| match feed_spec(&f.url, f.name, None) {
                     Ok(spec) => Some(spec),
                     Err(e) => {
-                        eprintln!("feedfold: warning: skipped: {e:#}");
+                        eprintln!("feedfold: warning: skipped: {}", Inert(&format!("{e:#}")));
                         skipped += 1;
                         None
                     }

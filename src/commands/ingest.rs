@@ -97,11 +97,8 @@ fn report_outcome(o: &SourceOutcome, out: &mut impl Write) {
         }
         None => {
             if let Err(e) = &o.result {
-                eprintln!(
-                    "feedfold: error: {}: {}",
-                    o.name,
-                    feedfold::telemetry::chain(e)
-                );
+                let message = feedfold::telemetry::chain(e);
+                eprintln!("feedfold: error: {}: {}", Inert(&o.name), Inert(&message));
             }
         }
     }
@@ -173,12 +170,9 @@ pub fn eval(
     let outcomes = session.run(|store| async move {
         pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
             if let Err(e) = &o.result {
+                let message = feedfold::telemetry::chain(e);
                 bar.suspend(|| {
-                    eprintln!(
-                        "feedfold: error: {}: {}",
-                        o.name,
-                        feedfold::telemetry::chain(e)
-                    )
+                    eprintln!("feedfold: error: {}: {}", Inert(&o.name), Inert(&message))
                 });
             }
             bar.inc(1);

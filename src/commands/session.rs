@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use feedfold::config::Config;
 use feedfold::store::{Store, WriterThread};
@@ -23,8 +23,8 @@ impl StoreSession {
     /// grouping settings.
     pub fn open(path: &Path, config: &Config) -> Result<StoreSession> {
         let rt = super::runtime()?;
-        let (store, writer) = Store::open(path, config.grouping.clone())
-            .with_context(|| format!("opening the store {}", path.display()))?;
+        // Every error of opening a store names it.
+        let (store, writer) = Store::open(path, config.grouping.clone())?;
         Ok(StoreSession {
             rt,
             store: Some(store),

@@ -228,6 +228,16 @@ impl HttpFetcher {
         }
     }
 
+    /// Why a private address is refused, as the error says it.
+    fn refusal_rule(&self) -> &'static str {
+        match self.reach {
+            Reach::PublicOnly => "http.deny_private_addresses is on",
+            Reach::NoPublicToPrivate | Reach::Anything => {
+                "a public feed may not redirect into a private network; --allow-private allows it"
+            }
+        }
+    }
+
     /// The client for the next hop, after refusing a literal address the
     /// hop may not reach. `guard` says whether only public hosts may be
     /// reached.
@@ -238,6 +248,7 @@ impl HttpFetcher {
         if self.classifier.refuses_literal(url) {
             return Err(FetchError::PrivateAddress {
                 host: url.host_str().unwrap_or_default().to_string(),
+                rule: self.refusal_rule(),
             });
         }
         Ok(&self.guarded)
@@ -432,7 +443,10 @@ impl HttpFetcher {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if let Some(p) = s.downcast_ref::<PrivateHost>() {
-                return FetchError::PrivateAddress { host: p.0.clone() };
+                return FetchError::PrivateAddress {
+                    host: p.0.clone(),
+                    rule: self.refusal_rule(),
+                };
             }
             source = s.source();
         }
@@ -533,7 +547,7 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(
-            matches!(&err, FetchError::PrivateAddress { host } if host == "127.0.0.2"),
+            matches!(&err, FetchError::PrivateAddress { host, .. } if host == "127.0.0.2"),
             "{err}"
         );
         assert_eq!(*hits.lock().expect("hits"), 1);
@@ -544,7 +558,7 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(
-            matches!(&err, FetchError::PrivateAddress { host } if host == "localhost"),
+            matches!(&err, FetchError::PrivateAddress { host, .. } if host == "localhost"),
             "{err}"
         );
         assert_eq!(
@@ -572,7 +586,7 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(
-            matches!(&err, FetchError::PrivateAddress { host } if host == "127.0.0.2"),
+            matches!(&err, FetchError::PrivateAddress { host, .. } if host == "127.0.0.2"),
             "{err}"
         );
         let allowed = HttpConfig {

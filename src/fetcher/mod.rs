@@ -172,12 +172,14 @@ pub enum FetchError {
         /// The `Location`, resolved against the request URL.
         location: String,
     },
-    /// `http.deny_private_addresses` is on and the host is (or resolves
-    /// only to) a loopback, private, link-local or other non-global address.
-    #[error("{host} is a private or local address (http.deny_private_addresses is on)")]
+    /// The host is (or resolves only to) a loopback, private, link-local
+    /// or other non-global address, and may not be reached here.
+    #[error("{host} is a private or local address ({rule})")]
     PrivateAddress {
         /// The host of the refused URL.
         host: String,
+        /// Which rule refused it.
+        rule: &'static str,
     },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]

@@ -98,14 +98,16 @@ pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A text from a feed or the store, made inert for a terminal: control
+/// A text from a feed or the store, made safe to show: control
 /// characters (C0, DEL, C1: escape sequences that clear the screen, set
-/// the window title or forge hyperlinks) become U+FFFD, and line breaks
-/// and tabs a space. Every human output passes what it did not write
-/// itself through this; JSON and CSV escape per their formats instead.
+/// the window title or forge hyperlinks) become U+FFFD, line breaks and
+/// tabs a space, and the passwords of URLs `***`. Every human output
+/// passes what it did not write itself through this; JSON and CSV escape
+/// per their formats instead.
 pub fn inert(s: &str) -> Cow<'_, str> {
+    let s = crate::model::redact_credentials(s);
     if !s.chars().any(char::is_control) {
-        return Cow::Borrowed(s);
+        return s;
     }
     Cow::Owned(
         s.chars()

@@ -48,12 +48,12 @@ pub enum StoreError {
     #[error("{}", sqlite_message(.0))]
     Sqlite(rusqlite::Error),
     /// The database could not be opened.
-    #[error("cannot open database {path}: {}", sqlite_message(.source))]
+    #[error("cannot open database {path}: {}", sqlite_message(.sqlite))]
     Open {
         /// The database file.
         path: PathBuf,
-        /// What SQLite said.
-        source: rusqlite::Error,
+        /// What SQLite said (its message is this error's: not a `source`).
+        sqlite: rusqlite::Error,
     },
     /// There is no database file at the path given.
     #[error("no feedfold store at {path} yet: `feedfold ingest FILE|URL` or `feedfold run` creates one (or pass --db PATH)")]
@@ -78,8 +78,10 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The database was written by a newer feedfold.
-    #[error("database schema version {found} is newer than this feedfold supports ({supported})")]
+    #[error("{path} has schema version {found}, newer than this feedfold supports ({supported}): use a newer feedfold")]
     TooNew {
+        /// The database file.
+        path: PathBuf,
         /// The store's version.
         found: i64,
         /// The newest version this build knows.
@@ -196,7 +198,7 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
         Err(source) => {
             return Err(StoreError::Open {
                 path: path.to_path_buf(),
-                source,
+                sqlite: source,
             })
         }
     };
@@ -205,7 +207,7 @@ pub fn open_writer_connection(path: &Path) -> Result<Connection, StoreError> {
     setup_writer(&mut conn).map_err(|e| match e {
         StoreError::Sqlite(source) => StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            sqlite: source,
         },
         other => other,
     })?;
@@ -269,13 +271,13 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(|source| StoreError::Open {
         path: path.to_path_buf(),
-        source,
+        sqlite: source,
     })?;
     configure(&conn)?;
     let version = schema::version(&conn).map_err(|e| match e {
         StoreError::Sqlite(source) => StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            sqlite: source,
         },
         other => other,
     })?;
@@ -286,6 +288,7 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     }
     if version > schema::latest_version() {
         return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
             found: version,
             supported: schema::latest_version(),
         });

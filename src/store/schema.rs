@@ -256,6 +256,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let latest = latest_version();
     if current > latest {
         return Err(StoreError::TooNew {
+            path: conn.path().unwrap_or_default().into(),
             found: current,
             supported: latest,
         });

@@ -171,7 +171,6 @@ fn a_config_error_is_one_line_in_logs_and_has_a_caret_at_a_terminal() {
 }
 
 #[test]
-#[ignore = "bug: StoreError::Open's field named `source` is also its error source, so {:#} prints SQLite's message twice and adds \"Error code 26\""]
 fn a_file_that_is_not_a_database_is_reported_once() {
     // Reproducer: echo hello > x.db; feedfold stories --db x.db prints
     // "cannot open database x.db: file is not a database: file is not a
@@ -185,7 +184,6 @@ fn a_file_that_is_not_a_database_is_reported_once() {
 }
 
 #[test]
-#[ignore = "bug: commands that write wrap store errors in \"opening the store PATH\" although the store error names PATH already"]
 fn a_store_that_cannot_be_opened_for_writing_is_named_once() {
     // Reproducer: feedfold ingest --db /tmp/no-such-dir/x.db feed.xml prints
     // "opening the store /tmp/no-such-dir/x.db: cannot create database

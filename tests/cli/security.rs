@@ -245,7 +245,6 @@ fn passwords_in_feed_urls_are_hidden_except_in_the_opml_backup() {
 }
 
 #[test]
-#[ignore = "bug: ingest prints a URL's password in its per-source error line (commands/ingest.rs report_outcome does not redact)"]
 fn ingest_hides_the_password_of_a_failing_url() {
     // Reproducer: `feedfold ingest --db x.db http://ann:s3cret@127.0.0.1:PORT/missing`
     // (a 404) prints "feedfold: error: http://ann:s3cret@127.0.0.1:PORT/missing:
@@ -382,7 +381,6 @@ fn what_feeds_send_cannot_drive_the_terminal() {
 }
 
 #[test]
-#[ignore = "bug: ingest prints a document's control characters raw in its per-source error line (commands/ingest.rs report_outcome skips render::inert)"]
 fn ingest_errors_quoting_a_document_are_inert() {
     // Reproducer: printf '<?xml version="1.0"?><rss version="2.0"><channel>
     // <title>x</title><item\x1b]0;pwned\x07>' > t.xml; feedfold ingest --db x.db t.xml

@@ -264,7 +264,6 @@ fn a_public_host_may_not_redirect_to_a_private_one_unless_allowed() {
 }
 
 #[test]
-#[ignore = "bug: refusing a public-to-private redirect blames http.deny_private_addresses although it is off"]
 fn a_refused_redirect_does_not_blame_a_setting_that_is_off() {
     // Reproducer: [http] public_hosts = ["127.0.0.2"], a server on
     // 127.0.0.2 answering 301 to http://127.0.0.1:PORT/feed, then
