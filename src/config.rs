@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::detector::GroupingConfig;
+use crate::detector::{EventsConfig, GroupingConfig, Settings};
 use crate::fetcher::HttpConfig;
 use crate::model::{FeedSpec, Interval};
 use crate::scheduler::policy::PollingConfig;
@@ -27,8 +27,10 @@ pub const DEFAULT_DATABASE: &str = "feedfold.db";
 pub struct Config {
     /// Path of the SQLite store (relative paths are relative to the working directory).
     pub database: PathBuf,
-    /// The `[grouping]` table.
+    /// The `[grouping]` table: when entries are copies of one story.
     pub grouping: GroupingConfig,
+    /// The `[events]` table: when stories report one event.
+    pub events: EventsConfig,
     /// Log format: `auto`, `human`, `plain` or `json` (`--log-format` overrides it).
     pub log_format: LogFormat,
     /// The `[[feeds]]` the daemon polls.
@@ -48,6 +50,7 @@ impl Default for Config {
         Config {
             database: PathBuf::from(DEFAULT_DATABASE),
             grouping: GroupingConfig::default(),
+            events: EventsConfig::default(),
             log_format: LogFormat::default(),
             feeds: Vec::new(),
             polling: PollingConfig::default(),
@@ -176,10 +179,10 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
-        if config.grouping.window_hours == 0 {
+        if config.grouping.window_hours == 0 || config.events.window_hours == 0 {
             return Err(ConfigError::invalid(
                 path,
-                "grouping.window_hours must be at least 1",
+                "grouping.window_hours and events.window_hours must be at least 1",
             ));
         }
         config
@@ -213,6 +216,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Both grouping levels' settings.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            stories: self.grouping.clone(),
+            events: self.events.clone(),
+        }
     }
 
     /// The configured feeds as subscriptions.

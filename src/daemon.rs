@@ -78,7 +78,7 @@ struct Started {
 }
 
 async fn start(config: &Config, options: &DaemonOptions) -> Result<Started, DaemonError> {
-    let (database, grouping) = (options.database.clone(), config.grouping.clone());
+    let (database, grouping) = (options.database.clone(), config.settings());
     let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
         .await
         .map_err(|_| DaemonError::Task)??;
@@ -125,6 +125,7 @@ async fn reload(
     if config.http != running.http
         || config.database != running.database
         || config.grouping != running.grouping
+        || config.events != running.events
     {
         tracing::warn!("Changes outside [[feeds]] and [polling] take effect after a restart.");
     }

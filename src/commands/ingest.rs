@@ -215,7 +215,10 @@ pub fn eval(
 /// Scores the stories of the store at `path` against the corpus's truth.
 fn score(path: &Path, corpus: &Corpus) -> Result<Scores> {
     let conn = store::open_reader(path)?;
-    let mut stmt = conn.prepare("SELECT id, guid, url, story_id, title FROM entries")?;
+    let mut stmt = conn.prepare(
+        "SELECT e.id, e.guid, e.url, e.story_id, s.event_id, e.title
+           FROM entries e JOIN stories s ON s.id = e.story_id",
+    )?;
     let stored = stmt
         .query_map([], |r| {
             Ok(Predicted {
@@ -223,8 +226,8 @@ fn score(path: &Path, corpus: &Corpus) -> Result<Scores> {
                 guid: r.get(1)?,
                 url: r.get(2)?,
                 story_id: r.get(3)?,
-                event_id: r.get(3)?,
-                title: r.get(4)?,
+                event_id: r.get(4)?,
+                title: r.get(5)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -85,7 +85,7 @@ pub fn explain(
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let conn = store::open_reader(db)?;
-    let e = queries::explain(&conn, a, b, &config.grouping)?;
+    let e = queries::explain(&conn, a, b, &config.settings())?;
     match format {
         Format::Json => render::json(out, &e)?,
         Format::Csv => render::stories::explanation_csv(out, &e)?,

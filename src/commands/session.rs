@@ -24,7 +24,7 @@ impl StoreSession {
     pub fn open(path: &Path, config: &Config) -> Result<StoreSession> {
         let rt = super::runtime()?;
         // Every error of opening a store names it.
-        let (store, writer) = Store::open(path, config.grouping.clone())?;
+        let (store, writer) = Store::open(path, config.settings())?;
         Ok(StoreSession {
             rt,
             store: Some(store),

@@ -1,46 +1,84 @@
 //! Feature extraction for the near-duplicate detector (pure, no I/O).
 //!
 //! Runs in the normalizer's blocking stage, so the writer only compares.
-//! Text is cut into word tokens that survive the ways syndicated copies
-//! differ: case, punctuation, thousands separators, wire abbreviations and
-//! spelling variants (`pct`/`percent`, `U.S.`/`US`, `Kiev`/`Kyiv`) and
-//! function words. From the tokens come:
-//! - a 64-bit SimHash (the `simhash` crate) of the content words,
-//! - the set of word-pair shingles, for containment and resemblance,
-//! - the set of figures (numbers), which tell templated briefs apart,
-//! - the set of title words.
+//! From an entry's tokens ([`super::tokens`]) come:
+//! - word 3-shingles (hashes of three consecutive content words), all of
+//!   them and the *narrative* ones, mostly outside quotation marks: two
+//!   outlets quoting one statement share its words, not their own;
+//! - the lede (the first shingles), which every copy of a story keeps;
+//! - the figures, which tell templated briefs and updated tolls apart;
+//! - the headline words, the *names* of the lede (words capitalised inside
+//!   a sentence), every word, and the word sets of the sentences (to align
+//!   a reworded copy sentence by sentence);
+//! - the event terms: headline and lede words, names and figures weighing
+//!   more, for the event level;
+//! - a 64-bit SimHash of the content words.
 //!
 //! Boilerplate that feeds stick on (author bios, "Source: X", share links,
-//! copyright lines, "Read more") is left out of the features: lines that
-//! recur in several entries of one document, and lines that match a short
-//! list of boilerplate openings.
+//! copyright lines, "Read more", video prompts and picture captions) is
+//! left out: lines that recur in several entries of one document, and lines
+//! that match a short list of boilerplate openings.
 
 use std::collections::HashMap;
 
+use super::tokens::{tokenize_text, words, Tokens};
+
 /// Version of the feature encoding stored in `entries.features`.
-/// Changing tokenization or hashing changes this and needs a regroup.
-pub const FEATURES_VERSION: u8 = 1;
+/// Changing tokenization or hashing changes this: stored features of an
+/// older version are extracted again from the stored text.
+pub const FEATURES_VERSION: u8 = 2;
+
+/// Words per shingle.
+pub const SHINGLE_WORDS: usize = 3;
+
+/// How many leading shingles make up the lede.
+pub const LEDE_SHINGLES: usize = 16;
+
+/// How many leading words the names and the event terms come from.
+pub const LEDE_WORDS: usize = 60;
+
+/// Sentences with fewer own words than this are not aligned.
+const MIN_SENTENCE_WORDS: usize = 5;
+
+/// A text-less entry whose title has at least this many words (a lede
+/// sent as the title) uses its title as its text.
+const TITLE_AS_TEXT: usize = 15;
+
+/// How much more a headline word weighs among the event terms.
+const EVENT_TITLE_BOOST: f32 = 2.0;
+
+/// How much more a name or a figure weighs among the event terms.
+const EVENT_ENTITY_BOOST: f32 = 2.0;
 
 /// Near-duplicate features of one entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
     /// 64-bit SimHash of the content words of the text.
     pub simhash: u64,
-    /// Sorted, unique hashes of consecutive content-word pairs of the text.
+    /// How many content words (tokens) the text has.
+    pub tokens: u32,
+    /// Sorted, unique hashes of the word 3-shingles of the text.
     pub shingles: Vec<u32>,
-    /// Sorted, unique hashes of the first [`LEDE_SHINGLES`] word pairs of
-    /// the text: its lede, which every copy of a story keeps.
+    /// The shingles mostly outside quotation marks: the writer's own words.
+    pub narrative: Vec<u32>,
+    /// Sorted, unique hashes of the first [`LEDE_SHINGLES`] shingles.
     pub lede: Vec<u32>,
     /// Sorted, unique hashes of the figures in the text.
     pub numbers: Vec<u32>,
-    /// Sorted, unique hashes of the content words of the title.
+    /// Sorted, unique hashes of the headline's words.
     pub title: Vec<u32>,
-    /// How many content words the text has.
-    pub words: u32,
+    /// Sorted, unique hashes of the words of the lede written with a
+    /// capital inside a sentence: people, places, organisations.
+    pub names: Vec<u32>,
+    /// Sorted, unique hashes of every word of the text.
+    pub words: Vec<u32>,
+    /// The sorted, unique word hashes of each sentence of the writer's own
+    /// words (outside quotations) with at least five of them, in order.
+    pub sentences: Vec<Vec<u32>>,
+    /// The event terms (headline and lede words, names and figures boosted)
+    /// with their weight in this entry, sorted by term.
+    pub event_terms: Vec<(u32, f32)>,
 }
-
-/// How many leading word pairs make up the lede.
-pub const LEDE_SHINGLES: usize = 16;
 
 /// What the extractor needs to know about one entry.
 #[derive(Debug, Clone, Copy)]
@@ -62,249 +100,74 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn hash32(s: &str) -> u32 {
+/// FNV-1a folded to 32 bits: the hash of every feature key.
+pub fn hash32(s: &str) -> u32 {
     let h = fnv1a(s.as_bytes());
     (h ^ (h >> 32)) as u32
 }
 
-/// Words too common to carry meaning; retranslation adds and drops them freely.
-const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "also", "an", "and", "are", "as", "at", "be", "been", "but", "by",
-    "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it",
-    "its", "more", "not", "of", "on", "or", "our", "over", "s", "said", "says", "she", "so",
-    "than", "that", "the", "their", "them", "there", "they", "this", "to", "up", "was", "we",
-    "were", "which", "while", "who", "will", "with", "would", "you",
+/// Words of a date or a time stamp, which a headline made of them lacks.
+const DATE_WORDS: &[&str] = &[
+    "am",
+    "apr",
+    "april",
+    "aug",
+    "august",
+    "bst",
+    "cet",
+    "cst",
+    "dec",
+    "december",
+    "edt",
+    "est",
+    "et",
+    "feb",
+    "february",
+    "fri",
+    "friday",
+    "gmt",
+    "ist",
+    "jan",
+    "january",
+    "jul",
+    "july",
+    "jun",
+    "june",
+    "last",
+    "mar",
+    "march",
+    "may",
+    "modified",
+    "mon",
+    "monday",
+    "nov",
+    "november",
+    "oct",
+    "october",
+    "pm",
+    "posted",
+    "pst",
+    "published",
+    "sat",
+    "saturday",
+    "sep",
+    "sept",
+    "september",
+    "sun",
+    "sunday",
+    "thu",
+    "thurs",
+    "thursday",
+    "today",
+    "tue",
+    "tues",
+    "tuesday",
+    "updated",
+    "utc",
+    "wed",
+    "wednesday",
+    "yesterday",
 ];
-
-/// Wire-service abbreviations and spelling variants, folded to one form.
-fn fold_variant(word: &str) -> &str {
-    // (A match compiles to a few length and byte comparisons; it runs for
-    // every word of every entry.)
-    match word {
-        "pct" => "percent",
-        "per cent" => "percent",
-        "cts" => "cents",
-        "ct" => "cent",
-        "shr" => "share",
-        "shrs" => "shares",
-        "dlrs" => "dollars",
-        "dlr" => "dollar",
-        "usd" => "dollars",
-        "mln" => "million",
-        "mn" => "million",
-        "bln" => "billion",
-        "bn" => "billion",
-        "vs" => "versus",
-        "v" => "versus",
-        "qtr" => "quarter",
-        "rev" => "revenue",
-        "revs" => "revenues",
-        "yr" => "year",
-        "yrs" => "years",
-        "avg" => "average",
-        "corp" => "corporation",
-        "inc" => "incorporated",
-        "co" => "company",
-        "ltd" => "limited",
-        "govt" => "government",
-        "intl" => "international",
-        "natl" => "national",
-        "kiev" => "kyiv",
-        "usa" => "us",
-        "uk" => "britain",
-        "gb" => "britain",
-        "colour" => "color",
-        "favour" => "favor",
-        "labour" => "labor",
-        "defence" => "defense",
-        "centre" => "center",
-        "programme" => "program",
-        "organisation" => "organization",
-        "stg" => "sterling",
-        "pts" => "points",
-        "pt" => "point",
-        other => other,
-    }
-}
-
-fn is_stopword(word: &str) -> bool {
-    word.len() <= 5 && STOPWORDS.binary_search(&word).is_ok()
-}
-
-/// A token of text: a folded word, or a number with separators removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The folded form.
-    pub text: String,
-    /// Whether it is a figure.
-    pub number: bool,
-}
-
-/// Cuts text into folded tokens (stopwords removed).
-///
-/// `2,267,000` becomes `2267000`; `1.5` stays; `U.S.` becomes `us`;
-/// `Putin's` becomes `putin`; words are lower-cased and variants folded.
-pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Tokens::default();
-    tokenize_into(text, &mut Vec::new(), &mut tokens);
-    tokens
-        .iter()
-        .map(|(text, number)| Token {
-            text: text.to_string(),
-            number,
-        })
-        .collect()
-}
-
-/// Tokens of a text in one buffer: no allocation per word.
-#[derive(Debug, Default)]
-struct Tokens {
-    text: String,
-    /// Start and end in `text`, and whether it is a figure.
-    spans: Vec<(usize, usize, bool)>,
-}
-
-impl Tokens {
-    fn clear(&mut self) {
-        self.text.clear();
-        self.spans.clear();
-    }
-
-    fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    fn word(&self, i: usize) -> &str {
-        let (start, end, _) = self.spans[i];
-        &self.text[start..end]
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, bool)> + '_ {
-        self.spans
-            .iter()
-            .map(|&(start, end, number)| (&self.text[start..end], number))
-    }
-
-    fn push(&mut self, word: &str, number: bool) {
-        let start = self.text.len();
-        self.text.push_str(word);
-        self.spans.push((start, self.text.len(), number));
-    }
-
-    /// Appends the tokens of `other`.
-    fn extend(&mut self, other: &Tokens) {
-        for (word, number) in other.iter() {
-            self.push(word, number);
-        }
-    }
-
-    /// A hash of the tokens as a sequence: equal for lines that fold to
-    /// the same words.
-    fn key(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for (word, _) in self.iter() {
-            for b in word.bytes().chain(std::iter::once(0xff)) {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        h
-    }
-}
-
-fn push_lower(s: &mut String, c: char) {
-    if c.is_ascii() {
-        s.push(c.to_ascii_lowercase());
-    } else {
-        s.extend(c.to_lowercase());
-    }
-}
-
-/// [`tokenize`] into `out` (cleared first), with `chars` as scratch space.
-fn tokenize_into(text: &str, chars: &mut Vec<char>, out: &mut Tokens) {
-    out.clear();
-    chars.clear();
-    chars.extend(text.chars());
-    let chars = &chars[..];
-    let mut s = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() || (c.is_numeric() && c.is_alphanumeric() && !c.is_alphabetic()) {
-            // A number: digits, with ',' or '.' between digit runs.
-            s.clear();
-            while i < chars.len() {
-                let d = chars[i];
-                if d.is_ascii_digit() {
-                    s.push(d);
-                    i += 1;
-                } else if (d == ',' || d == '.')
-                    && i + 1 < chars.len()
-                    && chars[i + 1].is_ascii_digit()
-                {
-                    if d == '.' {
-                        s.push('.');
-                    }
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            // "1st", "4th", "1990s": keep a letter suffix glued on.
-            while i < chars.len() && chars[i].is_alphabetic() {
-                push_lower(&mut s, chars[i]);
-                i += 1;
-            }
-            if s.is_empty() {
-                i += 1;
-                continue;
-            }
-            out.push(&s, true);
-        } else if c.is_alphabetic() {
-            s.clear();
-            // Dotted abbreviation: single letters separated by dots (U.S., U.K.).
-            let mut j = i;
-            while j + 1 < chars.len() && chars[j].is_alphabetic() && chars[j + 1] == '.' {
-                if j > i && chars[j - 1] != '.' {
-                    break;
-                }
-                push_lower(&mut s, chars[j]);
-                j += 2;
-                if j >= chars.len()
-                    || !chars[j].is_alphabetic()
-                    || (j + 1 < chars.len() && chars[j + 1].is_alphabetic())
-                {
-                    break;
-                }
-            }
-            if s.chars().count() >= 2 {
-                i = j;
-            } else {
-                s.clear();
-                while i < chars.len() && (chars[i].is_alphanumeric()) {
-                    push_lower(&mut s, chars[i]);
-                    i += 1;
-                }
-            }
-            // Possessive / contraction: drop "'s", "'t" and the like.
-            if i + 1 < chars.len()
-                && matches!(chars[i], '\'' | '\u{2019}')
-                && chars[i + 1].is_alphabetic()
-            {
-                i += 1;
-                while i < chars.len() && chars[i].is_alphanumeric() {
-                    i += 1;
-                }
-            }
-            let folded = fold_variant(&s);
-            if !is_stopword(folded) {
-                out.push(folded, false);
-            }
-        } else {
-            i += 1;
-        }
-    }
-}
 
 /// Line openings that mark boilerplate rather than story text.
 const BOILERPLATE_OPENINGS: &[&str] = &[
@@ -338,6 +201,18 @@ const BOILERPLATE_OPENINGS: &[&str] = &[
     "...",
     "the post ",
     "this article",
+    // Republishers' own interleaved lines: video prompts, picture credits
+    // and captions.
+    "scroll down for video",
+    "watch the video",
+    "click to",
+    "(photo",
+    "(ap photo",
+    "ap photo",
+    "getty images",
+    "(getty",
+    "pictured:",
+    "caption:",
 ];
 
 fn is_boilerplate_line(line: &str) -> bool {
@@ -349,23 +224,20 @@ fn is_boilerplate_line(line: &str) -> bool {
 }
 
 fn line_key(line: &str) -> String {
-    tokenize(line)
-        .into_iter()
-        .map(|t| t.text)
-        .collect::<Vec<_>>()
-        .join(" ")
+    words(line).join(" ")
 }
 
 /// Lines (paragraphs) that recur in many entries of one document: bios,
 /// sign-offs and share bars that a feed sticks on every entry. "Many" is at
 /// least two entries and at least 30% of them, so two duplicate stories in
 /// a long feed keep their text. Lines are compared by their tokens' key.
-fn repeated_lines(entries: &[Vec<(u64, Tokens)>]) -> std::collections::HashSet<u64> {
+fn repeated_lines(entries: &[Vec<u64>]) -> std::collections::HashSet<u64> {
     let mut counts: HashMap<u64, usize> = HashMap::new();
     for lines in entries {
         let mut seen = std::collections::HashSet::new();
-        for (key, tokens) in lines {
-            if tokens.len() > 0 && seen.insert(*key) {
+        for key in lines {
+            // (0: a line without words.)
+            if *key != 0 && seen.insert(*key) {
                 *counts.entry(*key).or_default() += 1;
             }
         }
@@ -435,61 +307,61 @@ fn strip_title_affixes(title: &str, affixes: &[String]) -> String {
 /// Extracts features of every entry of one document at once, so that lines
 /// and title decorations shared across the document are recognized.
 pub fn extract_document(entries: &[EntryText<'_>], feed_title: Option<&str>) -> Vec<Features> {
-    // Each line is tokenized once: tokens never span lines, so a text's
-    // tokens are its lines' tokens, and the kept lines' tokens are those of
-    // the text without the left-out lines.
-    let mut chars = Vec::new();
-    let lines: Vec<Vec<(u64, Tokens)>> = entries
+    let mut scratch = Tokens::default();
+    // Each line's key (its folded words): lines repeated across the
+    // document's entries are boilerplate.
+    let keys: Vec<Vec<u64>> = entries
         .iter()
         .map(|e| {
             e.text
                 .lines()
                 .map(|line| {
-                    let mut tokens = Tokens::default();
-                    tokenize_into(line, &mut chars, &mut tokens);
-                    (tokens.key(), tokens)
+                    tokenize_text(std::iter::once(line), &mut scratch);
+                    if scratch.is_empty() {
+                        0
+                    } else {
+                        scratch.key()
+                    }
                 })
                 .collect()
         })
         .collect();
-    let repeated = repeated_lines(&lines);
+    let repeated = repeated_lines(&keys);
     let titles: Vec<&str> = entries.iter().map(|e| e.title).collect();
     let affixes = title_affixes(&titles, feed_title);
     let mut body = Tokens::default();
     let mut title_tokens = Tokens::default();
     entries
         .iter()
-        .zip(&lines)
-        .map(|(e, lines)| {
+        .zip(&keys)
+        .map(|(e, keys)| {
             let title = strip_title_affixes(e.title, &affixes);
-            body.clear();
-            let mut kept_any = false;
-            for (line, (key, tokens)) in e.text.lines().zip(lines) {
-                if !is_boilerplate_line(line) && !repeated.contains(key) {
-                    body.extend(tokens);
-                    kept_any = true;
-                }
+            let kept: Vec<&str> = e
+                .text
+                .lines()
+                .zip(keys)
+                .filter(|(line, key)| !is_boilerplate_line(line) && !repeated.contains(key))
+                .map(|(line, _)| line)
+                .collect();
+            // Everything looked like boilerplate: better the whole text than none.
+            if kept.is_empty() {
+                tokenize_text(e.text.lines(), &mut body);
+            } else {
+                tokenize_text(kept.iter().copied(), &mut body);
             }
-            if !kept_any {
-                // Everything looked like boilerplate: better the whole text than none.
-                for (_, tokens) in lines {
-                    body.extend(tokens);
-                }
-            }
-            tokenize_into(&title, &mut chars, &mut title_tokens);
-            from_tokens(&body, &title_tokens)
+            tokenize_text(title.lines(), &mut title_tokens);
+            from_tokens(&mut body, &title_tokens, e.text)
         })
         .collect()
 }
 
 /// Extracts the features of one entry from its (cleaned) title and text.
 pub fn extract(title: &str, text: &str) -> Features {
-    let mut chars = Vec::new();
     let mut body = Tokens::default();
     let mut title_tokens = Tokens::default();
-    tokenize_into(text, &mut chars, &mut body);
-    tokenize_into(title, &mut chars, &mut title_tokens);
-    from_tokens(&body, &title_tokens)
+    tokenize_text(text.lines(), &mut body);
+    tokenize_text(title.lines(), &mut title_tokens);
+    from_tokens(&mut body, &title_tokens, text)
 }
 
 /// The 64-bit SimHash of a stream of words, bit for bit what
@@ -515,107 +387,262 @@ pub fn simhash_of<'w>(words: impl Iterator<Item = &'w str>) -> u64 {
         .fold(0, |hash, (i, _)| hash | 1 << i)
 }
 
-fn from_tokens(tokens: &Tokens, title: &Tokens) -> Features {
-    let simhash = simhash_of(tokens.iter().map(|(word, _)| word));
-    let mut shingles: Vec<u32> = if tokens.len() == 1 {
-        vec![hash32(tokens.word(0))]
-    } else {
-        let mut pair = String::new();
-        (1..tokens.len())
-            .map(|i| {
-                pair.clear();
-                pair.push_str(tokens.word(i - 1));
-                pair.push(' ');
-                pair.push_str(tokens.word(i));
-                hash32(&pair)
-            })
-            .collect()
+/// The headline's words (not figures, not single letters, not date
+/// words): the title's, unless it is only a date or a time stamp; then a
+/// short first line of the text (feeds without a real title repeat the
+/// headline there).
+fn headline(title: &Tokens, text: &str) -> Tokens {
+    let keep = |tokens: &Tokens| {
+        let mut out = Tokens::default();
+        for (word, flags) in tokens.iter() {
+            if !flags.number
+                && word.chars().nth(1).is_some()
+                && DATE_WORDS.binary_search(&word).is_err()
+            {
+                out.push_token(word, flags);
+            }
+        }
+        out
     };
-    let mut lede: Vec<u32> = shingles.iter().take(LEDE_SHINGLES).copied().collect();
-    lede.sort_unstable();
-    lede.dedup();
-    shingles.sort_unstable();
-    shingles.dedup();
-    let mut numbers: Vec<u32> = tokens
-        .iter()
-        .filter(|(_, number)| *number)
-        .map(|(word, _)| hash32(word))
+    let from_title = keep(title);
+    if from_title.len() >= 2 {
+        return from_title;
+    }
+    let mut line_tokens = Tokens::default();
+    for line in text.lines().take(2) {
+        if line.split_whitespace().count() <= 16 {
+            tokenize_text(std::iter::once(line), &mut line_tokens);
+            let words = keep(&line_tokens);
+            if words.len() >= 2 {
+                return words;
+            }
+        }
+    }
+    Tokens::default()
+}
+
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn from_tokens(tokens: &mut Tokens, title: &Tokens, text: &str) -> Features {
+    if tokens.len() < SHINGLE_WORDS && title.len() >= TITLE_AS_TEXT {
+        // A sentence-long title: the lede is all the text there is.
+        *tokens = title.clone();
+    }
+    let tokens = &*tokens;
+    let simhash = simhash_of(tokens.iter().map(|(word, _)| word));
+    let n = tokens.len();
+    let mut shingles = Vec::with_capacity(n);
+    let mut narrative = Vec::with_capacity(n);
+    let mut key = String::new();
+    for i in 0..n.saturating_sub(SHINGLE_WORDS - 1) {
+        key.clear();
+        let mut quoted = 0;
+        for k in 0..SHINGLE_WORDS {
+            if k > 0 {
+                key.push(' ');
+            }
+            key.push_str(tokens.word(i + k));
+            quoted += usize::from(tokens.flags(i + k).quoted);
+        }
+        let h = hash32(&key);
+        shingles.push(h);
+        // Mostly outside quotation marks: the writer's own words.
+        if quoted * 2 <= SHINGLE_WORDS {
+            narrative.push(h);
+        }
+    }
+    let lede = sorted(shingles.iter().take(LEDE_SHINGLES).copied().collect());
+    let shingles = sorted(shingles);
+    let narrative = sorted(narrative);
+    let mut sentences: Vec<Vec<u32>> = Vec::new();
+    let mut current: Option<u32> = None;
+    let mut words: Vec<u32> = Vec::with_capacity(n);
+    let mut numbers = Vec::new();
+    let mut names = Vec::new();
+    for (i, (word, flags)) in tokens.iter().enumerate() {
+        let h = hash32(word);
+        words.push(h);
+        if flags.number {
+            numbers.push(h);
+        }
+        if flags.cap && i < LEDE_WORDS {
+            names.push(h);
+        }
+        if !flags.quoted {
+            if current != Some(flags.sentence) {
+                current = Some(flags.sentence);
+                sentences.push(Vec::new());
+            }
+            if let Some(s) = sentences.last_mut() {
+                s.push(h);
+            }
+        }
+    }
+    let sentences: Vec<Vec<u32>> = sentences
+        .into_iter()
+        .map(sorted)
+        .filter(|s| s.len() >= MIN_SENTENCE_WORDS)
         .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let mut title: Vec<u32> = title.iter().map(|(word, _)| hash32(word)).collect();
-    title.sort_unstable();
-    title.dedup();
+    let headline = headline(title, text);
+    let mut terms: HashMap<u32, f32> = HashMap::new();
+    for (word, flags) in headline.iter() {
+        let entity = if flags.cap || flags.number {
+            EVENT_ENTITY_BOOST
+        } else {
+            1.0
+        };
+        *terms.entry(hash32(word)).or_default() += EVENT_TITLE_BOOST * entity;
+    }
+    for (word, flags) in tokens.iter().take(LEDE_WORDS) {
+        if word.chars().nth(1).is_none() {
+            continue;
+        }
+        let entity = if flags.cap || flags.number {
+            EVENT_ENTITY_BOOST
+        } else {
+            1.0
+        };
+        *terms.entry(hash32(word)).or_default() += entity;
+    }
+    let mut event_terms: Vec<(u32, f32)> = terms.into_iter().collect();
+    event_terms.sort_unstable_by_key(|(k, _)| *k);
     Features {
         simhash,
+        tokens: u32::try_from(n).unwrap_or(u32::MAX),
         shingles,
+        narrative,
         lede,
-        numbers,
-        title,
-        words: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+        numbers: sorted(numbers),
+        title: sorted(headline.iter().map(|(w, _)| hash32(w)).collect()),
+        names: sorted(names),
+        words: sorted(words),
+        sentences,
+        event_terms,
     }
+}
+
+fn put_list(out: &mut Vec<u8>, list: &[u32]) {
+    let n = u32::try_from(list.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&n.to_le_bytes());
+    for v in list.iter().take(n as usize) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Reads `N` bytes off the front of `rest`.
+fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+    if rest.len() < N {
+        return None;
+    }
+    let (head, tail) = rest.split_at(N);
+    *rest = tail;
+    head.try_into().ok()
+}
+
+fn take_u32(rest: &mut &[u8]) -> Option<u32> {
+    take::<4>(rest).map(u32::from_le_bytes)
+}
+
+fn take_list(rest: &mut &[u8]) -> Option<Vec<u32>> {
+    let n = take_u32(rest)? as usize;
+    if rest.len() < n.checked_mul(4)? {
+        return None;
+    }
+    (0..n).map(|_| take_u32(rest)).collect()
 }
 
 impl Features {
     /// Encodes the features for `entries.features` (little-endian, versioned).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            1 + 8
-                + 4
-                + 12
-                + 4 * (self.shingles.len()
-                    + self.lede.len()
-                    + self.numbers.len()
-                    + self.title.len()),
-        );
+        let lists = [
+            &self.shingles,
+            &self.narrative,
+            &self.lede,
+            &self.numbers,
+            &self.title,
+            &self.names,
+            &self.words,
+        ];
+        let size = 1
+            + 8
+            + 4
+            + lists.iter().map(|l| 4 + 4 * l.len()).sum::<usize>()
+            + 4
+            + self
+                .sentences
+                .iter()
+                .map(|s| 4 + 4 * s.len())
+                .sum::<usize>()
+            + 4
+            + 8 * self.event_terms.len();
+        let mut out = Vec::with_capacity(size);
         out.push(FEATURES_VERSION);
         out.extend_from_slice(&self.simhash.to_le_bytes());
-        out.extend_from_slice(&self.words.to_le_bytes());
-        for list in [&self.shingles, &self.lede, &self.numbers, &self.title] {
-            let n = u32::try_from(list.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&n.to_le_bytes());
-            for v in list.iter().take(n as usize) {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+        out.extend_from_slice(&self.tokens.to_le_bytes());
+        for list in lists {
+            put_list(&mut out, list);
+        }
+        let n = u32::try_from(self.sentences.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&n.to_le_bytes());
+        for s in self.sentences.iter().take(n as usize) {
+            put_list(&mut out, s);
+        }
+        let n = u32::try_from(self.event_terms.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&n.to_le_bytes());
+        for (k, w) in self.event_terms.iter().take(n as usize) {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&w.to_le_bytes());
         }
         out
     }
 
-    /// Decodes [`Features::encode`] output; `None` if it is not of this version or is cut short.
+    /// Decodes [`Features::encode`] output; `None` if it is not of this
+    /// version or is cut short.
     pub fn decode(bytes: &[u8]) -> Option<Features> {
         let (&version, mut rest) = bytes.split_first()?;
         if version != FEATURES_VERSION {
             return None;
         }
-        fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
-            if rest.len() < N {
-                return None;
-            }
-            let (head, tail) = rest.split_at(N);
-            *rest = tail;
-            head.try_into().ok()
+        let rest = &mut rest;
+        let simhash = u64::from_le_bytes(take::<8>(rest)?);
+        let tokens = take_u32(rest)?;
+        let shingles = take_list(rest)?;
+        let narrative = take_list(rest)?;
+        let lede = take_list(rest)?;
+        let numbers = take_list(rest)?;
+        let title = take_list(rest)?;
+        let names = take_list(rest)?;
+        let words = take_list(rest)?;
+        let n = take_u32(rest)? as usize;
+        if rest.len() < n.checked_mul(4)? {
+            return None;
         }
-        let simhash = u64::from_le_bytes(take::<8>(&mut rest)?);
-        let words = u32::from_le_bytes(take::<4>(&mut rest)?);
-        let mut lists: [Vec<u32>; 4] = Default::default();
-        for list in lists.iter_mut() {
-            let n = u32::from_le_bytes(take::<4>(&mut rest)?) as usize;
-            if rest.len() < n.checked_mul(4)? {
-                return None;
-            }
-            list.reserve(n);
-            for _ in 0..n {
-                list.push(u32::from_le_bytes(take::<4>(&mut rest)?));
-            }
+        let sentences = (0..n)
+            .map(|_| take_list(rest))
+            .collect::<Option<Vec<_>>>()?;
+        let n = take_u32(rest)? as usize;
+        if rest.len() < n.checked_mul(8)? {
+            return None;
         }
-        let [shingles, lede, numbers, title] = lists;
+        let event_terms = (0..n)
+            .map(|_| Some((take_u32(rest)?, f32::from_le_bytes(take::<4>(rest)?))))
+            .collect::<Option<Vec<_>>>()?;
         Some(Features {
             simhash,
+            tokens,
             shingles,
+            narrative,
             lede,
             numbers,
             title,
+            names,
             words,
+            sentences,
+            event_terms,
         })
     }
 }
@@ -623,10 +650,6 @@ impl Features {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(text: &str) -> Vec<String> {
-        tokenize(text).into_iter().map(|t| t.text).collect()
-    }
 
     #[test]
     fn simhash_is_the_simhash_crates() {
@@ -646,31 +669,10 @@ mod tests {
     }
 
     #[test]
-    fn stopwords_are_sorted_for_binary_search() {
-        let mut sorted = STOPWORDS.to_vec();
+    fn date_words_are_sorted_for_binary_search() {
+        let mut sorted = DATE_WORDS.to_vec();
         sorted.sort_unstable();
-        assert_eq!(sorted, STOPWORDS);
-    }
-
-    #[test]
-    fn tokens_fold_case_numbers_and_variants() {
-        assert_eq!(
-            words("Revs 2,267,000 vs 791,000 dlrs, up 1.5 pct in the U.S."),
-            ["revenues", "2267000", "versus", "791000", "dollars", "1.5", "percent", "us"]
-        );
-        assert_eq!(
-            words("Putin’s forces near Kiev"),
-            ["putin", "forces", "near", "kyiv"]
-        );
-        assert_eq!(words("1st Qtr NET"), ["1st", "quarter", "net"]);
-        assert_eq!(words("U.K. money"), ["britain", "money"]);
-    }
-
-    #[test]
-    fn numbers_are_marked() {
-        let t = tokenize("shr 12 cts");
-        assert!(!t[0].number);
-        assert!(t[1].number);
+        assert_eq!(sorted, DATE_WORDS);
     }
 
     #[test]
@@ -699,19 +701,22 @@ mod tests {
         let src = extract_document(
             &[EntryText {
                 title: "x",
-                text: "Gold fell.\nSource: Skai",
+                text: "Gold fell sharply in London trade.\nSource: Skai\nScroll down for video",
             }],
             None,
         );
-        assert_eq!(src[0].shingles, extract("x", "Gold fell.").shingles);
+        assert_eq!(
+            src[0].shingles,
+            extract("x", "Gold fell sharply in London trade.").shingles
+        );
     }
 
     #[test]
     fn title_decorations_of_the_feed_are_stripped() {
         let titles = [
-            "Oil rises - Dailybrief",
-            "Gold falls - Dailybrief",
-            "Wheat steady - Dailybrief",
+            "Oil rises again - Dailybrief",
+            "Gold falls again - Dailybrief",
+            "Wheat steady again - Dailybrief",
         ];
         let entries: Vec<EntryText> = titles
             .iter()
@@ -721,14 +726,68 @@ mod tests {
             })
             .collect();
         let f = extract_document(&entries, Some("Dailybrief"));
-        assert_eq!(f[0].title, extract("Oil rises", "").title);
+        assert_eq!(f[0].title, extract("Oil rises again", "").title);
+    }
+
+    #[test]
+    fn quotations_are_not_the_writers_narrative() {
+        let f = extract(
+            "Mayor speaks",
+            "\"We will rebuild every home that was lost,\" the mayor told reporters on Tuesday.",
+        );
+        assert!(f.narrative.len() < f.shingles.len(), "{f:?}");
+        assert!(!f.narrative.is_empty());
+    }
+
+    #[test]
+    fn names_sentences_and_event_terms() {
+        let f = extract(
+            "Quake hits Chile",
+            "A strong earthquake struck northern Chile on Monday, officials said. \
+             Residents of Iquique fled to higher ground as sirens sounded across the city. \
+             President Bachelet said there were no reports of major damage so far.",
+        );
+        assert!(f.names.contains(&hash32("chile")) && f.names.contains(&hash32("iquique")));
+        assert!(!f.names.contains(&hash32("strong")));
+        assert_eq!(f.sentences.len(), 3, "{:?}", f.sentences);
+        let weight = |w: &str| {
+            f.event_terms
+                .iter()
+                .find(|(k, _)| *k == hash32(w))
+                .map(|(_, w)| *w)
+        };
+        // A headline name counts twice twice, then once more as a name of the lede.
+        assert_eq!(
+            weight("chile"),
+            Some(EVENT_TITLE_BOOST * EVENT_ENTITY_BOOST + EVENT_ENTITY_BOOST)
+        );
+        assert_eq!(weight("residents"), Some(1.0));
+        assert_eq!(
+            f.title,
+            sorted(vec![hash32("quake"), hash32("hits"), hash32("chile")])
+        );
+    }
+
+    #[test]
+    fn a_date_is_no_headline_and_a_long_title_stands_for_a_missing_text() {
+        let f = extract(
+            "Monday, 3 March",
+            "Ferry strike ends\nDock workers went back to work.",
+        );
+        assert_eq!(
+            f.title,
+            sorted(vec![hash32("ferry"), hash32("strike"), hash32("ends")])
+        );
+        let long = "Rescue teams in northern Chile searched collapsed buildings through the night after the strongest earthquake in years left thousands of families sleeping outdoors near Iquique";
+        let g = extract(long, "");
+        assert!(!g.shingles.is_empty(), "the title is the text");
     }
 
     #[test]
     fn encoding_round_trips_and_rejects_garbage() {
         let f = extract(
             "Putin ready for ceasefire",
-            "Putin is ready to negotiate a ceasefire, sources said 4 times.",
+            "Putin is ready to negotiate a ceasefire, sources said 4 times. \"We want peace,\" he said.",
         );
         assert_eq!(Features::decode(&f.encode()), Some(f.clone()));
         assert_eq!(Features::decode(&[]), None);
@@ -736,5 +795,8 @@ mod tests {
         let mut bad = f.encode();
         bad.truncate(bad.len() - 2);
         assert_eq!(Features::decode(&bad), None);
+        let mut old = f.encode();
+        old[0] = 1;
+        assert_eq!(Features::decode(&old), None, "another version is not read");
     }
 }

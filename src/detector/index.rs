@@ -1,13 +1,18 @@
 //! The candidate index of the near-duplicate detector: finds the stored
 //! entries that share words with a new one, without scanning them all.
 //!
-//! An inverted index from word-pair and title-word hashes to the entries
+//! An inverted index from shingle and headline-word hashes to the entries
 //! that carry them, plus four 16-bit SimHash bands for near-identical
-//! texts. It holds the entries of the grouping window around what is being
+//! texts and the entries of each canonical link (for entries without
+//! text). It holds the entries of the grouping window around what is being
 //! ingested; the writer loads older days from the store on demand and
 //! evicts entries that fall far behind, so its memory follows the window,
 //! not the whole history. Lists of words too common to discriminate are
-//! skipped at lookup.
+//! skipped at lookup. It also counts how many entries carry each key (the
+//! rarity weights of [`super::similarity::Rarity`]): a story's shingles
+//! once per story (a copy adds only the text its story lacked, so a
+//! widely syndicated story does not make its own words common), headline,
+//! sentence and event words once per entry.
 
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -66,15 +71,21 @@ const COUNTED_POSTINGS: usize = 32;
 /// Cells of the word-pair frequency table (a power of two).
 const DF_CELLS: usize = 1 << 22;
 
-/// Cells of the title-word frequency table: titles draw on a vocabulary,
-/// not on pairs of it.
-const TITLE_DF_CELLS: usize = 1 << 18;
+/// Cells of the frequency tables of words (headline, sentence and event
+/// words): they draw on a vocabulary, not on combinations of it.
+const WORD_DF_CELLS: usize = 1 << 18;
 
 /// One indexed entry.
 #[derive(Debug, Clone)]
 pub struct Indexed {
     /// `feeds.id` of the entry's feed.
     pub feed_id: i64,
+    /// The outlet that published it: its feed, or, in an aggregator feed
+    /// (one that carries several sites' articles), its feed and its link's
+    /// host (see [`outlet_key`]).
+    pub outlet: i64,
+    /// A hash of its canonical link (0: none).
+    pub link: u64,
     /// `stories.id` the entry belongs to.
     pub story_id: i64,
     /// The entry's date (Unix seconds).
@@ -83,24 +94,48 @@ pub struct Indexed {
     pub features: Features,
 }
 
-/// A slot of the index: an entry and its row id.
+/// The outlet key of an entry of feed `feed_id`: the feed itself, or, for
+/// an entry of an aggregator feed, the feed and the host of its link.
+pub fn outlet_key(feed_id: i64, aggregated_host: Option<&str>) -> i64 {
+    match aggregated_host {
+        None => feed_id,
+        Some(host) => {
+            let h = super::features::fnv1a(format!("{feed_id}|{host}").as_bytes());
+            // Negative, so it never equals a feed id.
+            -((h >> 1) as i64) - 1
+        }
+    }
+}
+
+/// An indexed entry of a story: its id, outlet and canonical link hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    /// `entries.id`.
+    pub id: i64,
+    /// Its outlet (see [`outlet_key`]).
+    pub outlet: i64,
+    /// Its canonical link's hash (0: none).
+    pub link: u64,
+}
+
+/// A slot of the index: an entry, its row id, and which of its shingles
+/// it counted in the frequencies (one bit per shingle, in order).
 #[derive(Debug)]
 struct Slot {
     id: i64,
     entry: Indexed,
+    counted: Vec<u64>,
 }
 
 /// What a lookup needs of a slot besides its hit count.
 #[derive(Debug, Clone, Copy)]
 struct Meta {
     id: i64,
-    feed_id: i64,
     time: i64,
 }
 
 const VACANT: Meta = Meta {
     id: 0,
-    feed_id: 0,
     time: i64::MIN,
 };
 
@@ -220,9 +255,6 @@ impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
 #[derive(Debug)]
 struct DocFreq {
     cells: Vec<u16>,
-    /// The highest count a cell has reached (never lowered): bounds every
-    /// pair's weight from below.
-    max: u16,
 }
 
 impl DocFreq {
@@ -230,7 +262,6 @@ impl DocFreq {
         debug_assert!(cells.is_power_of_two());
         DocFreq {
             cells: vec![0; cells],
-            max: 0,
         }
     }
     fn cell(&self, key: u32) -> usize {
@@ -241,10 +272,7 @@ impl DocFreq {
         let c = &mut self.cells[at];
         // A saturated counter stays saturated: it can no longer tell how
         // many of its entries leave.
-        if *c < u16::MAX {
-            *c += 1;
-            self.max = self.max.max(*c);
-        }
+        *c = c.saturating_add(1);
     }
     fn remove(&mut self, key: u32) {
         let at = self.cell(key);
@@ -311,8 +339,12 @@ pub struct CandidateIndex {
     parts: std::collections::BTreeMap<i64, Part>,
     df: DocFreq,
     title_df: DocFreq,
-    /// Per story, its indexed entries and the feed of each.
-    members: HashMap<i64, Vec<(i64, i64)>>,
+    word_df: DocFreq,
+    term_df: DocFreq,
+    /// Per canonical link, the entries that have it.
+    links: HashMap<u64, Vec<u32>>,
+    /// Per story, its indexed entries with the outlet and link of each.
+    members: HashMap<i64, Vec<Member>>,
     /// Scratch space of lookups (only the writer looks up; the lock is
     /// never contended).
     hits: std::sync::Mutex<Hits>,
@@ -332,7 +364,10 @@ impl CandidateIndex {
             by_id: HashMap::default(),
             parts: Default::default(),
             df: DocFreq::new(DF_CELLS),
-            title_df: DocFreq::new(TITLE_DF_CELLS),
+            title_df: DocFreq::new(WORD_DF_CELLS),
+            word_df: DocFreq::new(WORD_DF_CELLS),
+            term_df: DocFreq::new(WORD_DF_CELLS),
+            links: HashMap::default(),
             members: HashMap::default(),
             hits: Default::default(),
         }
@@ -371,7 +406,6 @@ impl CandidateIndex {
         };
         self.meta[slot as usize] = Meta {
             id,
-            feed_id: entry.feed_id,
             time: entry.time,
         };
         let f = &entry.features;
@@ -387,29 +421,90 @@ impl CandidateIndex {
         for (i, table) in part.bands.iter_mut().enumerate() {
             table.add(band(f.simhash, i), slot);
         }
-        for key in &f.shingles {
-            self.df.add(*key);
+        // A copy counts only the shingles its story's other entries lack.
+        let carried = self.story_shingles(entry.story_id);
+        let mut counted = vec![0u64; f.shingles.len().div_ceil(64)];
+        for (i, key) in f.shingles.iter().enumerate() {
+            if carried.binary_search(key).is_err() {
+                self.df.add(*key);
+                counted[i / 64] |= 1 << (i % 64);
+            }
+        }
+        for sentence in &f.sentences {
+            for key in sentence {
+                self.word_df.add(*key);
+            }
+        }
+        for (key, _) in &f.event_terms {
+            self.term_df.add(*key);
+        }
+        if entry.link != 0 {
+            self.links.entry(entry.link).or_default().push(slot);
         }
         self.members
             .entry(entry.story_id)
             .or_default()
-            .push((id, entry.feed_id));
+            .push(Member {
+                id,
+                outlet: entry.outlet,
+                link: entry.link,
+            });
         self.by_id.insert(id, slot);
-        self.slots[slot as usize] = Some(Slot { id, entry });
+        self.slots[slot as usize] = Some(Slot { id, entry, counted });
+    }
+
+    /// The shingles of a story's indexed entries, sorted and unique.
+    fn story_shingles(&self, story: i64) -> Vec<u32> {
+        let mut all: Vec<u32> = self
+            .members
+            .get(&story)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| self.get(m.id))
+            .flat_map(|e| e.features.shingles.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// Removes an entry, if present.
     pub fn remove(&mut self, id: i64) -> Option<Indexed> {
         let slot = self.by_id.remove(&id)?;
-        let old = self.slots.get_mut(slot as usize)?.take()?.entry;
+        let Slot {
+            entry: old,
+            counted,
+            ..
+        } = self.slots.get_mut(slot as usize)?.take()?;
         self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
-        for key in &f.shingles {
-            self.df.remove(*key);
+        for (i, key) in f.shingles.iter().enumerate() {
+            if counted
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+            {
+                self.df.remove(*key);
+            }
         }
         for key in &f.title {
             self.title_df.remove(*key);
+        }
+        for sentence in &f.sentences {
+            for key in sentence {
+                self.word_df.remove(*key);
+            }
+        }
+        for (key, _) in &f.event_terms {
+            self.term_df.remove(*key);
+        }
+        if old.link != 0 {
+            if let Some(list) = self.links.get_mut(&old.link) {
+                list.retain(|s| *s != slot);
+                if list.is_empty() {
+                    self.links.remove(&old.link);
+                }
+            }
         }
         let at = part_of(old.time);
         if let Some(part) = self.parts.get_mut(&at) {
@@ -429,7 +524,7 @@ impl CandidateIndex {
             }
         }
         if let Some(list) = self.members.get_mut(&old.story_id) {
-            list.retain(|(x, _)| *x != id);
+            list.retain(|m| m.id != id);
             if list.is_empty() {
                 self.members.remove(&old.story_id);
             }
@@ -437,13 +532,24 @@ impl CandidateIndex {
         Some(old)
     }
 
-    /// The feeds of the indexed entries of a story (one per entry, unordered).
-    pub fn story_feeds(&self, story: i64) -> impl Iterator<Item = i64> + '_ {
-        self.members
-            .get(&story)
-            .into_iter()
-            .flatten()
-            .map(|(_, feed)| *feed)
+    /// The first indexed entry with this canonical link (0: none), within
+    /// `window` seconds of `time`.
+    pub fn by_link(&self, link: u64, time: i64, window: i64) -> Option<i64> {
+        if link == 0 {
+            return None;
+        }
+        self.links
+            .get(&link)?
+            .iter()
+            .map(|slot| self.meta[*slot as usize])
+            .filter(|m| (m.time - time).abs() <= window)
+            .map(|m| m.id)
+            .min()
+    }
+
+    /// The indexed entries of a story (unordered).
+    pub fn story_members(&self, story: i64) -> &[Member] {
+        self.members.get(&story).map_or(&[], Vec::as_slice)
     }
 
     /// Moves every indexed entry of story `from` into story `to`.
@@ -452,8 +558,8 @@ impl CandidateIndex {
             return;
         }
         let moved = self.members.remove(&from).unwrap_or_default();
-        for (id, _) in &moved {
-            if let Some(&slot) = self.by_id.get(id) {
+        for m in &moved {
+            if let Some(&slot) = self.by_id.get(&m.id) {
                 if let Some(Some(s)) = self.slots.get_mut(slot as usize) {
                     s.entry.story_id = to;
                 }
@@ -477,14 +583,13 @@ impl CandidateIndex {
         old.len()
     }
 
-    /// Entries of other feeds within `window` seconds of `time` that share
-    /// words with `features`, best first, at most `limit`.
+    /// Entries within `window` seconds of `time` that share words with
+    /// `features`, best first, at most `limit`.
     pub fn candidates(
         &self,
         features: &Features,
         time: i64,
         window: i64,
-        feed_id: i64,
         limit: usize,
     ) -> Vec<i64> {
         let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
@@ -537,7 +642,7 @@ impl CandidateIndex {
             .iter()
             .filter_map(|slot| {
                 let m = self.meta[*slot as usize];
-                (m.time != i64::MIN && m.feed_id != feed_id && (m.time - time).abs() <= window)
+                (m.time != i64::MIN && (m.time - time).abs() <= window)
                     .then_some((m.id, counts[*slot as usize].1))
             })
             .collect();
@@ -556,11 +661,11 @@ impl super::similarity::Rarity for CandidateIndex {
     fn title(&self, key: u32) -> f64 {
         idf(self.len(), self.title_df.get(key))
     }
-    fn shingle_floor(&self) -> f64 {
-        idf(self.len(), usize::from(self.df.max))
+    fn word(&self, key: u32) -> f64 {
+        idf(self.len(), self.word_df.get(key))
     }
-    fn shingle_ceiling(&self) -> f64 {
-        idf(self.len(), 0)
+    fn term(&self, key: u32) -> f64 {
+        idf(self.len(), self.term_df.get(key))
     }
 }
 
@@ -584,6 +689,8 @@ mod tests {
     fn entry(feed_id: i64, story_id: i64, time: i64, title: &str, text: &str) -> Indexed {
         Indexed {
             feed_id,
+            outlet: feed_id,
+            link: 0,
             story_id,
             time,
             features: extract(title, text),
@@ -624,9 +731,7 @@ mod tests {
             ),
         );
         let q = extract("Oil up", "Oil prices rose sharply on Monday.");
-        assert_eq!(idx.candidates(&q, 50, 86_400, 9, 10), vec![1]);
-        // Same feed is never a candidate.
-        assert!(idx.candidates(&q, 50, 86_400, 1, 10).is_empty());
+        assert_eq!(idx.candidates(&q, 50, 86_400, 10), vec![1]);
     }
 
     #[test]
@@ -639,7 +744,7 @@ mod tests {
         }
         let q = extract("Oil rises", text);
         let (time, window) = (5 * 72_000 + 3_600, 72 * 3_600);
-        let mut got = idx.candidates(&q, time, window, 0, 100);
+        let mut got = idx.candidates(&q, time, window, 100);
         got.sort_unstable();
         let want: Vec<i64> = (0..12)
             .filter(|i| (i * 72_000 - time).abs() <= window)
@@ -700,7 +805,7 @@ mod tests {
         assert_eq!(idx.evict_before(3), 1);
         assert_eq!(idx.len(), 1);
         let q = extract("Oil rises", "Oil prices rose sharply.");
-        assert_eq!(idx.candidates(&q, 0, 100, 9, 10), vec![2]);
+        assert_eq!(idx.candidates(&q, 0, 100, 10), vec![2]);
         idx.remove(2);
         assert!(idx.is_empty());
         assert!(idx.parts.is_empty() && idx.members.is_empty());

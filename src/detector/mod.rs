@@ -4,24 +4,30 @@
 //! within the grouping window that are copies of the same story: the
 //! [`index`] proposes candidates by shared words, [`similarity`] verifies
 //! each one and keeps the figures that decided, and [`placement`] decides
-//! where the entry goes (join a story, fold others into it, or start one).
+//! where the entry goes (join a story, fold others into it, or start one);
+//! a new story then joins or starts an event ([`events`]).
 //! The detector does no I/O and holds no SQL; the store's writer owns it,
 //! feeds it stored entries and applies its decisions in the same
 //! transaction as the insert.
 
+pub mod events;
 pub mod features;
 pub mod index;
+pub mod outlet;
 pub mod placement;
 pub mod similarity;
+pub mod tokens;
 
 use serde::{Deserialize, Serialize};
 
+pub use events::{unit_top, EventPlacement, Events, EventsConfig, StoryVector};
 pub use features::Features;
-pub use index::{CandidateIndex, Indexed};
+pub use index::{outlet_key, CandidateIndex, Indexed};
 pub use placement::Placement;
-pub use similarity::{Rule, Similarity};
+pub use similarity::{Pair, Rule, Similarity};
 
-/// The config's `[grouping]` table.
+/// The config's `[grouping]` table: when two entries are copies of one
+/// story (see [`similarity`] for what each figure measures and why).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct GroupingConfig {
@@ -29,21 +35,25 @@ pub struct GroupingConfig {
     pub window_hours: u64,
     /// Most candidates verified per new entry.
     pub max_candidates: usize,
-    /// Containment of the shorter text's word pairs in the longer one's
-    /// that alone makes two entries copies.
+    /// Weighted narrative containment that alone makes two entries copies.
     pub containment: f64,
-    /// Lower containment that suffices when the titles agree.
-    pub containment_with_title: f64,
-    /// Title word overlap (of the shorter title) that counts as agreeing.
+    /// The same for a short text (under 30 narrative shingles).
+    pub containment_short: f64,
+    /// Moderate containment: a copy only with agreeing names and headline
+    /// or sentences.
+    pub containment_mid: f64,
+    /// Headline agreement (weighted share of the shorter headline's words)
+    /// that, with moderate containment and agreeing names, makes a copy.
     pub title: f64,
-    /// Fewest word pairs the shorter text needs before containment alone may decide.
-    pub min_shingles: usize,
-    /// Share of the shorter text's figures the longer one must also carry.
-    pub numbers: f64,
-    /// Share of each text's lede the other must hold for containment to decide.
-    pub lede: f64,
-    /// SimHash Hamming distance at or below which texts are near-identical.
-    pub hamming: u32,
+    /// Share of the shorter text's sentences with a reworded counterpart
+    /// that, with moderate containment and agreeing names, makes a copy.
+    pub alignment: f64,
+    /// Share of each lede's names the other text must carry for moderate
+    /// containment to count.
+    pub names: f64,
+    /// For a short text with moderate containment: headline agreement and
+    /// sentence alignment both at least this.
+    pub short_agree: f64,
 }
 
 impl Default for GroupingConfig {
@@ -52,12 +62,30 @@ impl Default for GroupingConfig {
             window_hours: 72,
             max_candidates: 24,
             containment: 0.5,
-            containment_with_title: 0.25,
+            containment_short: 0.6,
+            containment_mid: 0.3,
             title: 0.6,
-            min_shingles: 8,
-            numbers: 0.75,
-            lede: 0.3,
-            hamming: 3,
+            alignment: 0.6,
+            names: 0.5,
+            short_agree: 0.8,
+        }
+    }
+}
+
+/// Both levels' settings: `[grouping]` (stories) and `[events]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    /// When entries are copies of one story.
+    pub stories: GroupingConfig,
+    /// When stories report one event.
+    pub events: EventsConfig,
+}
+
+impl From<GroupingConfig> for Settings {
+    fn from(stories: GroupingConfig) -> Settings {
+        Settings {
+            stories,
+            events: EventsConfig::default(),
         }
     }
 }
@@ -82,31 +110,71 @@ pub struct Match {
     pub rule: Rule,
 }
 
-/// The detector: the candidate index plus the decision settings.
+/// What the detector found for a new entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// The verified matches, strongest first (then nearest in time, then
+    /// by entry id, so grouping is deterministic).
+    pub matches: Vec<Match>,
+    /// Per story among the candidates, the most text the entry shares with
+    /// one of its entries (see [`similarity::shared_text`]): evidence for
+    /// the event level.
+    pub shared_text: Vec<(i64, f64)>,
+}
+
+/// What the detector needs to know of a new entry besides its features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Its date (Unix seconds).
+    pub time: i64,
+    /// Its outlet (see [`index::outlet_key`]).
+    pub outlet: i64,
+    /// Its canonical link's hash (0: none).
+    pub link: u64,
+}
+
+/// The detector: the candidate index, the events of the window, and the
+/// decision settings.
 #[derive(Debug)]
 pub struct Detector {
     config: GroupingConfig,
+    events_config: EventsConfig,
     /// Entries of the window.
     index: CandidateIndex,
+    /// Events of the window.
+    events: Events,
 }
 
 impl Detector {
     /// A detector with an empty index.
-    pub fn new(config: GroupingConfig) -> Self {
+    pub fn new(settings: impl Into<Settings>) -> Self {
+        let Settings { stories, events } = settings.into();
         Detector {
-            config,
+            config: stories,
+            events_config: events,
             index: CandidateIndex::new(),
+            events: Events::new(),
         }
     }
 
-    /// The settings.
+    /// The story-level settings.
     pub fn config(&self) -> &GroupingConfig {
         &self.config
+    }
+
+    /// The event-level settings.
+    pub fn events_config(&self) -> &EventsConfig {
+        &self.events_config
     }
 
     /// The candidate index, read-only (for benchmarks and diagnostics).
     pub fn index(&self) -> &CandidateIndex {
         &self.index
+    }
+
+    /// The events of the window, read-only.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// How many entries the index holds.
@@ -124,29 +192,34 @@ impl Detector {
         self.index.get(id).is_some()
     }
 
+    /// The indexed entry with this id.
+    pub fn get(&self, id: i64) -> Option<&Indexed> {
+        self.index.get(id)
+    }
+
     /// Adds (or replaces) an entry of the window.
     pub fn insert(&mut self, id: i64, entry: Indexed) {
         self.index.insert(id, entry);
     }
 
-    /// Empties the index.
+    /// Empties the index and the events.
     pub fn clear(&mut self) {
         self.index = CandidateIndex::new();
+        self.events = Events::new();
     }
 
-    /// Removes every entry dated before `time`; returns how many.
+    /// Removes every entry dated before `time`, and the events whose
+    /// stories all are; returns how many entries.
     pub fn evict_before(&mut self, time: i64) -> usize {
+        self.events.evict_before(time);
         self.index.evict_before(time)
     }
 
-    /// Records that story `from` was folded into story `to`.
-    pub fn merge_story(&mut self, from: i64, to: i64) {
+    /// Records that story `from` was folded into story `to`; returns
+    /// `from`'s event if that left it without stories.
+    pub fn merge_story(&mut self, from: i64, to: i64) -> Option<i64> {
         self.index.merge_story(from, to);
-    }
-
-    /// The feeds of the indexed entries of a story (one per entry).
-    pub fn story_feeds(&self, story: i64) -> impl Iterator<Item = i64> + '_ {
-        self.index.story_feeds(story)
+        self.events.fold(from, to)
     }
 
     /// The figures for two entries `gap_seconds` apart, words weighted by
@@ -155,48 +228,144 @@ impl Detector {
         similarity::compare(a, b, gap_seconds, &self.index)
     }
 
-    /// The rule that makes these figures copies, if any.
-    pub fn decide(&self, s: &Similarity) -> Option<Rule> {
-        similarity::decide(s, &self.config)
+    /// The rule that makes two entries copies, if any (fills in the
+    /// alignment when a rule needs it).
+    pub fn decide(
+        &self,
+        a: &Features,
+        b: &Features,
+        s: &mut Similarity,
+        pair: Pair,
+    ) -> Option<Rule> {
+        similarity::decide(a, b, s, pair, &self.index, &self.config)
     }
 
-    /// Where an entry with these matches goes (see [`placement::place`]).
-    pub fn place(&self, matches: &[Match], feed_id: i64) -> Placement {
-        placement::place(matches, feed_id, |story| self.index.story_feeds(story))
+    /// Where an entry from `arrival.outlet` with these matches goes (see
+    /// [`placement::place`]).
+    pub fn place(&self, matches: &[Match], arrival: Arrival) -> Placement {
+        placement::place(matches, arrival, |story| self.index.story_members(story))
     }
 
-    /// The verified matches of an entry of `feed_id` dated `time`, strongest
-    /// first (ties broken by entry id, so grouping is deterministic).
-    pub fn matches(&self, features: &Features, time: i64, feed_id: i64) -> Vec<Match> {
+    /// The verified matches of a new entry, and the text it shares with
+    /// each candidate story.
+    pub fn matches(&self, features: &Features, arrival: Arrival) -> Found {
         let window = self.config.window_seconds();
-        let query = similarity::Query::lazy(features);
-        let mut out: Vec<Match> = self
+        let mut found = Found::default();
+        let mut ranked: Vec<(f64, i64, Match)> = Vec::new();
+        for id in self
             .index
-            .candidates(features, time, window, feed_id, self.config.max_candidates)
-            .into_iter()
-            .filter_map(|id| {
-                let other = self.index.get(id)?;
-                let (s, rule) = similarity::verify(
-                    &query,
-                    &other.features,
-                    time - other.time,
-                    &self.index,
-                    &self.config,
-                )?;
-                Some(Match {
-                    entry_id: id,
-                    story_id: other.story_id,
-                    similarity: s,
-                    rule,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            similarity::strength(&b.similarity)
-                .total_cmp(&similarity::strength(&a.similarity))
-                .then(a.entry_id.cmp(&b.entry_id))
+            .candidates(features, arrival.time, window, self.config.max_candidates)
+        {
+            let Some(other) = self.index.get(id) else {
+                continue;
+            };
+            let gap = arrival.time - other.time;
+            let mut s = similarity::compare(features, &other.features, gap, &self.index);
+            let text = similarity::shared_text(features, &other.features, &self.index);
+            match found
+                .shared_text
+                .iter_mut()
+                .find(|(st, _)| *st == other.story_id)
+            {
+                Some((_, t)) => *t = t.max(text),
+                None => found.shared_text.push((other.story_id, text)),
+            }
+            let pair = Pair {
+                same_outlet: other.outlet == arrival.outlet,
+                same_link: arrival.link != 0 && other.link == arrival.link,
+            };
+            if let Some(rule) = self.decide(features, &other.features, &mut s, pair) {
+                ranked.push((
+                    similarity::strength(&s),
+                    gap.abs(),
+                    Match {
+                        entry_id: id,
+                        story_id: other.story_id,
+                        similarity: s,
+                        rule,
+                    },
+                ));
+            }
+        }
+        // An entry without text is the article its link names.
+        if let Some(id) = self.index.by_link(arrival.link, arrival.time, window) {
+            let text_less = |f: &Features| f.shingles.is_empty();
+            if let Some(other) = self.index.get(id) {
+                if !ranked.iter().any(|(_, _, m)| m.entry_id == id)
+                    && (text_less(features) || text_less(&other.features))
+                {
+                    ranked.push((
+                        2.0,
+                        0,
+                        Match {
+                            entry_id: id,
+                            story_id: other.story_id,
+                            similarity: Similarity {
+                                gap_seconds: (arrival.time - other.time).abs(),
+                                ..Similarity::default()
+                            },
+                            rule: Rule::SameLink,
+                        },
+                    ));
+                }
+            }
+        }
+        ranked.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.entry_id.cmp(&b.2.entry_id))
         });
-        out
+        found.matches = ranked.into_iter().map(|(_, _, m)| m).collect();
+        found.shared_text.sort_by_key(|(s, _)| *s);
+        found
+    }
+
+    /// The event vector of an entry: its event terms weighted by their
+    /// rarity, the strongest kept, at unit length.
+    pub fn event_vector(&self, features: &Features) -> events::Vector {
+        use similarity::Rarity;
+        unit_top(
+            features
+                .event_terms
+                .iter()
+                .map(|(k, boost)| (*k, boost * self.index.term(*k) as f32)),
+            self.events_config.terms,
+        )
+    }
+
+    /// What the event level keeps of a story's first entry.
+    pub fn story_vector(&self, features: &Features) -> StoryVector {
+        StoryVector {
+            vector: self.event_vector(features),
+            numbers: features.numbers.clone(),
+            report: similarity::figures_report(features),
+        }
+    }
+
+    /// Decides the event of a new story (see [`events::Events::place`]).
+    pub fn place_event(
+        &self,
+        story: &StoryVector,
+        time: i64,
+        shared_text: &[(i64, f64)],
+    ) -> EventPlacement {
+        self.events
+            .place(story, time, shared_text, &self.events_config)
+    }
+
+    /// Records that a story belongs to an event.
+    pub fn add_story_to_event(&mut self, event: i64, story: i64, vector: StoryVector, time: i64) {
+        self.events.add_story(event, story, vector, time);
+    }
+
+    /// Records that an entry joined a story of an event.
+    pub fn add_entry_to_event(&mut self, event: i64, vector: &[(u32, f32)], time: i64) {
+        self.events.add_entry(event, vector, time);
+    }
+
+    /// The event of a story, if the window knows it.
+    pub fn event_of(&self, story: i64) -> Option<i64> {
+        self.events.event_of(story)
     }
 }
 
@@ -205,67 +374,62 @@ mod tests {
     use super::features::extract;
     use super::*;
 
-    /// Texts that share more or less with each other: sentences drawn from
-    /// one pool, so pairs range from unrelated to copies.
-    fn texts() -> Vec<(String, String)> {
-        let pool = [
-            "Oil prices rose sharply on Monday after the cartel agreed to cut output by 1.2 million barrels a day.",
-            "The central bank left its benchmark rate unchanged at 4.5 percent, citing sticky services inflation.",
-            "Dock workers in Rotterdam walked out over pay, halting container traffic at Europe's biggest port.",
-            "Wheat futures fell in Chicago as rain eased worries about the crop in the southern plains.",
-            "The company said quarterly net profit rose 12 percent to 310 million dollars on higher margins.",
-            "Officials said talks would resume next week in Geneva, with both sides sending senior envoys.",
-            "Analysts said the move was widely expected and would do little to change the outlook for growth.",
-            "Shares of the group jumped 8 percent in early trade before paring gains in the afternoon.",
-        ];
-        let mut out = Vec::new();
-        let mut seed: u64 = 7;
-        for i in 0..60 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let n = 1 + (seed >> 60) as usize % 5;
-            let body: Vec<&str> = (0..n)
-                .map(|k| pool[((seed >> (8 * k)) as usize + i) % pool.len()])
-                .collect();
-            out.push((
-                format!("Story {} {}", i % 7, pool[i % pool.len()]),
-                body.join("\n"),
-            ));
+    const TEXT: &str = "Dock workers in Rotterdam walked out on Monday over pay, halting container traffic at Europe's biggest port for the first time since 2002.\nThe union said the strike would last 48 hours unless the port operators improved their offer of a 3 percent rise.\nShipping lines diverted several vessels to Antwerp and Hamburg, a port spokesman said.";
+
+    fn entry(outlet: i64, story: i64, link: u64, title: &str, text: &str) -> Indexed {
+        Indexed {
+            feed_id: outlet,
+            outlet,
+            link,
+            story_id: story,
+            time: 0,
+            features: extract(title, text),
         }
-        out
+    }
+
+    fn arrival(outlet: i64, link: u64) -> Arrival {
+        Arrival {
+            time: 60,
+            outlet,
+            link,
+        }
     }
 
     #[test]
-    fn verify_gives_the_verdict_of_the_full_figures() {
-        let texts = texts();
-        let config = GroupingConfig::default();
-        let mut index = CandidateIndex::new();
-        for (i, (title, text)) in texts.iter().enumerate().take(30) {
-            index.insert(
-                i as i64,
-                Indexed {
-                    feed_id: i as i64,
-                    story_id: i as i64,
-                    time: 0,
-                    features: extract(title, text),
-                },
-            );
-        }
-        let features: Vec<Features> = texts.iter().map(|(t, x)| extract(t, x)).collect();
-        let (mut matched, mut pairs) = (0, 0);
-        for a in &features {
-            let query = similarity::Query::lazy(a);
-            for b in &features {
-                let full = similarity::compare(a, b, 0, &index);
-                let want = similarity::decide(&full, &config).map(|rule| (full, rule));
-                let got = similarity::verify(&query, b, 0, &index, &config);
-                assert_eq!(got, want, "{a:?} vs {b:?}");
-                pairs += 1;
-                matched += usize::from(want.is_some());
-            }
-        }
-        // The pairs cover both verdicts.
-        assert!(matched > 60 && matched < pairs / 2, "{matched} of {pairs}");
+    fn copies_from_other_outlets_match_and_one_outlet_does_not_copy_itself() {
+        let mut d = Detector::new(GroupingConfig::default());
+        d.insert(1, entry(1, 10, 11, "Rotterdam dock strike", TEXT));
+        d.insert(
+            2,
+            entry(
+                2,
+                20,
+                22,
+                "Gold",
+                "Gold fell in early trade in London on heavy selling by funds.",
+            ),
+        );
+        let copy = extract("Dock strike halts Rotterdam", TEXT);
+        let found = d.matches(&copy, arrival(3, 33));
+        assert_eq!(found.matches.len(), 1, "{found:?}");
+        assert_eq!(found.matches[0].story_id, 10);
+        assert!(found.shared_text.iter().any(|(s, t)| *s == 10 && *t > 0.9));
+        // The same outlet's new article reusing the text is not a copy...
+        assert!(d.matches(&copy, arrival(1, 99)).matches.is_empty());
+        // ... unless it is the same article (its link).
+        assert_eq!(d.matches(&copy, arrival(1, 11)).matches.len(), 1);
+    }
+
+    #[test]
+    fn an_entry_without_text_joins_the_article_its_link_names() {
+        let mut d = Detector::new(GroupingConfig::default());
+        d.insert(1, entry(1, 10, 11, "Rotterdam dock strike", ""));
+        let bare = extract("Rotterdam dock strike", "");
+        let found = d.matches(&bare, arrival(1, 11));
+        assert_eq!(
+            found.matches.first().map(|m| (m.story_id, m.rule)),
+            Some((10, Rule::SameLink))
+        );
+        assert!(d.matches(&bare, arrival(2, 12)).matches.is_empty());
     }
 }

@@ -4,58 +4,65 @@
 //!
 //! Rules:
 //! - No match: the entry starts a story.
-//! - A feed does not carry one story twice: the best match whose story has
-//!   no entry of the entry's feed yet wins (matches come strongest first);
-//!   if every matched story already has one, the strongest match wins.
+//! - A story holds one entry per outlet: the strongest match whose story
+//!   has no entry of the entry's outlet wins, or whose entry of that
+//!   outlet is the same article (a feed that republishes it under a new
+//!   id); failing that, the strongest match.
 //! - The other stories the entry matched are folded into the winner (a
 //!   copy can arrive before its original and bridge two stories), unless
-//!   that would put two entries of one feed in one story: then they are
-//!   different stories that share text.
+//!   that would put two entries of one outlet (the new entry's included)
+//!   in one story: then they are different stories that share text.
 
-use super::Match;
+use super::index::Member;
+use super::{Arrival, Match};
 
 /// The decision for one new entry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
     /// Nothing matched: a new story.
     Start,
-    /// Join the story of `best`, folding the stories in `fold` into it.
+    /// Join the story of `best`, folding the stories of `fold` into it.
     Join {
         /// The match whose story the entry joins.
         best: Match,
-        /// Other stories to fold into that one, in the order decided.
-        fold: Vec<i64>,
+        /// The matches whose stories are folded in, in the order decided.
+        fold: Vec<Match>,
     },
 }
 
-/// Decides where an entry of `feed_id` goes, given its `matches`
-/// (strongest first) and the feeds of each story's entries.
-pub fn place<I: Iterator<Item = i64>>(
+/// Decides where an entry goes, given its `matches` (strongest first) and
+/// the indexed entries of each story.
+pub fn place<'a>(
     matches: &[Match],
-    feed_id: i64,
-    story_feeds: impl Fn(i64) -> I,
+    arrival: Arrival,
+    members: impl Fn(i64) -> &'a [Member],
 ) -> Placement {
+    let fits = |m: &Match| {
+        let members = members(m.story_id);
+        !members.iter().any(|e| e.outlet == arrival.outlet)
+            || (arrival.link != 0 && members.iter().any(|e| e.link == arrival.link))
+    };
     let best = matches
         .iter()
-        .find(|m| !story_feeds(m.story_id).any(|f| f == feed_id))
+        .find(|m| fits(m))
         .or(matches.first())
         .copied();
     let Some(best) = best else {
         return Placement::Start;
     };
-    let mut feeds: Vec<i64> = story_feeds(best.story_id).collect();
-    feeds.push(feed_id);
-    let mut fold = Vec::new();
+    let mut outlets: Vec<i64> = members(best.story_id).iter().map(|e| e.outlet).collect();
+    outlets.push(arrival.outlet);
+    let mut fold: Vec<Match> = Vec::new();
     for m in matches {
-        if m.story_id == best.story_id || fold.contains(&m.story_id) {
+        if m.story_id == best.story_id || fold.iter().any(|f| f.story_id == m.story_id) {
             continue;
         }
-        let other: Vec<i64> = story_feeds(m.story_id).collect();
-        if other.iter().any(|f| feeds.contains(f)) {
+        let theirs = members(m.story_id);
+        if theirs.iter().any(|e| outlets.contains(&e.outlet)) {
             continue;
         }
-        fold.push(m.story_id);
-        feeds.extend(other);
+        outlets.extend(theirs.iter().map(|e| e.outlet));
+        fold.push(*m);
     }
     Placement::Join { best, fold }
 }
@@ -69,41 +76,66 @@ mod tests {
         Match {
             entry_id,
             story_id,
-            similarity: Similarity {
-                hamming: 0,
-                containment: 1.0,
-                resemblance: 1.0,
-                title: 1.0,
-                lede: 1.0,
-                numbers: 1.0,
-                shorter: 20,
-                gap_seconds: 0,
-            },
+            similarity: Similarity::default(),
             rule: Rule::Containment,
         }
     }
 
-    /// Stories 10, 20, 30, 40 and the feeds their entries come from.
-    fn feeds(story: i64) -> std::vec::IntoIter<i64> {
+    /// Stories 10, 20, 30, 40 and their entries' outlets and links.
+    fn members(story: i64) -> &'static [Member] {
+        const S10: [Member; 2] = [
+            Member {
+                id: 100,
+                outlet: 1,
+                link: 11,
+            },
+            Member {
+                id: 101,
+                outlet: 2,
+                link: 12,
+            },
+        ];
+        const S20: [Member; 1] = [Member {
+            id: 200,
+            outlet: 3,
+            link: 13,
+        }];
+        const S30: [Member; 1] = [Member {
+            id: 300,
+            outlet: 2,
+            link: 14,
+        }];
+        const S40: [Member; 1] = [Member {
+            id: 400,
+            outlet: 4,
+            link: 15,
+        }];
         match story {
-            10 => vec![1, 2],
-            20 => vec![3],
-            30 => vec![2],
-            40 => vec![4],
-            _ => vec![],
+            10 => &S10,
+            20 => &S20,
+            30 => &S30,
+            40 => &S40,
+            _ => &[],
         }
-        .into_iter()
+    }
+
+    fn from(outlet: i64, link: u64) -> Arrival {
+        Arrival {
+            time: 0,
+            outlet,
+            link,
+        }
     }
 
     #[test]
     fn no_match_starts_a_story() {
-        assert_eq!(place(&[], 9, feeds), Placement::Start);
+        assert_eq!(place(&[], from(9, 0), members), Placement::Start);
     }
 
     #[test]
-    fn a_story_that_already_has_the_feed_is_passed_over() {
-        // Feed 1 is in story 10 already: story 20 wins though 10 is stronger.
-        let p = place(&[m(100, 10), m(200, 20)], 1, feeds);
+    fn a_story_that_already_has_the_outlet_is_passed_over() {
+        // Outlet 1 is in story 10 already: story 20 wins though 10 is stronger.
+        let p = place(&[m(100, 10), m(200, 20)], from(1, 99), members);
         assert_eq!(
             p,
             Placement::Join {
@@ -114,21 +146,28 @@ mod tests {
     }
 
     #[test]
-    fn other_matched_stories_fold_in_unless_a_feed_would_repeat() {
-        // Story 30 shares feed 2 with story 10: not folded. Story 40 is.
-        let p = place(&[m(100, 10), m(300, 30), m(400, 40)], 9, feeds);
+    fn the_same_article_republished_joins_its_story() {
+        // Outlet 1 republishes its article (link 11) under a new id.
+        let p = place(&[m(100, 10), m(200, 20)], from(1, 11), members);
+        assert!(matches!(p, Placement::Join { best, .. } if best.story_id == 10));
+    }
+
+    #[test]
+    fn other_matched_stories_fold_in_unless_an_outlet_would_repeat() {
+        // Story 30 shares outlet 2 with story 10: not folded. Story 40 is.
+        let p = place(&[m(100, 10), m(300, 30), m(400, 40)], from(9, 0), members);
         assert_eq!(
             p,
             Placement::Join {
                 best: m(100, 10),
-                fold: vec![40]
+                fold: vec![m(400, 40)]
             }
         );
     }
 
     #[test]
-    fn when_every_story_has_the_feed_the_strongest_wins() {
-        let p = place(&[m(100, 10), m(300, 30)], 2, feeds);
+    fn when_every_story_has_the_outlet_the_strongest_wins() {
+        let p = place(&[m(100, 10), m(300, 30)], from(2, 0), members);
         assert_eq!(
             p,
             Placement::Join {

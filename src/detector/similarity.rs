@@ -1,35 +1,72 @@
 //! The verification step of the near-duplicate detector: the figures that
-//! compare two entries' features, and the rule that decides from them.
+//! compare two entries' features, and the rules that decide from them
+//! whether they are copies of one written source.
 //!
 //! Candidates come from the index by shared words; this module decides.
-//! Containment (how much of the shorter text the longer one holds) lets a
-//! two-paragraph summary join the full article; the figures check keeps
-//! templated briefs ("Shr 12 cts vs 10 cts") that differ only in names and
-//! numbers apart.
+//! Every rule answers a way copies really differ, and a way independent
+//! write-ups really look alike:
+//! - Copies keep the writer's own sentences: *containment* of the shorter
+//!   text's narrative shingles (word triples outside quotation marks,
+//!   weighted by rarity) in the other decides. Two outlets quoting one
+//!   statement or tweet share the quotation, not the narrative around it.
+//! - A write-through rewrites the lede and adds paragraphs, so a moderate
+//!   containment is a copy when the headlines agree or the shorter text's
+//!   sentences each have a reworded counterpart (*alignment*), and the two
+//!   ledes name the same people and places (*names*). Headline agreement
+//!   is never enough on its own.
+//! - Updated figures ("25 hurt" → "27 hurt") do not split a story; but a
+//!   figures report (results, tallies, templated earnings briefs) with
+//!   other figures is another report on the same template.
+//! - An outlet publishes a story once: two of its entries are copies only
+//!   when they are the same article (the same canonical link).
+//! - An entry with no usable text (a title, a banner) is judged by its link
+//!   (the same article), or, for a brief of a line or two, by its headline
+//!   and its line contained whole in the other text.
 
 use serde::Serialize;
 
 use super::features::Features;
 use super::GroupingConfig;
 
+/// Fewer narrative shingles than this in the shorter text: it has no
+/// usable text, and only the brief and same-link rules apply.
+pub const MIN_TEXT_SHINGLES: usize = 6;
+
+/// The shorter text has fewer narrative shingles than this: a short text,
+/// held to stricter containment.
+pub const SHORT_SHINGLES: usize = 30;
+
+/// The weighted word Jaccard at which two sentences are one, reworded.
+const SENTENCE_JACCARD: f64 = 0.4;
+
+/// Figures per word from which a text is a figures report.
+pub const FIGURES_DENSE: f64 = 0.15;
+
+/// The share of a figures report's figures another report of the same
+/// happening carries.
+pub const FIGURES_SHARE: f64 = 0.5;
+
 /// The figures that compare two entries.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Default)]
 pub struct Similarity {
     /// Hamming distance of the two 64-bit SimHash fingerprints.
     pub hamming: u32,
-    /// Shared word pairs / word pairs of the shorter text, each weighted by
-    /// its rarity among the indexed entries.
+    /// Shared narrative shingles / narrative shingles of the shorter text,
+    /// each weighted by its rarity among the indexed entries.
     pub containment: f64,
-    /// Shared word pairs / word pairs of either text (Jaccard).
+    /// Shared narrative shingles / narrative shingles of either text (Jaccard).
     pub resemblance: f64,
-    /// Shared title words / words of the shorter title, weighted by rarity.
+    /// Shared headline words / words of the shorter headline, weighted by
+    /// rarity (0 when a headline has fewer than two words).
     pub title: f64,
-    /// How much of each text's lede the other text holds (the lower of the
-    /// two): copies keep the lede, a story that quotes another does not.
-    pub lede: f64,
+    /// How much of each lede's names the other text carries (the lower).
+    pub names: f64,
     /// Shared figures / figures of the text with fewer of them (1 when it has none).
     pub numbers: f64,
-    /// Word pairs of the shorter text.
+    /// Share (by weight) of the shorter text's sentences with a reworded
+    /// counterpart in the other; computed only when a rule needs it.
+    pub alignment: Option<f64>,
+    /// Narrative shingles of the shorter text.
     pub shorter: usize,
     /// Seconds between the two entries' dates.
     pub gap_seconds: i64,
@@ -39,45 +76,51 @@ pub struct Similarity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    /// Near-identical text (SimHash distance within the threshold).
-    NearIdentical,
-    /// The shorter text is mostly contained in the longer one.
+    /// The same article (canonical link), one of them without usable text.
+    SameLink,
+    /// A brief (a headline and a line) whose line and figures the other
+    /// text holds whole, under an agreeing headline.
+    Brief,
+    /// The shorter text's narrative is mostly contained in the longer one.
     Containment,
-    /// Titles agree and the texts share enough.
+    /// A short text with moderate containment whose headline and sentences
+    /// agree.
+    ShortAligned,
+    /// Moderate containment under agreeing headlines and names.
     TitleAndText,
+    /// Moderate containment, agreeing names, and sentences that align.
+    Aligned,
 }
 
 impl Rule {
     /// The value stored in `entries.match_rule`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Rule::NearIdentical => "near_identical",
+            Rule::SameLink => "same_link",
+            Rule::Brief => "brief",
             Rule::Containment => "containment",
+            Rule::ShortAligned => "short_aligned",
             Rule::TitleAndText => "title_and_text",
+            Rule::Aligned => "aligned",
         }
     }
 }
 
-/// How much a shared word pair or title word counts: rare ones (a company
-/// name, a figure) weigh more than ones many entries carry ("qtr net",
-/// "said on"), so templated texts do not look alike for their template.
+/// How much a shared key counts: rare ones (a name, a figure, a phrase of
+/// the story) weigh more than ones many entries carry ("qtr net", "said
+/// on"), so templated texts do not look alike for their template.
 pub trait Rarity {
-    /// Weight of a word-pair hash.
+    /// Weight of a shingle hash.
     fn shingle(&self, key: u32) -> f64;
-    /// Weight of a title-word hash.
+    /// Weight of a headline-word hash.
     fn title(&self, key: u32) -> f64;
-    /// No word pair weighs less than this (it bounds the figures before
-    /// they are computed in full; 0 bounds nothing).
-    fn shingle_floor(&self) -> f64 {
-        0.0
-    }
-    /// No word pair weighs more than this.
-    fn shingle_ceiling(&self) -> f64 {
-        f64::INFINITY
-    }
+    /// Weight of a sentence-word hash.
+    fn word(&self, key: u32) -> f64;
+    /// Weight of an event-term hash.
+    fn term(&self, key: u32) -> f64;
 }
 
-/// Every word counts the same.
+/// Every key counts the same.
 pub struct Uniform;
 
 impl Rarity for Uniform {
@@ -87,15 +130,17 @@ impl Rarity for Uniform {
     fn title(&self, _: u32) -> f64 {
         1.0
     }
-    fn shingle_floor(&self) -> f64 {
+    fn word(&self, _: u32) -> f64 {
         1.0
     }
-    fn shingle_ceiling(&self) -> f64 {
+    fn term(&self, _: u32) -> f64 {
         1.0
     }
 }
 
-/// Counts of two sorted sets: (shared, only weights) and weighted sums.
+/// What two sorted key sets share: how many keys, and the weight of the
+/// shared keys and of each set.
+#[derive(Debug, Default, Clone, Copy)]
 struct Overlap {
     shared: usize,
     w_shared: f64,
@@ -104,35 +149,20 @@ struct Overlap {
 }
 
 fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
-    overlap_by(a, b, |i| weight(a[i]), &weight)
-}
-
-/// [`overlap`] with `a`'s weights computed beforehand (once per query).
-fn overlap_with(a: &[u32], wa: &[f64], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
-    overlap_by(a, b, |i| wa.get(i).copied().unwrap_or(0.0), weight)
-}
-
-/// Merges two sorted key sets; `wa(i)` weighs `a[i]`, `wb(k)` weighs a key of `b`.
-fn overlap_by(a: &[u32], b: &[u32], wa: impl Fn(usize) -> f64, wb: impl Fn(u32) -> f64) -> Overlap {
     let (mut i, mut j) = (0, 0);
-    let mut o = Overlap {
-        shared: 0,
-        w_shared: 0.0,
-        w_a: 0.0,
-        w_b: 0.0,
-    };
+    let mut o = Overlap::default();
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => {
-                o.w_a += wa(i);
+                o.w_a += weight(a[i]);
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                o.w_b += wb(b[j]);
+                o.w_b += weight(b[j]);
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let w = wa(i);
+                let w = weight(a[i]);
                 o.shared += 1;
                 o.w_shared += w;
                 o.w_a += w;
@@ -142,9 +172,31 @@ fn overlap_by(a: &[u32], b: &[u32], wa: impl Fn(usize) -> f64, wb: impl Fn(u32) 
             }
         }
     }
-    o.w_a += (i..a.len()).map(&wa).sum::<f64>();
-    o.w_b += b[j..].iter().map(|k| wb(*k)).sum::<f64>();
+    o.w_a += a[i..].iter().map(|k| weight(*k)).sum::<f64>();
+    o.w_b += b[j..].iter().map(|k| weight(*k)).sum::<f64>();
     o
+}
+
+/// How many keys two sorted sets share.
+fn shared(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Whether sorted set `a` is contained in sorted set `b`.
+fn subset(a: &[u32], b: &[u32]) -> bool {
+    shared(a, b) == a.len()
 }
 
 fn ratio(num: f64, den: f64) -> f64 {
@@ -155,247 +207,179 @@ fn ratio(num: f64, den: f64) -> f64 {
     }
 }
 
-/// Whether a candidate that shares `shared_pairs` word pairs with `a` can
-/// be dismissed without the weighted figures: its figures disagree (the
-/// decision requires them), or it shares neither a word pair nor two title
-/// words.
-fn dismiss(a: &Features, b: &Features, shared_pairs: usize, t: &GroupingConfig) -> bool {
-    let numbers_den = a.numbers.len().min(b.numbers.len());
-    if numbers_den > 0
-        && (overlap(&a.numbers, &b.numbers, |_| 1.0).shared as f64) < t.numbers * numbers_den as f64
-    {
-        return true;
+/// Share of `a`'s names that `b`'s text carries anywhere (1 when `a`'s
+/// lede names nobody).
+fn name_share(a: &Features, b: &Features) -> f64 {
+    if a.names.is_empty() {
+        return 1.0;
     }
-    shared_pairs == 0 && overlap(&a.title, &b.title, |_| 0.0).shared < 2
+    shared(&a.names, &b.words) as f64 / a.names.len() as f64
 }
 
-/// Share of `a`'s lede found anywhere in `b` (of as much lede as `b` could hold).
-fn lede_in(a: &Features, b: &Features) -> f64 {
-    let den = a.lede.len().min(b.shingles.len());
-    ratio(
-        overlap(&a.lede, &b.shingles, |_| 1.0).shared as f64,
-        den as f64,
-    )
+/// Weighted containment of all shingles, quotations included, of the
+/// shorter text in the other: how much text two entries share at all (a
+/// quoted statement, a pasted paragraph) — evidence of one happening at
+/// the event level, not of a copy.
+pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
+    if a.shingles.is_empty() || b.shingles.is_empty() {
+        return 0.0;
+    }
+    let o = overlap(&a.shingles, &b.shingles, |k| rarity.shingle(k));
+    ratio(o.w_shared, o.w_a.min(o.w_b))
 }
 
-/// A new entry's features with their rarity weights, computed once (when
-/// a candidate first needs them) and compared with every candidate.
-pub struct Query<'a> {
-    features: &'a Features,
-    weights: std::cell::OnceCell<Weights>,
-}
-
-struct Weights {
-    shingles: Vec<f64>,
-    shingle_total: f64,
-    title: Vec<f64>,
-}
-
-impl<'a> Query<'a> {
-    /// Weighs `features` by `rarity`.
-    pub fn new(features: &'a Features, rarity: &impl Rarity) -> Query<'a> {
-        let q = Query::lazy(features);
-        q.weights(rarity);
-        q
-    }
-
-    /// A query whose weights are computed when first needed.
-    pub fn lazy(features: &'a Features) -> Query<'a> {
-        Query {
-            features,
-            weights: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn weights(&self, rarity: &impl Rarity) -> &Weights {
-        self.weights.get_or_init(|| {
-            let shingles: Vec<f64> = self
-                .features
-                .shingles
-                .iter()
-                .map(|k| rarity.shingle(*k))
-                .collect();
-            Weights {
-                shingle_total: shingles.iter().sum(),
-                shingles,
-                title: self
-                    .features
-                    .title
-                    .iter()
-                    .map(|k| rarity.title(*k))
-                    .collect(),
-            }
-        })
-    }
-}
-
-/// Decides whether a candidate is a copy of the query, with the figures
-/// that decided; `None` if it is not. The same verdict as [`compare_query`]
-/// then [`decide`], but a candidate that cannot reach the lowest
-/// containment any rule needs is turned down early: first from how many
-/// word pairs the texts share (every pair weighing between the rarity's
-/// floor and ceiling), then from the weight of the shared pairs, before
-/// the candidate's own pairs are weighed (the costly part: one frequency
-/// lookup per pair).
-pub fn verify(
-    q: &Query<'_>,
-    b: &Features,
-    gap_seconds: i64,
-    rarity: &impl Rarity,
-    t: &GroupingConfig,
-) -> Option<(Similarity, Rule)> {
-    let a = q.features;
-    let shared = overlap(&a.shingles, &b.shingles, |_| 0.0).shared;
-    if dismiss(a, b, shared, t) {
-        return None;
-    }
-    let lowest = t.containment.min(t.containment_with_title);
-    let (floor, ceiling) = (rarity.shingle_floor(), rarity.shingle_ceiling());
-    // Shared pairs weigh at most the ceiling; each text's other pairs at
-    // least the floor; the ratio grows with the shared weight.
-    let unshared = a.shingles.len().min(b.shingles.len()) - shared;
-    let most = shared as f64 * ceiling;
-    if most.is_finite() && ratio(most, most + unshared as f64 * floor) < lowest {
-        return None;
-    }
-    let w = q.weights(rarity);
-    let (mut i, mut j) = (0, 0);
-    let mut w_shared = 0.0;
-    while i < a.shingles.len() && j < b.shingles.len() {
-        match a.shingles[i].cmp(&b.shingles[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                w_shared += w.shingles.get(i).copied().unwrap_or(0.0);
-                i += 1;
-                j += 1;
+/// Share (by weight) of the shorter text's sentences that have a reworded
+/// counterpart in the other: a sentence whose weighted word Jaccard with
+/// it reaches [`SENTENCE_JACCARD`].
+pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
+    let size = |f: &Features| f.sentences.iter().map(Vec::len).sum::<usize>();
+    let (short, long) = if size(a) > size(b) { (b, a) } else { (a, b) };
+    let long_weights: Vec<f64> = long
+        .sentences
+        .iter()
+        .map(|t| t.iter().map(|k| rarity.word(*k)).sum())
+        .collect();
+    let (mut total, mut hit) = (0.0, 0.0);
+    for s in &short.sentences {
+        let ws: f64 = s.iter().map(|k| rarity.word(*k)).sum();
+        total += ws;
+        for (t, wt) in long.sentences.iter().zip(&long_weights) {
+            let inter = overlap(s, t, |k| rarity.word(k)).w_shared;
+            if inter >= SENTENCE_JACCARD * (ws + wt - inter) {
+                hit += ws;
+                break;
             }
         }
     }
-    let w_b_floor = w_shared + (b.shingles.len() - shared) as f64 * floor;
-    if ratio(w_shared, w.shingle_total.min(w_b_floor)) < lowest {
-        return None;
-    }
-    let s = compare_query(q, b, gap_seconds, rarity);
-    decide(&s, t).map(|rule| (s, rule))
+    ratio(hit, total)
 }
 
-/// Computes the figures for two entries `gap_seconds` apart, weighting
-/// shared words by `rarity`.
+/// Computes the figures for two entries `gap_seconds` apart (alignment
+/// is left for [`decide`] to compute when a rule needs it).
 pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarity) -> Similarity {
-    compare_query(&Query::new(a, rarity), b, gap_seconds, rarity)
-}
-
-/// [`compare`] for a prepared query.
-pub fn compare_query(
-    q: &Query<'_>,
-    b: &Features,
-    gap_seconds: i64,
-    rarity: &impl Rarity,
-) -> Similarity {
-    let a = q.features;
-    let w = q.weights(rarity);
-    let body = overlap_with(&a.shingles, &w.shingles, &b.shingles, |k| rarity.shingle(k));
-    let union = a.shingles.len() + b.shingles.len() - body.shared;
-    let title = overlap_with(&a.title, &w.title, &b.title, |k| rarity.title(k));
-    let numbers = overlap(&a.numbers, &b.numbers, |_| 1.0);
-    let numbers_den = a.numbers.len().min(b.numbers.len());
+    let body = overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k));
+    let union = a.narrative.len() + b.narrative.len() - body.shared;
+    let title = if a.title.len().min(b.title.len()) >= 2 {
+        let t = overlap(&a.title, &b.title, |k| rarity.title(k));
+        ratio(t.w_shared, t.w_a.min(t.w_b))
+    } else {
+        0.0
+    };
+    let few = a.numbers.len().min(b.numbers.len());
     Similarity {
         hamming: simhash::hamming_distance(a.simhash, b.simhash),
         containment: ratio(body.w_shared, body.w_a.min(body.w_b)),
         resemblance: ratio(body.shared as f64, union as f64),
-        title: ratio(title.w_shared, title.w_a.min(title.w_b)),
-        numbers: if numbers_den == 0 {
+        title,
+        names: name_share(a, b).min(name_share(b, a)),
+        numbers: if few == 0 {
             1.0
         } else {
-            ratio(numbers.shared as f64, numbers_den as f64)
+            shared(&a.numbers, &b.numbers) as f64 / few as f64
         },
-        lede: lede_in(a, b).min(lede_in(b, a)),
-        shorter: a.shingles.len().min(b.shingles.len()),
+        alignment: None,
+        shorter: a.narrative.len().min(b.narrative.len()),
         gap_seconds: gap_seconds.abs(),
     }
 }
 
-/// Decides whether the figures make two entries copies of one story.
-pub fn decide(s: &Similarity, t: &GroupingConfig) -> Option<Rule> {
-    if s.shorter == 0 || s.numbers < t.numbers {
-        return None;
-    }
-    // Containment measured on few word pairs is noisy: the shorter the
-    // text, the more of it must be found (all of it at `min_shingles`,
-    // approaching `containment` as texts grow).
-    let long_enough = s.shorter >= t.min_shingles;
-    let needed = t.containment
-        + (1.0 - t.containment) * t.min_shingles as f64 / s.shorter.max(1) as f64 / 2.0;
-    if long_enough && s.lede >= t.lede && s.containment >= needed.min(1.0) {
-        if s.hamming <= t.hamming {
-            return Some(Rule::NearIdentical);
-        }
-        return Some(Rule::Containment);
-    }
-    if s.title >= t.title && s.containment >= t.containment_with_title {
-        return Some(Rule::TitleAndText);
-    }
-    None
+/// What is known of a pair besides its texts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pair {
+    /// Both entries come from one outlet.
+    pub same_outlet: bool,
+    /// Both entries have the same canonical link: the same article.
+    pub same_link: bool,
 }
 
-/// A single figure to rank matching candidates by (higher is closer).
+/// Whether a text is a figures report: results, tallies, tables, earnings
+/// briefs, whose figures are what they report.
+pub fn figures_report(f: &Features) -> bool {
+    f.numbers.len() >= 2
+        && f.tokens > 0
+        && f.numbers.len() as f64 / f.tokens as f64 >= FIGURES_DENSE
+}
+
+/// Decides whether two entries are copies of one story, and by which rule;
+/// fills in `s.alignment` when a rule needed it.
+pub fn decide(
+    a: &Features,
+    b: &Features,
+    s: &mut Similarity,
+    pair: Pair,
+    rarity: &impl Rarity,
+    t: &GroupingConfig,
+) -> Option<Rule> {
+    if pair.same_outlet && !pair.same_link {
+        // An outlet publishes a story once: its new article is a new story,
+        // even when it reuses text.
+        return None;
+    }
+    let has_text = |f: &Features| !f.shingles.is_empty();
+    if pair.same_link && !(has_text(a) && has_text(b)) {
+        // A text-less entry: its link is all that identifies the article.
+        return Some(Rule::SameLink);
+    }
+    if s.shorter < MIN_TEXT_SHINGLES {
+        return brief_copy(a, b, s).then_some(Rule::Brief);
+    }
+    let few = if a.numbers.len() <= b.numbers.len() {
+        a
+    } else {
+        b
+    };
+    if few.numbers.len() >= 3 && figures_report(few) && s.numbers < FIGURES_SHARE {
+        // A figures report with other figures: another report on the
+        // same template.
+        return None;
+    }
+    let aligned = |s: &mut Similarity| *s.alignment.get_or_insert_with(|| alignment(a, b, rarity));
+    if s.shorter < SHORT_SHINGLES {
+        if s.containment >= t.containment_short {
+            return Some(Rule::Containment);
+        }
+        if s.containment >= t.containment_mid
+            && s.title >= t.short_agree
+            && s.names >= t.names
+            && aligned(s) >= t.short_agree
+        {
+            return Some(Rule::ShortAligned);
+        }
+        return None;
+    }
+    if s.containment >= t.containment {
+        return Some(Rule::Containment);
+    }
+    if s.containment < t.containment_mid || s.names < t.names {
+        return None;
+    }
+    if s.title >= t.title {
+        return Some(Rule::TitleAndText);
+    }
+    (aligned(s) >= t.alignment).then_some(Rule::Aligned)
+}
+
+/// A text-less brief (a headline and a line or two) is a copy of the other
+/// entry when their headlines agree and all of its line, figures included,
+/// is in the other text.
+fn brief_copy(a: &Features, b: &Features, s: &Similarity) -> bool {
+    const BRIEF_TITLE: f64 = 0.8;
+    let (short, long) = if a.shingles.len() <= b.shingles.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    !short.shingles.is_empty()
+        && s.title >= BRIEF_TITLE
+        && subset(&short.shingles, &long.shingles)
+        && subset(&short.numbers, &long.numbers)
+}
+
+/// A single figure to rank matching candidates by (higher is closer):
+/// shared text, then agreeing headline and figures.
 pub fn strength(s: &Similarity) -> f64 {
-    s.containment + 0.5 * s.title + 0.25 * s.resemblance
+    s.containment + 0.5 * s.title + 0.25 * s.numbers
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::detector::features::extract;
-
-    const FULL: &str = "Russian President Vladimir Putin is ready to end the war in Ukraine and negotiate a ceasefire that recognizes the current battle lines, four Russian sources told Reuters.\nThree of the sources said the veteran leader expressed frustration to a small group of advisers over what he sees as Western-backed attempts to derail negotiations.\nPutin's spokesman Dmitry Peskov said the Kremlin chief has repeatedly made clear that Russia is open to dialogue.";
-
-    #[test]
-    fn a_summary_is_contained_in_the_full_text() {
-        let full = extract("Putin wants ceasefire on current lines", FULL);
-        let lede = extract(
-            "Exclusive: Putin ready for ceasefire",
-            "Russian President Vladimir Putin is ready to end the war in Ukraine and negotiate a ceasefire that recognizes the current battle lines, four Russian sources told Reuters.",
-        );
-        let s = compare(&full, &lede, 3600, &Uniform);
-        assert!(s.containment > 0.95, "{s:?}");
-        assert!(s.resemblance < 0.6, "{s:?}");
-        assert_eq!(
-            decide(&s, &GroupingConfig::default()),
-            Some(Rule::Containment)
-        );
-    }
-
-    #[test]
-    fn templated_briefs_with_other_figures_stay_apart() {
-        let a = extract(
-            "Acme Corp 1st Qtr Net",
-            "Shr 12 cts vs 10 cts\nNet 1,200,000 vs 1,000,000\nRevs 9,500,000 vs 8,100,000",
-        );
-        let b = extract(
-            "Basix Corp 1st Qtr Net",
-            "Shr 15 cts vs nine cts\nNet 2,300,000 vs 1,900,000\nRevs 7,400,000 vs 6,600,000",
-        );
-        let s = compare(&a, &b, 0, &Uniform);
-        assert_eq!(decide(&s, &GroupingConfig::default()), None, "{s:?}");
-    }
-
-    #[test]
-    fn recurring_title_with_other_figures_stays_apart() {
-        let a = extract("U.K. money market shortage forecast", "The Bank of England said it forecast a shortage of around 500 mln stg in the money market today.");
-        let b = extract("U.K. money market shortage forecast", "The Bank of England said it forecast a shortage of around 300 mln stg in the money market today.");
-        let s = compare(&a, &b, 86_400, &Uniform);
-        assert_eq!(decide(&s, &GroupingConfig::default()), None, "{s:?}");
-    }
-
-    #[test]
-    fn unrelated_texts_do_not_match() {
-        let a = extract("Gold", FULL);
-        let b = extract("Wheat", "Italy's barley crop is generally in good condition and harvesting is expected to begin shortly, the board said.");
-        assert_eq!(
-            decide(&compare(&a, &b, 0, &Uniform), &GroupingConfig::default()),
-            None
-        );
-    }
-}
+mod tests;

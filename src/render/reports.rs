@@ -90,6 +90,23 @@ pub fn eval(out: &mut impl Write, s: &Scores, show: usize) -> std::io::Result<()
         "B-cubed  precision {:.4}  recall {:.4}  F1 {:.4}",
         s.bcubed.precision, s.bcubed.recall, s.bcubed.f1
     )?;
+    if let Some(e) = &s.events {
+        writeln!(
+            out,
+            "events: true {}  predicted {}",
+            e.true_events, e.predicted_events
+        )?;
+        writeln!(
+            out,
+            "  pairs    precision {:.4}  recall {:.4}  F1 {:.4}",
+            e.pairs.precision, e.pairs.recall, e.pairs.f1
+        )?;
+        writeln!(
+            out,
+            "  B-cubed  precision {:.4}  recall {:.4}  F1 {:.4}",
+            e.bcubed.precision, e.bcubed.recall, e.bcubed.f1
+        )?;
+    }
     writeln!(out)?;
     let width = s
         .by_transform

@@ -292,41 +292,50 @@ pub fn explanation(out: &mut impl Write, e: &Explanation) -> std::io::Result<()>
     let s = &e.similarity;
     writeln!(
         out,
-        "containment  {:.3}  (rarity-weighted share of the shorter text's word pairs in the other)",
+        "containment  {:.3}  (rarity-weighted share of the shorter text's own words, in word triples, in the other)",
         s.containment
     )?;
     writeln!(
         out,
-        "resemblance  {:.3}  (shared word pairs / all word pairs)",
+        "resemblance  {:.3}  (shared word triples / all word triples)",
         s.resemblance
     )?;
     writeln!(
         out,
-        "title        {:.3}  (rarity-weighted share of the shorter title's words)",
+        "title        {:.3}  (rarity-weighted share of the shorter headline's words)",
         s.title
     )?;
     writeln!(
         out,
-        "lede         {:.3}  (share of each lede found in the other text, the lower)",
-        s.lede
+        "names        {:.3}  (share of each lede's names the other text carries, the lower)",
+        s.names
     )?;
     writeln!(
         out,
         "figures      {:.3}  (share of the numbers in common)",
         s.numbers
     )?;
+    match s.alignment {
+        Some(a) => writeln!(
+            out,
+            "alignment    {a:.3}  (share of the shorter text's sentences with a reworded counterpart)"
+        )?,
+        None => writeln!(out, "alignment    -  (not needed by the rules)")?,
+    }
     writeln!(
         out,
         "hamming      {}  (SimHash distance, of 64 bits)",
         s.hamming
     )?;
-    writeln!(out, "word pairs   {}  (of the shorter text)", s.shorter)?;
+    writeln!(out, "word triples {}  (of the shorter text)", s.shorter)?;
     writeln!(out, "time gap     {}", human_gap(s.gap_seconds))?;
-    let verdict = match (e.rule, e.different_feeds, e.within_window) {
-        (_, false, _) => "not grouped: same feed".to_string(),
-        (_, _, false) => "not grouped: outside the grouping window".to_string(),
-        (Some(rule), _, _) => format!("copies ({})", rule.as_str()),
-        (None, _, _) => "not copies under the current settings".to_string(),
+    let verdict = match (e.rule, e.within_window) {
+        (_, false) => "not grouped: outside the grouping window".to_string(),
+        (Some(rule), _) => format!("copies ({})", rule.as_str()),
+        (None, _) if e.same_outlet && !e.same_link => {
+            "not copies: one outlet publishes a story once".to_string()
+        }
+        (None, _) => "not copies under the current settings".to_string(),
     };
     writeln!(
         out,
@@ -351,14 +360,16 @@ pub fn explanation_csv(out: &mut impl Write, e: &Explanation) -> std::io::Result
             "containment",
             "resemblance",
             "title",
-            "lede",
+            "names",
             "figures",
+            "alignment",
             "hamming",
-            "word_pairs",
+            "word_triples",
             "gap_seconds",
             "rule",
             "within_window",
-            "different_feeds",
+            "same_outlet",
+            "same_link",
             "same_story",
         ],
     )?;
@@ -373,14 +384,16 @@ pub fn explanation_csv(out: &mut impl Write, e: &Explanation) -> std::io::Result
             s.containment.to_string(),
             s.resemblance.to_string(),
             s.title.to_string(),
-            s.lede.to_string(),
+            s.names.to_string(),
             s.numbers.to_string(),
+            s.alignment.map(|a| a.to_string()).unwrap_or_default(),
             s.hamming.to_string(),
             s.shorter.to_string(),
             s.gap_seconds.to_string(),
             e.rule.map(|r| r.as_str().to_string()).unwrap_or_default(),
             e.within_window.to_string(),
-            e.different_feeds.to_string(),
+            e.same_outlet.to_string(),
+            e.same_link.to_string(),
             e.same_story.to_string(),
         ],
     )

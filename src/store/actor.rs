@@ -19,7 +19,7 @@ use super::subscriptions::{Added, Origin, Poll, PollRecord, Recorded, Subscripti
 use super::writer::polls::FetchedPoll;
 use super::writer::{Document, PruneReport, RegroupReport, Writer};
 use super::StoreError;
-use crate::detector::GroupingConfig;
+use crate::detector::Settings;
 use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
 
 /// How many commands may wait for the writer before senders wait.
@@ -95,10 +95,11 @@ impl Command {
 /// the store is migrated and its index loaded (or failed to be).
 pub(super) fn spawn(
     path: PathBuf,
-    grouping: GroupingConfig,
+    grouping: impl Into<Settings>,
 ) -> Result<(mpsc::Sender<Command>, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::channel::<Command>(QUEUE);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let grouping: Settings = grouping.into();
     let handle = std::thread::Builder::new()
         .name("feedfold-writer".into())
         .spawn(move || match Writer::open(&path, grouping) {

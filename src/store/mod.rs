@@ -36,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use self::actor::Command;
 use self::subscriptions::{Added, Origin, Poll, Recorded, Subscription, Synced};
 use self::writer::{PruneReport, RegroupReport};
-use crate::detector::GroupingConfig;
+use crate::detector::Settings;
 use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
 
 /// Errors of the store.
@@ -358,9 +358,9 @@ impl Store {
     /// it is migrated and its candidate index is loaded.
     pub fn open(
         path: &Path,
-        grouping: GroupingConfig,
+        grouping: impl Into<Settings>,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping)?;
+        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping.into())?;
         Ok((Store { tx }, WriterThread { handle }))
     }
 

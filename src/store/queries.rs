@@ -8,7 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::detector::{Detector, Features, GroupingConfig};
+use crate::detector::outlet::link_key;
+use crate::detector::{outlet_key, Detector, Features, Pair, Settings};
 
 /// One line of `feedfold stories`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -391,29 +392,51 @@ pub struct Explanation {
     pub rule: Option<crate::detector::Rule>,
     /// Whether they are within the grouping window of each other.
     pub within_window: bool,
-    /// Whether they are from different feeds (copies in one feed are never grouped).
-    pub different_feeds: bool,
+    /// Whether they come from one outlet (copies only if the same article).
+    pub same_outlet: bool,
+    /// Whether they have the same canonical link (the same article).
+    pub same_link: bool,
     /// Whether they are in one story now.
     pub same_story: bool,
 }
 
-fn explained_entry(
-    conn: &Connection,
-    id: i64,
-) -> Result<(ExplainedEntry, i64, i64, Features), StoreError> {
+/// An entry as `explain` compares it.
+struct Explained {
+    entry: ExplainedEntry,
+    outlet: i64,
+    link: u64,
+    time: i64,
+    features: Features,
+}
+
+fn explained_entry(conn: &Connection, id: i64) -> Result<Explained, StoreError> {
     conn.query_row(
-        "SELECT e.id, coalesce(f.title, f.url), e.title, e.published, e.story_id, e.feed_id, e.features
+        "SELECT e.id, coalesce(f.title, f.url), e.title, e.published, e.story_id, e.feed_id, e.features,
+                e.outlet, e.canonical_url, coalesce(nullif(e.content_text, ''), e.summary_text, '')
            FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1",
         [id],
         |r| {
             let published: String = r.get(3)?;
             let blob: Vec<u8> = r.get(6)?;
-            Ok((
-                ExplainedEntry { id: r.get(0)?, feed: r.get(1)?, title: r.get(2)?, published: published.clone(), story_id: r.get(4)? },
-                r.get::<_, i64>(5)?,
-                crate::model::parse_time(&published).map_or(0, |t| t.timestamp()),
-                Features::decode(&blob).unwrap_or_default(),
-            ))
+            let title: String = r.get(2)?;
+            let feed_id: i64 = r.get(5)?;
+            let outlet: Option<String> = r.get(7)?;
+            let canonical: Option<String> = r.get(8)?;
+            let text: String = r.get(9)?;
+            Ok(Explained {
+                features: Features::decode(&blob)
+                    .unwrap_or_else(|| crate::detector::features::extract(&title, &text)),
+                entry: ExplainedEntry {
+                    id: r.get(0)?,
+                    feed: r.get(1)?,
+                    title,
+                    published: published.clone(),
+                    story_id: r.get(4)?,
+                },
+                outlet: outlet_key(feed_id, outlet.as_deref()),
+                link: link_key(canonical.as_deref()),
+                time: crate::model::parse_time(&published).map_or(0, |t| t.timestamp()),
+            })
         },
     )
     .optional()?
@@ -425,27 +448,33 @@ pub fn explain(
     conn: &Connection,
     a: i64,
     b: i64,
-    config: &GroupingConfig,
+    settings: &Settings,
 ) -> Result<Explanation, StoreError> {
-    let (ea, feed_a, time_a, fa) = explained_entry(conn, a)?;
-    let (eb, feed_b, time_b, fb) = explained_entry(conn, b)?;
-    let window = config.window_seconds();
-    let mut detector = Detector::new(config.clone());
+    let ea = explained_entry(conn, a)?;
+    let eb = explained_entry(conn, b)?;
+    let window = settings.stories.window_seconds();
+    let mut detector = Detector::new(settings.clone());
     super::window::load_range(
         conn,
         &mut detector,
-        time_a.saturating_sub(window),
-        time_a.saturating_add(1),
+        ea.time.saturating_sub(window),
+        ea.time.saturating_add(1),
     )?;
-    let similarity = detector.compare(&fa, &fb, time_a - time_b);
+    let mut similarity = detector.compare(&ea.features, &eb.features, ea.time - eb.time);
+    let pair = Pair {
+        same_outlet: ea.outlet == eb.outlet,
+        same_link: ea.link != 0 && ea.link == eb.link,
+    };
+    let rule = detector.decide(&ea.features, &eb.features, &mut similarity, pair);
     Ok(Explanation {
-        same_story: ea.story_id == eb.story_id,
-        a: ea,
-        b: eb,
-        rule: detector.decide(&similarity),
+        same_story: ea.entry.story_id == eb.entry.story_id,
+        within_window: (ea.time - eb.time).abs() <= window,
+        same_outlet: pair.same_outlet,
+        same_link: pair.same_link,
+        a: ea.entry,
+        b: eb.entry,
+        rule,
         similarity,
-        within_window: (time_a - time_b).abs() <= window,
-        different_feeds: feed_a != feed_b,
     })
 }
 

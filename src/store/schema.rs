@@ -237,6 +237,170 @@ DROP TRIGGER entries_fts_insert;
 CREATE INDEX entries_matched ON entries(matched_entry_id);
 CREATE INDEX entries_feed_published ON entries(feed_id, published);
 "#,
+    // Two levels: events (the stories that report one happening), each
+    // story in exactly one; the figures of each story's join to its event;
+    // entries' new match figures (names, sentence alignment) and their
+    // outlet within an aggregator feed. Stories are rebuilt to get their
+    // NOT NULL event_id: each existing story becomes an event of its own
+    // (`feedfold regroup` places them again). The views that read stories
+    // are made again, with the event.
+    r#"
+DROP VIEW IF EXISTS recent_stories;
+DROP VIEW IF EXISTS story_overview;
+DROP VIEW IF EXISTS entry_details;
+DROP VIEW IF EXISTS story_copies;
+
+CREATE TABLE events (
+    id                      INTEGER PRIMARY KEY,
+    title                   TEXT NOT NULL,
+    representative_story_id INTEGER,
+    first_seen              TEXT NOT NULL,
+    last_seen               TEXT NOT NULL,
+    story_count             INTEGER NOT NULL DEFAULT 0,
+    entry_count             INTEGER NOT NULL DEFAULT 0,
+    feed_count              INTEGER NOT NULL DEFAULT 0,
+    created_at              TEXT NOT NULL,
+    updated_at              TEXT NOT NULL
+);
+CREATE INDEX events_first_seen ON events(first_seen);
+CREATE INDEX events_last_seen ON events(last_seen);
+
+INSERT INTO events (id, title, representative_story_id, first_seen, last_seen, story_count,
+                    entry_count, feed_count, created_at, updated_at)
+SELECT id, title, id, first_seen, last_seen, 1, entry_count, feed_count, created_at, updated_at
+  FROM stories;
+
+CREATE TABLE stories_new (
+    id                     INTEGER PRIMARY KEY,
+    title                  TEXT NOT NULL,
+    representative_id      INTEGER,
+    origin                 TEXT,
+    first_seen             TEXT NOT NULL,
+    last_seen              TEXT NOT NULL,
+    entry_count            INTEGER NOT NULL DEFAULT 0,
+    feed_count             INTEGER NOT NULL DEFAULT 0,
+    created_at             TEXT NOT NULL,
+    updated_at             TEXT NOT NULL,
+    event_id               INTEGER NOT NULL REFERENCES events(id),
+    event_matched_story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL,
+    event_rule             TEXT,
+    event_similarity       REAL,
+    event_story_similarity REAL,
+    event_shared_text      REAL
+);
+INSERT INTO stories_new (id, title, representative_id, origin, first_seen, last_seen,
+                         entry_count, feed_count, created_at, updated_at, event_id)
+SELECT id, title, representative_id, origin, first_seen, last_seen,
+       entry_count, feed_count, created_at, updated_at, id
+  FROM stories;
+DROP TABLE stories;
+ALTER TABLE stories_new RENAME TO stories;
+CREATE INDEX stories_first_seen ON stories(first_seen);
+CREATE INDEX stories_event ON stories(event_id);
+
+ALTER TABLE entries ADD COLUMN match_names REAL;
+ALTER TABLE entries ADD COLUMN match_alignment REAL;
+ALTER TABLE entries ADD COLUMN outlet TEXT;
+
+CREATE VIEW story_overview AS
+SELECT s.id              AS story_id,
+       s.title           AS title,
+       s.first_seen      AS first_seen,
+       s.last_seen       AS last_seen,
+       s.entry_count     AS copies,
+       s.feed_count      AS feed_count,
+       s.origin          AS origin,
+       r.url             AS url,
+       (SELECT group_concat(name, ', ')
+          FROM (SELECT DISTINCT coalesce(f.title, f.url) AS name
+                  FROM entries e JOIN feeds f ON f.id = e.feed_id
+                 WHERE e.story_id = s.id
+                 ORDER BY name)) AS feeds,
+       s.event_id        AS event_id
+  FROM stories s
+  LEFT JOIN entries r ON r.id = s.representative_id;
+
+CREATE VIEW recent_stories AS
+SELECT story_id, title, first_seen, last_seen, copies, feed_count, origin, url, feeds, event_id
+  FROM story_overview
+ WHERE last_seen >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
+
+CREATE VIEW event_overview AS
+SELECT v.id              AS event_id,
+       v.title           AS title,
+       v.first_seen      AS first_seen,
+       v.last_seen       AS last_seen,
+       v.story_count     AS stories,
+       v.entry_count     AS copies,
+       v.feed_count      AS feed_count,
+       (SELECT group_concat(name, ', ')
+          FROM (SELECT DISTINCT coalesce(f.title, f.url) AS name
+                  FROM stories s JOIN entries e ON e.story_id = s.id JOIN feeds f ON f.id = e.feed_id
+                 WHERE s.event_id = v.id
+                 ORDER BY name)) AS feeds,
+       v.representative_story_id AS story_id
+  FROM events v;
+
+CREATE VIEW entry_details AS
+SELECT e.id                         AS entry_id,
+       e.title                      AS title,
+       e.url                        AS url,
+       e.canonical_url              AS canonical_url,
+       e.author                     AS author,
+       e.published                  AS published,
+       e.published_source           AS published_source,
+       e.updated                    AS updated,
+       e.first_seen                 AS first_seen,
+       e.last_seen                  AS last_seen,
+       e.credited_wire              AS credited_wire,
+       e.text_length                AS text_length,
+       CASE WHEN length(coalesce(e.summary_text, '')) > length(coalesce(e.content_text, ''))
+            THEN e.summary_text ELSE coalesce(e.content_text, e.summary_text) END AS text,
+       e.feed_id                    AS feed_id,
+       coalesce(f.title, f.url)     AS feed,
+       f.url                        AS feed_url,
+       e.story_id                   AS story_id,
+       s.title                      AS story_title,
+       s.entry_count                AS story_copies,
+       e.id = s.representative_id   AS is_representative,
+       s.event_id                   AS event_id
+  FROM entries e
+  JOIN feeds f ON f.id = e.feed_id
+  JOIN stories s ON s.id = e.story_id;
+
+CREATE VIEW story_copies AS
+SELECT e.story_id                   AS story_id,
+       e.id                         AS entry_id,
+       coalesce(f.title, f.url)     AS feed,
+       f.url                        AS feed_url,
+       e.title                      AS title,
+       e.url                        AS url,
+       e.published                  AS published,
+       e.id = s.representative_id   AS is_representative,
+       e.matched_entry_id           AS matched_entry_id,
+       e.match_rule                 AS match_rule,
+       e.match_containment          AS containment,
+       e.match_resemblance          AS resemblance,
+       e.match_title                AS title_overlap,
+       e.match_numbers              AS figures,
+       e.match_hamming              AS hamming,
+       e.match_gap_seconds          AS gap_seconds,
+       CASE WHEN e.match_rule IS NULL THEN 'started the story'
+            WHEN e.match_rule LIKE 'fold:%' THEN
+                 'folded in: entry ' || coalesce(e.matched_entry_id, '(pruned)')
+                 || ' matched this story (' || substr(e.match_rule, 6)
+                 || printf(', containment %.2f, title %.2f)', e.match_containment, e.match_title)
+            ELSE e.match_rule || ' with entry ' || coalesce(e.matched_entry_id, '(pruned)')
+                 || printf(': containment %.2f, title %.2f, figures %.2f',
+                           e.match_containment, e.match_title, e.match_numbers)
+       END                          AS why,
+       e.match_names                AS names,
+       e.match_alignment            AS alignment,
+       s.event_id                   AS event_id
+  FROM entries e
+  JOIN feeds f ON f.id = e.feed_id
+  JOIN stories s ON s.id = e.story_id;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -251,6 +415,11 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Applies the missing migrations in one transaction. Refuses a store
 /// written by a newer feedfold.
+///
+/// A migration may rebuild a table (the SQLite way to change a column):
+/// foreign keys are checked once, at the end, rather than while a table is
+/// dropped and its copy renamed, and renaming leaves references to the
+/// table's name alone.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current = version(conn)?;
     let latest = latest_version();
@@ -264,13 +433,30 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if current == latest {
         return Ok(());
     }
-    let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-    }
-    tx.commit()?;
-    Ok(())
+    let foreign_keys: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    conn.pragma_update(None, "legacy_alter_table", true)?;
+    let result = (|| {
+        let tx = conn.transaction()?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(StoreError::Internal(
+                "a migration left rows whose references point nowhere",
+            ));
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    conn.pragma_update(None, "legacy_alter_table", false)?;
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    result
 }
 
 #[cfg(test)]

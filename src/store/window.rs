@@ -6,13 +6,16 @@
 //! writer opens (the window before the newest stored entry), extended to
 //! older days when an older entry arrives ([`Window::cover`]), trimmed when
 //! it grows past [`EVICT_ABOVE`] entries, and reloaded after a failed
-//! document. Reads only; the writer applies the detector's decisions.
+//! document. The events of the loaded stories are rebuilt with them (each
+//! story's first loaded entry adds the story, later ones their vectors).
+//! Reads only; the writer applies the detector's decisions.
 
 use chrono::DateTime;
 use rusqlite::{params, Connection};
 
 use super::StoreError;
-use crate::detector::{Detector, Features, GroupingConfig, Indexed};
+use crate::detector::outlet::link_key;
+use crate::detector::{outlet_key, Detector, Features, Indexed, Settings};
 use crate::model::{format_time, parse_time};
 
 /// Above this many indexed entries, entries far behind the newest are evicted.
@@ -30,9 +33,9 @@ pub struct Window {
 
 impl Window {
     /// An empty window (call [`Window::reload`] to fill it).
-    pub fn new(config: GroupingConfig) -> Window {
+    pub fn new(settings: Settings) -> Window {
         Window {
-            detector: Detector::new(config),
+            detector: Detector::new(settings),
             covered_from: i64::MAX,
             high_water: i64::MIN,
         }
@@ -49,9 +52,15 @@ impl Window {
         self.detector.insert(id, entry);
     }
 
-    /// Records that story `from` was folded into `to`.
-    pub fn merge_story(&mut self, from: i64, to: i64) {
-        self.detector.merge_story(from, to);
+    /// The detector, to record events.
+    pub fn detector_mut(&mut self) -> &mut Detector {
+        &mut self.detector
+    }
+
+    /// Records that story `from` was folded into `to`; returns `from`'s
+    /// event if that left it without stories.
+    pub fn merge_story(&mut self, from: i64, to: i64) -> Option<i64> {
+        self.detector.merge_story(from, to)
     }
 
     /// Empties the index and reloads, through `conn`, the window before
@@ -109,7 +118,8 @@ impl Window {
     }
 }
 
-/// Adds the stored entries dated in `[from, until)` to the detector's index.
+/// Adds the stored entries dated in `[from, until)` to the detector's
+/// index, and their stories to their events.
 pub fn load_range(
     conn: &Connection,
     detector: &mut Detector,
@@ -122,10 +132,14 @@ pub fn load_range(
             .unwrap_or_else(|| none.to_string())
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT id, feed_id, story_id, published, features FROM entries
-          WHERE published >= ?1 AND published < ?2",
+        "SELECT e.id, e.feed_id, e.story_id, e.published, e.features, e.outlet, e.canonical_url,
+                s.event_id, e.title, coalesce(nullif(e.content_text, ''), e.summary_text, '')
+           FROM entries e JOIN stories s ON s.id = e.story_id
+          WHERE e.published >= ?1 AND e.published < ?2
+          ORDER BY e.id",
     )?;
     let mut rows = stmt.query(params![bound(from, ""), bound(until, "9999")])?;
+    let mut loaded: Vec<(i64, i64, i64)> = Vec::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         if detector.contains(id) {
@@ -133,22 +147,54 @@ pub fn load_range(
         }
         let published: String = r.get(3)?;
         let blob: Vec<u8> = r.get(4)?;
-        let (Some(t), Some(features)) = (parse_time(&published), Features::decode(&blob)) else {
+        let Some(t) = parse_time(&published) else {
             tracing::warn!(
                 entry = id,
-                "stored features unreadable; entry left out of grouping"
+                "stored date unreadable; entry left out of grouping"
             );
             continue;
         };
+        // Features of an older version are extracted again from the
+        // stored text (without the document's boilerplate pass).
+        let features = match Features::decode(&blob) {
+            Some(f) => f,
+            None => {
+                let title: String = r.get(8)?;
+                let text: String = r.get(9)?;
+                crate::detector::features::extract(&title, &text)
+            }
+        };
+        let feed_id: i64 = r.get(1)?;
+        let story_id: i64 = r.get(2)?;
+        let outlet: Option<String> = r.get(5)?;
+        let canonical: Option<String> = r.get(6)?;
+        let event_id: i64 = r.get(7)?;
         detector.insert(
             id,
             Indexed {
-                feed_id: r.get(1)?,
-                story_id: r.get(2)?,
+                feed_id,
+                outlet: outlet_key(feed_id, outlet.as_deref()),
+                link: link_key(canonical.as_deref()),
+                story_id,
                 time: t.timestamp(),
                 features,
             },
         );
+        loaded.push((id, story_id, event_id));
+    }
+    // The events of the loaded stories, once their words are counted.
+    for (id, story, event) in loaded {
+        let Some(entry) = detector.get(id) else {
+            continue;
+        };
+        let time = entry.time;
+        if detector.event_of(story).is_none() {
+            let vector = detector.story_vector(&entry.features);
+            detector.add_story_to_event(event, story, vector, time);
+        } else {
+            let vector = detector.event_vector(&entry.features);
+            detector.add_entry_to_event(event, &vector, time);
+        }
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};
 
 use feedfold::detector::features::{extract, extract_document, EntryText, Features};
-use feedfold::detector::{CandidateIndex, Detector, GroupingConfig, Indexed};
+use feedfold::detector::{Arrival, CandidateIndex, Detector, GroupingConfig, Indexed};
 use feedfold::model::{NormalizedFeed, RawDocument};
 use feedfold::normalizer::html::{html_to_text, looks_like_html, sanitize_html};
 use feedfold::normalizer::{normalize, Identity};
@@ -342,6 +342,9 @@ fn derive_features(base: &Features, seed: u64) -> Features {
     let mut lede: Vec<u32> = base.lede.iter().map(replace).collect();
     lede.sort_unstable();
     lede.dedup();
+    let mut narrative: Vec<u32> = base.narrative.iter().map(replace).collect();
+    narrative.sort_unstable();
+    narrative.dedup();
     let mut simhash = base.simhash;
     for _ in 0..rng.next() % 4 {
         simhash ^= 1 << (rng.next() % 64);
@@ -349,10 +352,9 @@ fn derive_features(base: &Features, seed: u64) -> Features {
     Features {
         simhash,
         shingles,
+        narrative,
         lede,
-        numbers: base.numbers.clone(),
-        title: base.title.clone(),
-        words: base.words,
+        ..base.clone()
     }
 }
 
@@ -383,10 +385,13 @@ fn build_lookup_detector(bases: &[Base], entries: usize) -> Detector {
         let jitter = (rng.next() % 43_200) as i64 - 21_600;
         let time = base.time + (copy as i64 - (copies / 2) as i64) * 86_400 + jitter;
         let id = i as i64 + 1;
+        let feed = (rng.next() % INDEX_FEEDS) as i64 + 1;
         detector.insert(
             id,
             Indexed {
-                feed_id: (rng.next() % INDEX_FEEDS) as i64 + 1,
+                feed_id: feed,
+                outlet: feed,
+                link: 0,
                 story_id: (b * 1_000 + copy / 3) as i64 + 1,
                 time,
                 features: derive_features(&base.features, i as u64),
@@ -485,7 +490,6 @@ fn candidates(detector: &Detector, q: &Query) -> Vec<i64> {
         &q.features,
         q.time,
         config.window_seconds(),
-        QUERY_FEED,
         config.max_candidates,
     )
 }
@@ -515,7 +519,16 @@ mod lookup {
     #[divan::bench(args = ["copy", "unrelated"])]
     fn matches(bencher: Bencher, kind: &str) {
         bench_queries(bencher, kind, |d, q| {
-            d.matches(black_box(&q.features), q.time, QUERY_FEED).len()
+            d.matches(
+                black_box(&q.features),
+                Arrival {
+                    time: q.time,
+                    outlet: QUERY_FEED,
+                    link: 0,
+                },
+            )
+            .matches
+            .len()
         });
     }
 }
@@ -540,7 +553,16 @@ fn lookup_percentiles() {
             let n = if op == "candidates" {
                 black_box(candidates(d, black_box(q))).len()
             } else {
-                black_box(d.matches(black_box(&q.features), q.time, QUERY_FEED)).len()
+                black_box(d.matches(
+                    black_box(&q.features),
+                    Arrival {
+                        time: q.time,
+                        outlet: QUERY_FEED,
+                        link: 0,
+                    },
+                ))
+                .matches
+                .len()
             };
             times.push(started.elapsed());
             hits += usize::from(n > 0);
@@ -574,18 +596,12 @@ fn lookup_percentiles() {
             let index = lookup_index(d);
             all.push(
                 index
-                    .candidates(&q.features, q.time, i64::MAX / 2, -1, usize::MAX)
+                    .candidates(&q.features, q.time, i64::MAX / 2, usize::MAX)
                     .len(),
             );
             in_window.push(
                 index
-                    .candidates(
-                        &q.features,
-                        q.time,
-                        d.config().window_seconds(),
-                        -1,
-                        usize::MAX,
-                    )
+                    .candidates(&q.features, q.time, d.config().window_seconds(), usize::MAX)
                     .len(),
             );
         }

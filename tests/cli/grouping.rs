@@ -173,7 +173,7 @@ fn explain_gives_the_figures_and_verdict() {
     ]);
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(
-        text.contains("verdict      not grouped: same feed"),
+        text.contains("verdict      not copies: one outlet publishes a story once"),
         "{text}"
     );
     assert!(text.contains("figures"), "{text}");
@@ -189,7 +189,7 @@ fn regroup_applies_a_new_config_and_reverts() {
     let strict = dir.path().join("strict.toml");
     std::fs::write(
         &strict,
-        "[grouping]\ncontainment = 1.0\ncontainment_with_title = 1.0\nnumbers = 1.0\n",
+        "[grouping]\ncontainment = 1.0\ncontainment_short = 1.0\ncontainment_mid = 1.0\n",
     )
     .expect("write");
     let out = feedfold(&[

@@ -4,11 +4,27 @@
 
 use chrono::{DateTime, Utc};
 
-use super::rows::{cached_row, exec, refresh_story, set_story};
+use rusqlite::params;
+
+use super::rows::{cached_row, exec, mark_folded, refresh_event, refresh_story, set_story};
 use super::{place_entry, Writer};
-use crate::detector::{Features, Indexed};
+use crate::detector::features::extract;
+use crate::detector::outlet::link_key;
+use crate::detector::{outlet_key, Arrival, Features, Indexed};
 use crate::model::{format_time, parse_time};
 use crate::store::StoreError;
+
+/// A stored entry as `regroup` places it again.
+struct Stored {
+    id: i64,
+    feed_id: i64,
+    published: String,
+    blob: Vec<u8>,
+    title: String,
+    outlet: Option<String>,
+    canonical: Option<String>,
+    text: String,
+}
 
 impl Writer {
     /// Recomputes every story from the stored entries (after a change of the
@@ -41,6 +57,7 @@ impl Writer {
         tx.pragma_update(None, "defer_foreign_keys", "ON")?;
         let before: i64 = cached_row(&tx, "SELECT count(*) FROM stories", [], |r| r.get(0))?;
         exec(&tx, "DELETE FROM stories", [])?;
+        exec(&tx, "DELETE FROM events", [])?;
         // Nothing is loaded from the store: entries are re-placed in order.
         self.window.restart();
         let mut report = RegroupReport {
@@ -51,35 +68,60 @@ impl Writer {
         let total: i64 = tx.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
         progress(0, total as usize);
         loop {
-            let batch: Vec<(i64, i64, String, Vec<u8>, String)> = {
+            let batch: Vec<Stored> = {
                 let mut stmt = tx.prepare_cached(
-                    "SELECT id, feed_id, published, features, title FROM entries
-                      WHERE id > ?1 ORDER BY id LIMIT 5000",
+                    "SELECT id, feed_id, published, features, title, outlet, canonical_url,
+                            coalesce(nullif(content_text, ''), summary_text, '')
+                       FROM entries WHERE id > ?1 ORDER BY id LIMIT 5000",
                 )?;
                 let rows = stmt.query_map([last_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok(Stored {
+                        id: r.get(0)?,
+                        feed_id: r.get(1)?,
+                        published: r.get(2)?,
+                        blob: r.get(3)?,
+                        title: r.get(4)?,
+                        outlet: r.get(5)?,
+                        canonical: r.get(6)?,
+                        text: r.get(7)?,
+                    })
                 })?;
                 rows.collect::<Result<_, _>>()?
             };
             let Some(last) = batch.last() else { break };
-            last_id = last.0;
-            for (id, feed_id, published, blob, title) in batch {
-                let time = parse_time(&published).map_or(0, |t| t.timestamp());
-                let features = Features::decode(&blob).unwrap_or_default();
-                let placed = place_entry(
-                    &tx,
-                    &mut self.window,
-                    feed_id,
+            last_id = last.id;
+            for e in batch {
+                let time = parse_time(&e.published).map_or(0, |t| t.timestamp());
+                // Features of an older version are extracted again, and kept.
+                let features = match Features::decode(&e.blob) {
+                    Some(f) => f,
+                    None => {
+                        let f = extract(&e.title, &e.text);
+                        exec(
+                            &tx,
+                            "UPDATE entries SET features = ?2 WHERE id = ?1",
+                            params![e.id, f.encode()],
+                        )?;
+                        f
+                    }
+                };
+                let arrival = Arrival {
                     time,
-                    &features,
-                    &title,
-                    &now_s,
-                )?;
-                set_story(&tx, id, placed.story_id, placed.best.as_ref())?;
+                    outlet: outlet_key(e.feed_id, e.outlet.as_deref()),
+                    link: link_key(e.canonical.as_deref()),
+                };
+                let placed =
+                    place_entry(&tx, &mut self.window, arrival, &features, &e.title, &now_s)?;
+                set_story(&tx, e.id, placed.story_id, placed.best.as_ref())?;
+                for (m, starters) in &placed.folded {
+                    mark_folded(&tx, starters, e.id, m)?;
+                }
                 self.window.insert(
-                    id,
+                    e.id,
                     Indexed {
-                        feed_id,
+                        feed_id: e.feed_id,
+                        outlet: arrival.outlet,
+                        link: arrival.link,
                         story_id: placed.story_id,
                         time,
                         features,
@@ -93,15 +135,20 @@ impl Writer {
             self.window.evict();
         }
         progress(report.entries, total as usize);
-        let stories: Vec<i64> = {
-            let mut stmt = tx.prepare("SELECT id FROM stories")?;
+        let ids = |sql: &str| -> Result<Vec<i64>, StoreError> {
+            let mut stmt = tx.prepare(sql)?;
             let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
+            Ok(rows.collect::<Result<_, _>>()?)
         };
+        let stories = ids("SELECT id FROM stories")?;
         for story in &stories {
             refresh_story(&tx, *story, &now_s)?;
         }
+        for event in ids("SELECT id FROM events")? {
+            refresh_event(&tx, event, &now_s)?;
+        }
         report.stories_after = stories.len();
+        report.events_after = ids("SELECT id FROM events")?.len();
         tx.commit()?;
         Ok(report)
     }
@@ -150,11 +197,12 @@ impl Writer {
         let cutoff = format_time(before);
         let now_s = format_time(now);
         let tx = self.conn.transaction()?;
-        let touched: Vec<i64> = {
+        let touched: Vec<(i64, i64)> = {
             let mut stmt = tx.prepare(
-                "SELECT DISTINCT story_id FROM entries WHERE published < ?1 AND last_seen < ?1",
+                "SELECT DISTINCT e.story_id, s.event_id FROM entries e JOIN stories s ON s.id = e.story_id
+                  WHERE e.published < ?1 AND e.last_seen < ?1",
             )?;
-            let rows = stmt.query_map([&cutoff], |r| r.get(0))?;
+            let rows = stmt.query_map([&cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
         let entries = tx.execute(
@@ -166,7 +214,8 @@ impl Writer {
             entries,
             ..Default::default()
         };
-        for story in touched {
+        let mut events = std::collections::BTreeSet::new();
+        for (story, event) in touched {
             let left: i64 = tx.query_row(
                 "SELECT count(*) FROM entries WHERE story_id = ?1",
                 [story],
@@ -179,6 +228,11 @@ impl Writer {
                 refresh_story(&tx, story, &now_s)?;
                 report.stories_updated += 1;
             }
+            events.insert(event);
+        }
+        // Events left without stories go; the others are recomputed.
+        for event in events {
+            refresh_event(&tx, event, &now_s)?;
         }
         tx.commit()?;
         Ok(report)
@@ -194,6 +248,8 @@ pub struct RegroupReport {
     pub stories_before: usize,
     /// Stories after.
     pub stories_after: usize,
+    /// Events after.
+    pub events_after: usize,
 }
 
 /// What `prune` did.

@@ -30,12 +30,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use self::polls::FetchedPoll;
 use self::rows::{
-    cached_row, content_hash, exec, fold_story, index_full_text, insert_entry, new_story,
-    refresh_story, seed_story_of_one, update_entry, upsert_feed,
+    cached_row, content_hash, event_of, exec, fold_story, index_full_text, insert_entry,
+    mark_folded, new_event, new_story, refresh_event, refresh_story, seed_story_of_one,
+    set_event_join, starters, update_entry, upsert_feed, EventJoin,
 };
 use super::window::Window;
 use super::{open_writer_connection, StoreError};
-use crate::detector::{GroupingConfig, Indexed, Match, Placement};
+use crate::detector::outlet::{host as outlet_host, is_aggregator, link_key};
+use crate::detector::{
+    outlet_key, Arrival, EventPlacement, Features, Indexed, Match, Placement, Settings,
+};
 use crate::model::{format_time, IngestReport, NormalizedEntry, NormalizedFeed};
 
 pub use maintenance::{PruneReport, RegroupReport};
@@ -55,21 +59,14 @@ pub(crate) struct Document<'a> {
     pub poll: Option<&'a FetchedPoll>,
 }
 
-/// Where a new entry went.
-struct Placed {
-    story_id: i64,
-    best: Option<Match>,
-    folded: Vec<i64>,
-}
-
 impl Writer {
     /// Opens the store and loads the index with the entries of the window
     /// before the newest stored entry.
-    pub fn open(path: &Path, grouping: GroupingConfig) -> Result<Writer, StoreError> {
+    pub fn open(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
         let conn = open_writer_connection(path)?;
         let mut w = Writer {
             conn,
-            window: Window::new(grouping),
+            window: Window::new(grouping.into()),
         };
         w.reload()?;
         tracing::debug!(indexed = w.window.detector().len(), "writer ready");
@@ -184,11 +181,11 @@ impl Writer {
             cached_row(&tx, "SELECT coalesce(max(id), 0) FROM entries", [], |r| {
                 r.get(0)
             })?;
-        let mut dirty: BTreeSet<i64> = BTreeSet::new();
+        let mut dirty = Touched::default();
         let mut results = Vec::with_capacity(docs.len());
         for doc in docs {
             let sp = tx.savepoint()?;
-            let mut touched = BTreeSet::new();
+            let mut touched = Touched::default();
             let indexed_before = indexed;
             let result = ingest_doc(&sp, window, doc.feed, &now_s, &mut touched, &mut indexed)
                 .and_then(|report| match doc.poll {
@@ -200,7 +197,8 @@ impl Writer {
                     sp.commit()?;
                     // (A story a later document folds away is deleted;
                     // refreshing its id then changes nothing.)
-                    dirty.extend(touched);
+                    dirty.stories.extend(touched.stories);
+                    dirty.events.extend(touched.events);
                     results.push(Ok(report));
                 }
                 Err(e) => {
@@ -215,8 +213,11 @@ impl Writer {
                 }
             }
         }
-        for story in &dirty {
+        for story in &dirty.stories {
             refresh_story(&tx, *story, &now_s)?;
+        }
+        for event in &dirty.events {
+            refresh_event(&tx, *event, &now_s)?;
         }
         index_full_text(&tx, &mut indexed)?;
         tx.commit()?;
@@ -229,14 +230,21 @@ impl Writer {
     }
 }
 
+/// The stories and events a document changed, to refresh before commit.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    stories: BTreeSet<i64>,
+    events: BTreeSet<i64>,
+}
+
 /// Groups and stores one document's entries through `conn` (a savepoint
-/// of the batch), adding the stories it touched to `dirty`.
+/// of the batch), adding the stories and events it changed to `touched`.
 fn ingest_doc(
     conn: &Connection,
     window: &mut Window,
     feed: &NormalizedFeed,
     now_s: &str,
-    dirty: &mut BTreeSet<i64>,
+    touched: &mut Touched,
     indexed: &mut i64,
 ) -> Result<IngestReport, StoreError> {
     let feed_id = upsert_feed(conn, feed, now_s)?;
@@ -244,6 +252,8 @@ fn ingest_doc(
         feed_id,
         ..Default::default()
     };
+    // An aggregator feed carries several outlets: each entry's is its host.
+    let aggregator = is_aggregator(feed.entries.iter().map(|e| e.url.as_deref()));
     for entry in &feed.entries {
         let hash = content_hash(entry);
         let existing: Option<(i64, i64, i64)> = conn
@@ -254,6 +264,14 @@ fn ingest_doc(
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
+        let outlet = aggregator
+            .then(|| entry.url.as_deref().and_then(outlet_host))
+            .flatten();
+        let arrival = Arrival {
+            time: entry.published.timestamp(),
+            outlet: outlet_key(feed_id, outlet.as_deref()),
+            link: link_key(entry.canonical_url.as_deref()),
+        };
         match existing {
             Some((id, old_hash, _)) if old_hash == hash => {
                 exec(
@@ -270,23 +288,16 @@ fn ingest_doc(
                     index_full_text(conn, indexed)?;
                 }
                 update_entry(conn, id, entry, hash, now_s)?;
-                window.insert(id, indexed_entry(feed_id, story_id, entry));
-                dirty.insert(story_id);
+                window.insert(id, indexed_entry(feed_id, arrival, story_id, entry));
+                touched.stories.insert(story_id);
                 report.updated += 1;
             }
             None => {
                 // Loading older days reads committed rows only; this
                 // transaction's own rows are already in the index.
-                window.cover(conn, entry.published.timestamp())?;
-                let placed = place_entry(
-                    conn,
-                    window,
-                    feed_id,
-                    entry.published.timestamp(),
-                    &entry.features,
-                    &entry.title,
-                    now_s,
-                )?;
+                window.cover(conn, arrival.time)?;
+                let placed =
+                    place_entry(conn, window, arrival, &entry.features, &entry.title, now_s)?;
                 let id = insert_entry(
                     conn,
                     feed_id,
@@ -295,16 +306,19 @@ fn ingest_doc(
                     hash,
                     now_s,
                     placed.best.as_ref(),
+                    outlet.as_deref(),
                 )?;
-                window.insert(id, indexed_entry(feed_id, placed.story_id, entry));
-                for gone in &placed.folded {
-                    dirty.remove(gone);
+                for (m, starters) in &placed.folded {
+                    mark_folded(conn, starters, id, m)?;
+                    touched.stories.remove(&m.story_id);
                 }
+                touched.events.extend(&placed.events);
+                window.insert(id, indexed_entry(feed_id, arrival, placed.story_id, entry));
                 if placed.best.is_none() {
                     // Unless a later entry joins it and marks it dirty.
                     seed_story_of_one(conn, placed.story_id, id, entry.credited_wire.as_deref())?;
                 } else {
-                    dirty.insert(placed.story_id);
+                    touched.stories.insert(placed.story_id);
                 }
                 report.joined += usize::from(placed.best.is_some());
                 report.merged += placed.folded.len();
@@ -315,56 +329,125 @@ fn ingest_doc(
     Ok(report)
 }
 
-fn indexed_entry(feed_id: i64, story_id: i64, entry: &NormalizedEntry) -> Indexed {
+fn indexed_entry(
+    feed_id: i64,
+    arrival: Arrival,
+    story_id: i64,
+    entry: &NormalizedEntry,
+) -> Indexed {
     Indexed {
         feed_id,
+        outlet: arrival.outlet,
+        link: arrival.link,
         story_id,
-        time: entry.published.timestamp(),
+        time: arrival.time,
         features: entry.features.clone(),
     }
 }
 
+/// Where a new entry went.
+struct Placed {
+    story_id: i64,
+    best: Option<Match>,
+    /// The matches whose stories were folded in, each with the entries that
+    /// had started that story.
+    folded: Vec<(Match, Vec<i64>)>,
+    /// The events it changed.
+    events: Vec<i64>,
+}
+
 /// Finds a new entry's story with the detector and applies the decision:
-/// folds the stories it bridges into the one it joins, or starts a story.
+/// folds the stories it bridges into the one it joins, or starts a story
+/// (and places it in an event: one it matches, or a new one).
 fn place_entry(
     conn: &Connection,
     window: &mut Window,
-    feed_id: i64,
-    time: i64,
-    features: &crate::detector::Features,
+    arrival: Arrival,
+    features: &Features,
     title: &str,
     now: &str,
 ) -> Result<Placed, StoreError> {
     let detector = window.detector();
-    let matches = detector.matches(features, time, feed_id);
-    for m in &matches {
+    let found = detector.matches(features, arrival);
+    for m in &found.matches {
         tracing::debug!(
             matched = m.entry_id,
             rule = m.rule.as_str(),
             containment = m.similarity.containment,
             title = m.similarity.title,
             numbers = m.similarity.numbers,
-            lede = m.similarity.lede,
+            names = m.similarity.names,
+            alignment = m.similarity.alignment,
             shorter = m.similarity.shorter,
-            hamming = m.similarity.hamming,
             "match"
         );
     }
-    match detector.place(&matches, feed_id) {
-        Placement::Start => Ok(Placed {
-            story_id: new_story(conn, title, time, now)?,
-            best: None,
-            folded: Vec::new(),
-        }),
-        Placement::Join { best, fold } => {
-            for from in &fold {
-                fold_story(conn, *from, best.story_id)?;
-                window.merge_story(*from, best.story_id);
+    match detector.place(&found.matches, arrival) {
+        Placement::Start => {
+            let vector = detector.story_vector(features);
+            let (event, join) =
+                match detector.place_event(&vector, arrival.time, &found.shared_text) {
+                    EventPlacement::Start => (new_event(conn, title, arrival.time, now)?, None),
+                    EventPlacement::Join {
+                        event,
+                        similarity,
+                        shared_text,
+                        closest,
+                    } => (
+                        event,
+                        Some(EventJoin {
+                            matched_story: closest.map(|(s, _)| s),
+                            rule: if shared_text >= detector.events_config().shared_text {
+                                "centroid_and_text"
+                            } else {
+                                "centroid"
+                            },
+                            similarity,
+                            story_similarity: closest.map(|(_, c)| c),
+                            shared_text,
+                        }),
+                    ),
+                };
+            let story_id = new_story(conn, title, arrival.time, now, event)?;
+            if let Some(join) = &join {
+                set_event_join(conn, story_id, join)?;
             }
+            window
+                .detector_mut()
+                .add_story_to_event(event, story_id, vector, arrival.time);
+            Ok(Placed {
+                story_id,
+                best: None,
+                folded: Vec::new(),
+                events: vec![event],
+            })
+        }
+        Placement::Join { best, fold } => {
+            let mut events = Vec::new();
+            let mut folded = Vec::with_capacity(fold.len());
+            for m in fold {
+                let starters = starters(conn, m.story_id)?;
+                let from_event = event_of(conn, m.story_id)?;
+                fold_story(conn, m.story_id, best.story_id)?;
+                window.merge_story(m.story_id, best.story_id);
+                events.push(from_event);
+                folded.push((m, starters));
+            }
+            // The entry joins its story's event.
+            let event = match window.detector().event_of(best.story_id) {
+                Some(e) => e,
+                None => event_of(conn, best.story_id)?,
+            };
+            let vector = window.detector().event_vector(features);
+            window
+                .detector_mut()
+                .add_entry_to_event(event, &vector, arrival.time);
+            events.push(event);
             Ok(Placed {
                 story_id: best.story_id,
                 best: Some(best),
-                folded: fold,
+                folded,
+                events,
             })
         }
     }
