@@ -1796,6 +1796,88 @@ pub fn looks_like_html(s: &str) -> bool {
     false
 }
 
+/// Elements besides [`KNOWN_ELEMENTS`] whose tags make a short field
+/// ([`looks_like_markup`]) HTML: form controls, embedding and document
+/// elements, and the obsolete ones browsers still act on.
+const MARKUP_ELEMENTS: &[&str] = &[
+    "applet",
+    "base",
+    "basefont",
+    "bgsound",
+    "button",
+    "canvas",
+    "datalist",
+    "dialog",
+    "fieldset",
+    "form",
+    "frame",
+    "frameset",
+    "image",
+    "input",
+    "isindex",
+    "keygen",
+    "label",
+    "legend",
+    "link",
+    "listing",
+    "marquee",
+    "math",
+    "menu",
+    "meta",
+    "noembed",
+    "noframes",
+    "optgroup",
+    "option",
+    "output",
+    "param",
+    "plaintext",
+    "select",
+    "svg",
+    "textarea",
+    "title",
+    "xmp",
+];
+
+/// Whether a short field (a title, a name, a category) holds markup:
+/// [`looks_like_html`], or a tag of one of [`MARKUP_ELEMENTS`], or any
+/// start tag with an attribute value (`<x onfocus=...>`). Prose with `<`
+/// (`a < b`, `1<2`, `Vec<T>`, `x <= y`) does not.
+pub fn looks_like_markup(s: &str) -> bool {
+    if looks_like_html(s) {
+        return true;
+    }
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(lt) = b
+        .get(from..)
+        .and_then(|r| r.iter().position(|&c| c == b'<'))
+    {
+        let at = from + lt;
+        from = at + 1;
+        if !b.get(at + 1).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let (name, name_end) = tag_name(b, at + 1);
+        let delimited = b
+            .get(name_end)
+            .is_some_and(|&c| is_space(c) || c == b'>' || c == b'/');
+        if !delimited {
+            continue;
+        }
+        if is_in(&name, MARKUP_ELEMENTS) {
+            return true;
+        }
+        // An attribute with a value before the tag's end.
+        let rest = b.get(name_end..).unwrap_or_default();
+        if let Some(end) = rest.iter().position(|&c| c == b'>' || c == b'<') {
+            if rest.get(end) == Some(&b'>') && rest.get(..end).is_some_and(|t| t.contains(&b'=')) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Turns plain text into HTML: `&`, `<`, `>` and `"` are escaped, and each
 /// line that is not blank becomes a trimmed `<p>…</p>`; lines are joined
 /// with `\n`.
@@ -2226,6 +2308,32 @@ mod tests {
         ];
         for doc in fuzz_inputs(&pieces, 3000) {
             let _ = html_shape(&doc);
+            let _ = looks_like_markup(&doc);
+        }
+    }
+
+    #[test]
+    fn markup_in_short_fields_is_found() {
+        for s in [
+            "<keygen autofocus onfocus=alert(1)>",
+            "><img src=x onerror=alert(1)>",
+            "<script>alert(\"feed\")</script>",
+            "<x onmouseover=\"y\">hi",
+            "<input>",
+            "<svg/onload=alert(1)>",
+        ] {
+            assert!(looks_like_markup(s), "{s}");
+        }
+        for s in [
+            "a < b",
+            "1<2",
+            "Vec<T> in Rust",
+            "x <= y && y > z",
+            "List<Foo bar>",
+            "<3 you",
+            "",
+        ] {
+            assert!(!looks_like_markup(s), "{s}");
         }
     }
 

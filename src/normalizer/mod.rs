@@ -623,23 +623,25 @@ fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A short field (a title, a name, a category) cut to
-/// [`limits::MAX_FIELD_BYTES`].
-fn capped(mut text: String) -> String {
+/// Plain text of a short field (a name, a category): converted from HTML
+/// when it holds markup ([`html::looks_like_markup`]), whitespace
+/// collapsed, cut to [`limits::MAX_FIELD_BYTES`].
+fn plain_str(s: &str, declared_html: bool) -> String {
+    let mut text = if declared_html || html::looks_like_markup(s) {
+        collapse(&html::html_to_text(s))
+    } else {
+        collapse(s)
+    };
     limits::truncate_at_char(&mut text, limits::MAX_FIELD_BYTES);
     text
 }
 
-/// Plain text of a title or other short text construct.
+/// Plain text of a title or other short text construct: tags removed and
+/// entities decoded when it is declared HTML/XHTML or holds markup; text
+/// that merely contains `<` (`a < b`) stays as it is.
 fn plain(text: &Text) -> String {
-    let is_html = text.content_type.subty().as_str().contains("html");
-    capped(if is_html && html::looks_like_html(&text.content) {
-        collapse(&html::html_to_text(&text.content))
-    } else if is_html {
-        collapse(&html_escape::decode_html_entities(&text.content))
-    } else {
-        collapse(&text.content)
-    })
+    let declared = text.content_type.subty().as_str().contains("html");
+    plain_str(&text.content, declared)
 }
 
 /// Sanitized HTML of a title or other short text construct, when it is
@@ -930,7 +932,7 @@ fn build_entry(
     let authors: Vec<String> = e
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(|n| capped(collapse(n))))
+        .filter_map(|p| p.name.as_deref().map(|n| plain_str(n, false)))
         .filter(|n| !n.is_empty())
         .collect();
     let with_email: Vec<crate::model::Author> = e
@@ -940,7 +942,7 @@ fn build_entry(
             name: p
                 .name
                 .as_deref()
-                .map(|n| capped(collapse(n)))
+                .map(|n| plain_str(n, false))
                 .filter(|n| !n.is_empty()),
             email: p
                 .email
@@ -958,12 +960,12 @@ fn build_entry(
         .categories
         .iter()
         .map(|c| crate::model::Category {
-            term: capped(c.term.trim().to_string()),
+            term: plain_str(&c.term, false),
             scheme: c.scheme.clone().filter(|s| !s.is_empty()),
             label: c
                 .label
                 .as_deref()
-                .map(|l| capped(l.to_string()))
+                .map(|l| plain_str(l, false))
                 .filter(|s| !s.is_empty()),
         })
         .filter(|c| !c.term.is_empty())
@@ -1543,6 +1545,63 @@ mod hostile_tests {
         println!("slowest: {:.3} s", slowest.as_secs_f64());
         if !cfg!(debug_assertions) {
             assert!(slowest < std::time::Duration::from_secs(2), "{slowest:?}");
+        }
+    }
+
+    #[test]
+    fn titles_and_feed_fields_hold_text() {
+        let atom = br#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title type="html">&lt;b&gt;Feed&lt;/b&gt; &amp;amp; co</title><id>urn:f</id>
+<subtitle type="html">&lt;keygen autofocus onfocus=alert(1)&gt;About</subtitle>
+<entry><id>urn:1</id><title type="html">&lt;keygen autofocus onfocus=alert(1)&gt;</title>
+<author><name>&lt;b onmouseover=alert(1)&gt;Ann&lt;/b&gt;</name></author>
+<category term="&lt;img src=x onerror=alert(1)&gt;News"/></entry>
+<entry><id>urn:2</id><title type="html">&gt;&lt;img src=x onerror=alert(1)&gt;</title></entry>
+<entry><id>urn:3</id><title type="text">a &lt; b and c &gt; d</title></entry>
+<entry><id>urn:4</id><title type="html">Tom &amp;amp; Jerry: 1 &amp;lt; 2</title></entry>
+</feed>"#;
+        let f = norm(atom.to_vec()).expect("parses");
+        assert_eq!(f.title.as_deref(), Some("Feed & co"));
+        assert_eq!(f.description.as_deref(), Some("About"));
+        assert_eq!(f.entries[0].title, "");
+        assert_eq!(f.entries[0].author.as_deref(), Some("Ann"));
+        let cats = f.entries[0].categories.clone().unwrap_or_default();
+        assert_eq!(cats[0].term, "News");
+        assert_eq!(f.entries[1].title, ">");
+        assert_eq!(f.entries[2].title, "a < b and c > d");
+        assert_eq!(f.entries[3].title, "Tom & Jerry: 1 < 2");
+
+        let rss2 = rss(
+            "<description>&lt;script&gt;alert(\"d\")&lt;/script&gt;Daily</description>\
+             <item><guid>1</guid><title>&lt;keygen autofocus onfocus=alert(1)&gt;</title></item>\
+             <item><guid>2</guid><title>&gt;&lt;img src=x onerror=alert(1)&gt;</title></item>\
+             <item><guid>3</guid><title>a &lt; b, 1&lt;2 and Vec&lt;T&gt; in Rust</title></item>\
+             <item><guid>4</guid><title>x &lt;= y &amp;&amp; y &gt; z</title></item>",
+        );
+        let mut bytes = rss2;
+        let at = bytes
+            .windows(8)
+            .position(|w| w == b"<title>T")
+            .unwrap_or_default();
+        bytes.splice(
+            at + 7..at + 8,
+            b"&lt;script&gt;alert(\"feed\")&lt;/script&gt;T"
+                .iter()
+                .copied(),
+        );
+        let f = norm(bytes).expect("parses");
+        assert_eq!(f.title.as_deref(), Some("T"));
+        assert_eq!(f.description.as_deref(), Some("Daily"));
+        assert_eq!(f.entries[0].title, "");
+        assert_eq!(f.entries[1].title, ">");
+        assert_eq!(f.entries[2].title, "a < b, 1<2 and Vec<T> in Rust");
+        assert_eq!(f.entries[3].title, "x <= y && y > z");
+        for e in &f.entries {
+            assert!(
+                !e.title.contains("<keygen") && !e.title.contains("<img"),
+                "{}",
+                e.title
+            );
         }
     }
 }
