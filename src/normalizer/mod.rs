@@ -623,11 +623,17 @@ fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Plain text of a short field (a name, a category): converted from HTML
-/// when it holds markup ([`html::looks_like_markup`]), whitespace
-/// collapsed, cut to [`limits::MAX_FIELD_BYTES`].
-fn plain_str(s: &str, declared_html: bool) -> String {
-    let mut text = if declared_html || html::looks_like_markup(s) {
+/// Plain text of a short field (a title, a name, a category): converted
+/// from HTML (tags removed, entities decoded) when it is declared HTML, or
+/// when it holds markup ([`html::looks_like_markup`]) in a format that
+/// does not declare its text types (all but Atom, whose text constructs,
+/// names and categories are plain text unless typed HTML, and are kept
+/// literally: `<b>` in a title of type text is text); whitespace
+/// collapsed, cut to [`limits::MAX_FIELD_BYTES`]. Prose with `<` (`a < b`)
+/// stays as it is.
+fn plain_str(s: &str, declared_html: bool, format: FeedFormat) -> String {
+    let detected = format != FeedFormat::Atom && html::looks_like_markup(s);
+    let mut text = if declared_html || detected {
         collapse(&html::html_to_text(s))
     } else {
         collapse(s)
@@ -636,12 +642,10 @@ fn plain_str(s: &str, declared_html: bool) -> String {
     text
 }
 
-/// Plain text of a title or other short text construct: tags removed and
-/// entities decoded when it is declared HTML/XHTML or holds markup; text
-/// that merely contains `<` (`a < b`) stays as it is.
-fn plain(text: &Text) -> String {
+/// Plain text of a title or other short text construct ([`plain_str`]).
+fn plain(text: &Text, format: FeedFormat) -> String {
     let declared = text.content_type.subty().as_str().contains("html");
-    plain_str(&text.content, declared)
+    plain_str(&text.content, declared, format)
 }
 
 /// Sanitized HTML of a title or other short text construct, when it is
@@ -762,7 +766,11 @@ fn build_feed(
         .or_else(|| site_url.clone());
     let format = format_of(&feed.feed_type);
     let mut budget = html::HtmlBudget::default();
-    let title = feed.title.as_ref().map(plain).filter(|t| !t.is_empty());
+    let title = feed
+        .title
+        .as_ref()
+        .map(|t| plain(t, format))
+        .filter(|t| !t.is_empty());
     let title_html = feed
         .title
         .as_ref()
@@ -829,7 +837,7 @@ fn build_feed(
         description: feed
             .description
             .as_ref()
-            .map(plain)
+            .map(|t| plain(t, format))
             .filter(|t| !t.is_empty()),
         format,
         encoding,
@@ -885,7 +893,11 @@ fn build_entry(
 ) -> (NormalizedEntry, Vec<String>) {
     let mut notes = Vec::new();
     let link = home_link(&e.links).and_then(|l| url::resolve(&l.href, base));
-    let title = e.title.as_ref().map(plain).unwrap_or_default();
+    let title = e
+        .title
+        .as_ref()
+        .map(|t| plain(t, format))
+        .unwrap_or_default();
     let title_html = e
         .title
         .as_ref()
@@ -932,7 +944,7 @@ fn build_entry(
     let authors: Vec<String> = e
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(|n| plain_str(n, false)))
+        .filter_map(|p| p.name.as_deref().map(|n| plain_str(n, false, format)))
         .filter(|n| !n.is_empty())
         .collect();
     let with_email: Vec<crate::model::Author> = e
@@ -942,7 +954,7 @@ fn build_entry(
             name: p
                 .name
                 .as_deref()
-                .map(|n| plain_str(n, false))
+                .map(|n| plain_str(n, false, format))
                 .filter(|n| !n.is_empty()),
             email: p
                 .email
@@ -960,12 +972,12 @@ fn build_entry(
         .categories
         .iter()
         .map(|c| crate::model::Category {
-            term: plain_str(&c.term, false),
+            term: plain_str(&c.term, false, format),
             scheme: c.scheme.clone().filter(|s| !s.is_empty()),
             label: c
                 .label
                 .as_deref()
-                .map(|l| plain_str(l, false))
+                .map(|l| plain_str(l, false, format))
                 .filter(|s| !s.is_empty()),
         })
         .filter(|c| !c.term.is_empty())
@@ -1553,27 +1565,27 @@ mod hostile_tests {
         let atom = br#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
 <title type="html">&lt;b&gt;Feed&lt;/b&gt; &amp;amp; co</title><id>urn:f</id>
 <subtitle type="html">&lt;keygen autofocus onfocus=alert(1)&gt;About</subtitle>
-<entry><id>urn:1</id><title type="html">&lt;keygen autofocus onfocus=alert(1)&gt;</title>
-<author><name>&lt;b onmouseover=alert(1)&gt;Ann&lt;/b&gt;</name></author>
-<category term="&lt;img src=x onerror=alert(1)&gt;News"/></entry>
+<entry><id>urn:1</id><title type="html">&lt;keygen autofocus onfocus=alert(1)&gt;</title></entry>
 <entry><id>urn:2</id><title type="html">&gt;&lt;img src=x onerror=alert(1)&gt;</title></entry>
 <entry><id>urn:3</id><title type="text">a &lt; b and c &gt; d</title></entry>
 <entry><id>urn:4</id><title type="html">Tom &amp;amp; Jerry: 1 &amp;lt; 2</title></entry>
+<entry><id>urn:5</id><title>Example &lt;b&gt;Atom&lt;/b&gt;</title></entry>
 </feed>"#;
         let f = norm(atom.to_vec()).expect("parses");
         assert_eq!(f.title.as_deref(), Some("Feed & co"));
         assert_eq!(f.description.as_deref(), Some("About"));
         assert_eq!(f.entries[0].title, "");
-        assert_eq!(f.entries[0].author.as_deref(), Some("Ann"));
-        let cats = f.entries[0].categories.clone().unwrap_or_default();
-        assert_eq!(cats[0].term, "News");
         assert_eq!(f.entries[1].title, ">");
         assert_eq!(f.entries[2].title, "a < b and c > d");
         assert_eq!(f.entries[3].title, "Tom & Jerry: 1 < 2");
+        // Atom declares its text types: a title of type text is text.
+        assert_eq!(f.entries[4].title, "Example <b>Atom</b>");
 
         let rss2 = rss(
             "<description>&lt;script&gt;alert(\"d\")&lt;/script&gt;Daily</description>\
-             <item><guid>1</guid><title>&lt;keygen autofocus onfocus=alert(1)&gt;</title></item>\
+             <item><guid>1</guid><title>&lt;keygen autofocus onfocus=alert(1)&gt;</title>\
+             <author>&lt;b onmouseover=alert(1)&gt;Ann&lt;/b&gt;</author>\
+             <category>&lt;img src=x onerror=alert(1)&gt;News</category></item>\
              <item><guid>2</guid><title>&gt;&lt;img src=x onerror=alert(1)&gt;</title></item>\
              <item><guid>3</guid><title>a &lt; b, 1&lt;2 and Vec&lt;T&gt; in Rust</title></item>\
              <item><guid>4</guid><title>x &lt;= y &amp;&amp; y &gt; z</title></item>",
@@ -1593,6 +1605,9 @@ mod hostile_tests {
         assert_eq!(f.title.as_deref(), Some("T"));
         assert_eq!(f.description.as_deref(), Some("Daily"));
         assert_eq!(f.entries[0].title, "");
+        assert_eq!(f.entries[0].author.as_deref(), Some("Ann"));
+        let cats = f.entries[0].categories.clone().unwrap_or_default();
+        assert_eq!(cats[0].term, "News");
         assert_eq!(f.entries[1].title, ">");
         assert_eq!(f.entries[2].title, "a < b, 1<2 and Vec<T> in Rust");
         assert_eq!(f.entries[3].title, "x <= y && y > z");
