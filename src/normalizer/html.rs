@@ -74,22 +74,22 @@ impl Drop for BaseGuard {
 
 /// Elements kept besides ammonia's defaults: the presentational and
 /// harmless ones feedparser keeps (its `acceptable_elements`), without
-/// `form` and `noscript`.
+/// `form`, `noscript`, form controls (`input`, `button`, `select`,
+/// `option`, `optgroup`, `textarea`, `keygen`, `datalist`, `output`,
+/// `label`, `command`) and `dialog`: a feed entry has no use for them, and
+/// they can steal focus, submit or pose as the reader's own UI. Their text
+/// is kept.
 const EXTRA_ELEMENTS: &[&str] = &[
     "address",
     "audio",
     "big",
-    "button",
     "canvas",
     "caption",
     "center",
     "col",
     "colgroup",
-    "command",
     "datagrid",
-    "datalist",
     "details",
-    "dialog",
     "dir",
     "event-source",
     "fieldset",
@@ -98,9 +98,6 @@ const EXTRA_ELEMENTS: &[&str] = &[
     "font",
     "footer",
     "header",
-    "input",
-    "keygen",
-    "label",
     "legend",
     "m",
     "menu",
@@ -108,19 +105,14 @@ const EXTRA_ELEMENTS: &[&str] = &[
     "multicol",
     "nav",
     "nextid",
-    "optgroup",
-    "option",
-    "output",
     "progress",
     "section",
-    "select",
     "sound",
     "source",
     "spacer",
     "strike",
     "tbody",
     "td",
-    "textarea",
     "tfoot",
     "th",
     "thead",
@@ -136,17 +128,20 @@ const EXTRA_ELEMENTS: &[&str] = &[
 /// feedparser's `acceptable_attributes` without those holding URLs that
 /// ammonia does not check (`action`, `background`, `cite`, `data`,
 /// `datasrc`, `dynsrc`, `longdesc`, `lowsrc`, `ping`, `poster`,
-/// `usemap`) and without `rel`, which ammonia sets on links itself.
-/// `style` is kept and filtered by [`filter_style`].
+/// `usemap`, `icon`, `vrml`), without `rel`, which ammonia sets on links
+/// itself, without
+/// those of form controls and forms (`name`, `form`, `for`, `value` of
+/// inputs aside, `checked`, `disabled`, `method`, `enctype`, `accept`...),
+/// and without those that take focus or make content interactive
+/// (`autofocus`, `accesskey`, `tabindex`, `contenteditable`, `draggable`,
+/// `datafld`...). `id` is kept with the prefix `feedfold-` (ammonia's
+/// `id_prefix`), so that it cannot clobber the page's own ids; `target`
+/// only as `_blank` on links ([`filter_attribute`]); `style` is filtered
+/// by [`filter_style`].
 const EXTRA_ATTRIBUTES: &[&str] = &[
     "abbr",
-    "accept",
-    "accept-charset",
-    "accesskey",
     "align",
     "alt",
-    "autocomplete",
-    "autofocus",
     "axis",
     "balance",
     "bgcolor",
@@ -159,11 +154,9 @@ const EXTRA_ATTRIBUTES: &[&str] = &[
     "cellpadding",
     "cellspacing",
     "ch",
-    "challenge",
     "char",
     "charoff",
     "charset",
-    "checked",
     "choff",
     "class",
     "clear",
@@ -171,97 +164,64 @@ const EXTRA_ATTRIBUTES: &[&str] = &[
     "cols",
     "colspan",
     "compact",
-    "contenteditable",
     "controls",
     "coords",
-    "datafld",
-    "datapagesize",
     "datetime",
     "default",
     "delay",
     "dir",
-    "disabled",
-    "draggable",
-    "enctype",
     "end",
     "face",
-    "for",
-    "form",
     "frame",
     "galleryimg",
     "gutter",
     "headers",
     "height",
-    "hidefocus",
     "hidden",
     "high",
     "hreflang",
     "hspace",
-    "icon",
     "id",
-    "inputmode",
     "ismap",
-    "keytype",
     "label",
     "lang",
     "leftspacing",
-    "list",
     "loop",
     "loopcount",
     "loopend",
     "loopstart",
     "low",
     "max",
-    "maxlength",
     "media",
-    "method",
     "min",
-    "multiple",
-    "name",
     "nohref",
     "noshade",
     "nowrap",
     "open",
     "optimum",
-    "pattern",
     "point-size",
-    "pqg",
     "preload",
-    "prompt",
-    "radiogroup",
-    "readonly",
-    "repeat-max",
-    "repeat-min",
-    "replace",
-    "required",
     "rev",
     "rightspacing",
     "rows",
     "rowspan",
     "rules",
     "scope",
-    "selected",
     "shape",
     "size",
     "span",
     "start",
-    "step",
     "style",
     "summary",
     "suppress",
-    "tabindex",
-    "target",
-    "template",
     "title",
     "toppadding",
     "type",
-    "unselectable",
     "valign",
     "value",
     "variable",
     "volume",
     "vspace",
-    "vrml",
     "width",
     "wrap",
     "xml:lang",
@@ -431,8 +391,86 @@ fn shorthand_value_is_plain(value: &str) -> bool {
     value.split_whitespace().all(css_word_is_plain)
 }
 
+/// Properties that size or space boxes and text: kept only with small
+/// values ([`size_value_is_small`]), so that an entry cannot cover or
+/// push away the page around it.
+const CSS_SIZING: &[&str] = &[
+    "width",
+    "height",
+    "line-height",
+    "letter-spacing",
+    "text-indent",
+    "font-size",
+    "font",
+    "margin",
+    "padding",
+    "border",
+];
+
+/// Whether every length in a CSS value is small: at most 100px (75pt,
+/// 6.25em...), a percentage at most 100%, a number without unit at most 3
+/// (a line height), none negative; keywords and other words (font names,
+/// colours, `auto`, `solid`) pass. `width:10000px`, `margin:-50px` and
+/// `font-size:40em` do not.
+pub fn size_value_is_small(value: &str) -> bool {
+    // Function arguments (`rgb(0, 128, 0)`) are not sizes.
+    let mut depth = 0usize;
+    let outside: String = value
+        .chars()
+        .map(|c| match c {
+            '(' => {
+                depth += 1;
+                ' '
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                ' '
+            }
+            _ if depth > 0 => ' ',
+            c => c,
+        })
+        .collect();
+    outside
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '/')
+        .filter(|w| !w.is_empty())
+        .all(|word| {
+            let w = word.to_ascii_lowercase();
+            let w = w.strip_prefix('+').unwrap_or(&w);
+            let numeric_start = w.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+            if w.starts_with('-') {
+                return false;
+            }
+            if !numeric_start {
+                return true;
+            }
+            let num_len = w
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(w.len());
+            let Ok(n) = w[..num_len].parse::<f64>() else {
+                return false;
+            };
+            // The most of each unit that is 100px or less.
+            let max = match &w[num_len..] {
+                "" => 3.0,
+                "px" => 100.0,
+                "pt" => 75.0,
+                "pc" => 6.25,
+                "em" | "rem" => 6.25,
+                "ex" | "ch" => 12.5,
+                "in" => 1.04,
+                "cm" => 2.65,
+                "mm" => 26.5,
+                "%" => 100.0,
+                _ => return false,
+            };
+            n <= max
+        })
+}
+
 /// Keeps the safe declarations of a `style` attribute, as
-/// `property: value;` joined by spaces; `None` when none is left.
+/// `property: value;` joined by spaces; `None` when none is left. Sizing
+/// properties ([`CSS_SIZING`], with their `-top`... variants) keep only
+/// small values ([`size_value_is_small`]).
 pub fn filter_style(style: &str) -> Option<String> {
     let mut kept = Vec::new();
     for decl in style.split(';') {
@@ -447,11 +485,27 @@ pub fn filter_style(style: &str) -> Option<String> {
         let base = prop.split('-').next().unwrap_or_default();
         let ok = CSS_PROPERTIES.contains(&prop.as_str())
             || (CSS_SHORTHANDS.contains(&base) && shorthand_value_is_plain(value));
-        if ok {
+        let sizing = CSS_SIZING.contains(&prop.as_str()) || CSS_SIZING.contains(&base);
+        if ok && (!sizing || size_value_is_small(value)) {
             kept.push(format!("{prop}: {value};"));
         }
     }
     (!kept.is_empty()).then(|| kept.join(" "))
+}
+
+/// The prefix ammonia puts on every kept `id` (its `id_prefix`).
+pub const ID_PREFIX: &str = "feedfold-";
+
+/// Rewrites the kept attributes: `style` through [`filter_style`];
+/// `target` (kept on links only) only as `_blank`, which ammonia's
+/// `rel="noopener noreferrer"` makes safe.
+fn filter_attribute<'v>(element: &str, attr: &str, value: &'v str) -> Option<Cow<'v, str>> {
+    match attr {
+        "style" => filter_style(value).map(Cow::Owned),
+        "target" => (element == "a" && value.trim().eq_ignore_ascii_case("_blank"))
+            .then_some(Cow::Borrowed("_blank")),
+        _ => Some(Cow::Borrowed(value)),
+    }
 }
 
 fn sanitizer() -> &'static Builder<'static> {
@@ -460,16 +514,12 @@ fn sanitizer() -> &'static Builder<'static> {
         let mut builder = Builder::default();
         builder
             .link_rel(Some("noopener noreferrer"))
+            .id_prefix(Some(ID_PREFIX))
             .url_relative(UrlRelative::Custom(Box::new(ThreadBase)))
             .add_tags(EXTRA_ELEMENTS)
             .add_generic_attributes(EXTRA_ATTRIBUTES)
-            .attribute_filter(|_, attr, value| {
-                if attr == "style" {
-                    filter_style(value).map(Cow::Owned)
-                } else {
-                    Some(Cow::Borrowed(value))
-                }
-            });
+            .add_tag_attributes("a", &["target"])
+            .attribute_filter(filter_attribute);
         builder
     })
 }
@@ -477,11 +527,13 @@ fn sanitizer() -> &'static Builder<'static> {
 /// Sanitizes untrusted HTML for display.
 ///
 /// Uses ammonia's safe defaults, widened to the harmless elements and
-/// attributes feedparser keeps (`EXTRA_ELEMENTS`, `EXTRA_ATTRIBUTES`):
-/// `<script>` and `<style>` are removed with their content, as are `on*`
-/// event handlers and URLs with schemes such as `javascript:`, `data:` or
-/// `vbscript:`; `style` attributes keep only safe declarations
-/// ([`filter_style`]). Relative
+/// attributes feedparser keeps (`EXTRA_ELEMENTS`, `EXTRA_ATTRIBUTES`), less
+/// forms, form controls, `dialog` and the attributes that take focus or
+/// make content interactive: `<script>` and `<style>` are removed with
+/// their content, as are `on*` event handlers and URLs with schemes such as
+/// `javascript:`, `data:` or `vbscript:`; `style` attributes keep only safe
+/// declarations, sizes only small ([`filter_style`]); `id`s get the prefix
+/// [`ID_PREFIX`]; `target` stays only as `_blank` on links. Relative
 /// URLs are resolved against `base` when given (like ammonia's
 /// `UrlRelative::RewriteWithBase`) and kept as they are otherwise. Links
 /// get `rel="noopener noreferrer"`. The ammonia builder is built once and
@@ -1932,7 +1984,7 @@ mod tests {
         );
         assert_eq!(
             sanitize_html("<form action=\"javascript:x\"><input formaction=\"javascript:y\"></form><noscript>n</noscript>", None),
-            "<input>n"
+            "n"
         );
         assert_eq!(
             sanitize_html("<span background=\"javascript:x\" cite=\"javascript:y\" style=\"color: red; background: url(javascript:z); width: expression(alert(1)); margin: 0 auto; -moz-binding: url(x); border: 1px solid rgb(0, 0, 0)\">s</span>", None),
@@ -1946,6 +1998,110 @@ mod tests {
         );
         assert_eq!(filter_style("background: yellow url(x)"), None);
         assert_eq!(filter_style(""), None);
+    }
+
+    #[test]
+    fn sanitize_removes_controls_focus_and_layout_payloads() {
+        let payloads = [
+            "<img name=getElementById src=x>",
+            "<input type=password name=p>",
+            "<button type=submit>Buy</button>",
+            "<select><option>a</option></select>",
+            "<textarea>t</textarea>",
+            "<keygen name=k>",
+            "<dialog open>d</dialog>",
+            "<div contenteditable>c</div>",
+            "<p autofocus>a</p>",
+            "<a href=\"https://x.org/\" accesskey=s>k</a>",
+            "<span tabindex=1>t</span>",
+            "<a href=\"https://x.org/\" target=_top>t</a>",
+            "<div style=\"width:10000px\">w</div>",
+            "<p id=x>i</p>",
+            "<span form=f>f</span>",
+            "<label for=i>l</label>",
+            "<form id=f><p>in a form</p></form>",
+            "<fieldset disabled name=n>f</fieldset>",
+            "<div style=\"margin-top:-200px; font-size: 40em; height: 100vh\">m</div>",
+        ];
+        let forbidden = [
+            "name=",
+            "<input",
+            "<button",
+            "<select",
+            "<option",
+            "<textarea",
+            "<keygen",
+            "<dialog",
+            "contenteditable",
+            "autofocus",
+            "accesskey",
+            "tabindex",
+            "_top",
+            "10000px",
+            "id=\"x\"",
+            "form=",
+            "<form",
+            "<label",
+            "for=",
+            "disabled",
+            "-200px",
+            "40em",
+            "100vh",
+        ];
+        for payload in payloads {
+            let clean = sanitize_html(payload, None);
+            for bad in forbidden {
+                assert!(!clean.contains(bad), "{payload} -> {clean}");
+            }
+        }
+        assert_eq!(
+            sanitize_html("<textarea>kept text</textarea>", None),
+            "kept text"
+        );
+        assert_eq!(
+            sanitize_html("<p id=x>i</p>", None),
+            "<p id=\"feedfold-x\">i</p>"
+        );
+        assert_eq!(
+            sanitize_html("<a href=\"https://x.org/\" target=_blank>b</a><a href=\"https://x.org/\" target=_top>t</a>", None),
+            "<a href=\"https://x.org/\" target=\"_blank\" rel=\"noopener noreferrer\">b</a>\
+             <a href=\"https://x.org/\" rel=\"noopener noreferrer\">t</a>"
+        );
+        assert_eq!(
+            sanitize_html("<span target=_blank>s</span>", None),
+            "<span>s</span>"
+        );
+    }
+
+    #[test]
+    fn sizes_are_kept_only_small() {
+        for (style, kept) in [
+            ("width: 100%", Some("width: 100%;")),
+            ("width: 300px", None),
+            ("width:10000px", None),
+            ("height: 100px", Some("height: 100px;")),
+            ("font-size: 10pt", Some("font-size: 10pt;")),
+            ("font-size: 40em", None),
+            ("line-height: 1.4", Some("line-height: 1.4;")),
+            ("line-height: 40", None),
+            ("margin: 0 15px 0 0", Some("margin: 0 15px 0 0;")),
+            ("margin-top: -50px", None),
+            ("padding: 99em", None),
+            ("height: 100vh", None),
+            ("text-indent: 0.5in", Some("text-indent: 0.5in;")),
+            (
+                "border: 1px solid rgb(0, 128, 0)",
+                Some("border: 1px solid rgb(0, 128, 0);"),
+            ),
+            ("border: 90pt solid", None),
+            (
+                "font: bold 12px/1.5 Arial, sans-serif",
+                Some("font: bold 12px/1.5 Arial, sans-serif;"),
+            ),
+            ("color: red; width: 5000px", Some("color: red;")),
+        ] {
+            assert_eq!(filter_style(style).as_deref(), kept, "{style}");
+        }
     }
 
     #[test]
