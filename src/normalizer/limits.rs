@@ -10,7 +10,7 @@
 //!   arrays and objects (JSON) nest deeper is refused; feed-rs recurses
 //!   into nested elements and would overflow the stack.
 //! - **Size** ([`MAX_ENTRIES`], [`MAX_ELEMENTS`], [`MAX_TEXT_ELEMENTS`],
-//!   [`MAX_JSON_MEMBERS`]):
+//!   [`MAX_JSON_MEMBERS`], [`MAX_JSON_VALUES`]):
 //!   entries and elements beyond these are dropped from the text before
 //!   feed-rs reads it (with a warning), so that its in-memory model stays
 //!   small whatever the document holds.
@@ -39,6 +39,12 @@ use std::borrow::Cow;
 /// debug build, so 128 leaves a margin of 2 in the worst case. serde_json
 /// refuses JSON nested deeper than 128 too.
 pub const MAX_DEPTH: usize = 128;
+
+/// Array elements and object members kept per JSON document, all arrays
+/// and objects together; later ones are dropped with a warning. The JSON
+/// fix-ups hold the whole document as a `serde_json::Value`, about 100
+/// bytes per member.
+pub const MAX_JSON_VALUES: usize = 250_000;
 
 /// Entries kept per document; later ones are dropped with a warning.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -165,7 +171,8 @@ pub struct BoundedJson<'a> {
     /// Items of the top-level `items` array dropped over [`MAX_ENTRIES`].
     pub dropped_items: usize,
     /// Other array elements and object members dropped over
-    /// [`MAX_JSON_MEMBERS`].
+    /// [`MAX_JSON_MEMBERS`] or [`MAX_JSON_VALUES`] (a container emptied
+    /// counts once).
     pub dropped_members: usize,
 }
 
@@ -181,11 +188,11 @@ struct Frame {
     object: bool,
 }
 
-/// Applies [`MAX_DEPTH`], [`MAX_ENTRIES`] and [`MAX_JSON_MEMBERS`] to a
-/// JSON document: refuses it when nested too deep, and drops the elements
-/// and members over the limits (the top-level `items` array keeps
-/// [`MAX_ENTRIES`] items, every other array and object
-/// [`MAX_JSON_MEMBERS`]). One pass over the bytes, nothing parsed into
+/// Applies [`MAX_DEPTH`], [`MAX_ENTRIES`], [`MAX_JSON_MEMBERS`] and
+/// [`MAX_JSON_VALUES`] to a JSON document: refuses it when nested too deep,
+/// and drops the elements and members over the limits (the top-level
+/// `items` array keeps [`MAX_ENTRIES`] items, every other array and object
+/// [`MAX_JSON_MEMBERS`], the whole document [`MAX_JSON_VALUES`]). One pass over the bytes, nothing parsed into
 /// memory; text that is not valid JSON is left for the JSON parser to
 /// refuse.
 pub fn bound_json(text: &str) -> Result<BoundedJson<'_>, JsonTooDeep> {
@@ -200,6 +207,8 @@ pub fn bound_json(text: &str) -> Result<BoundedJson<'_>, JsonTooDeep> {
     let mut dropped_members = 0;
     // The top-level object's last key was `items`.
     let mut items_key = false;
+    // Array elements and object members kept so far.
+    let mut values = 0usize;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -252,9 +261,15 @@ pub fn bound_json(text: &str) -> Result<BoundedJson<'_>, JsonTooDeep> {
                     .and_then(|rest| rest.iter().position(|c| !c.is_ascii_whitespace()))
                     .map(|p| i + 1 + p);
                 let empty = next.is_some_and(|n| matches!(b[n], b']' | b'}'));
-                if !empty {
-                    if let Some(top) = stack.last_mut() {
+                if !empty && dropping.is_none() {
+                    if values >= MAX_JSON_VALUES {
+                        // Over the document's values: this container stays
+                        // empty.
+                        dropping = Some((i + 1, stack.len()));
+                        dropped_members += 1;
+                    } else if let Some(top) = stack.last_mut() {
                         top.started = 1;
+                        values += 1;
                     }
                 }
             }
@@ -274,10 +289,11 @@ pub fn bound_json(text: &str) -> Result<BoundedJson<'_>, JsonTooDeep> {
                 if let Some(top) = stack.last_mut() {
                     top.expects_key = top.object;
                     if dropping.is_none() {
-                        if top.started >= top.limit {
+                        if top.started >= top.limit || values >= MAX_JSON_VALUES {
                             dropping = Some((i, depth));
                         } else {
                             top.started += 1;
+                            values += 1;
                         }
                     }
                     if matches!(dropping, Some((_, d)) if d == depth) {
@@ -372,6 +388,36 @@ mod tests {
         // An escaped key is the same key.
         let escaped = doc.replacen("\"items\"", "\"\\u0069tems\"", 1);
         assert_eq!(bound_json(&escaped).expect("ok").dropped_items, 5);
+    }
+
+    #[test]
+    fn values_over_the_document_limit_are_dropped() {
+        let item = format!(
+            "{{{}}}",
+            (0..100)
+                .map(|i| format!("\"k{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let n = MAX_JSON_VALUES / 100 + 10;
+        let doc = format!(
+            "{{\"items\":[{}],\"title\":\"T\"}}",
+            vec![item; n].join(",")
+        );
+        let b = bound_json(&doc).expect("within depth");
+        let v: serde_json::Value = serde_json::from_str(&b.text).expect("still JSON");
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        let members: usize = items
+            .iter()
+            .map(|i| i.as_object().map_or(0, |o| o.len()))
+            .sum();
+        // The root's `items` member, the items and their members.
+        assert_eq!(1 + items.len() + members, MAX_JSON_VALUES);
+        assert!(b.dropped_items > 0 || b.dropped_members > 0);
+        assert!(
+            v.get("title").is_none(),
+            "dropped with the rest of the root object"
+        );
     }
 
     #[test]

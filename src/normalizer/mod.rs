@@ -132,9 +132,10 @@ pub fn normalize(
         }
         if bounded.dropped_members > 0 {
             warnings.push(format!(
-                "dropped {} JSON array elements or object members over the limit of {} per array or object",
+                "dropped {} JSON array elements or object members over the limits of {} per array or object and {} per document",
                 bounded.dropped_members,
-                limits::MAX_JSON_MEMBERS
+                limits::MAX_JSON_MEMBERS,
+                limits::MAX_JSON_VALUES
             ));
         }
         let text = match fixups::fix_json_feed(&bounded.text) {
@@ -1495,6 +1496,10 @@ mod hostile_tests {
             ("2.3M <item/> (16 MB)", rss(&"<item/>".repeat(2_300_000))),
             ("1.4M <category/> in one item", rss(&item(&"<category>c</category>".repeat(700_000)))),
             ("5M JSON items (15 MB)", format!("{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"items\":[{}]}}", vec!["{}"; 5_000_000].join(",")).into_bytes()),
+            ("10k JSON items of 150 members (16 MB)", {
+                let item = format!("{{{}}}", (0..150).map(|i| format!("\"k{i}\":{i}")).collect::<Vec<_>>().join(","));
+                format!("{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"items\":[{}]}}", vec![item; 10_000].join(",")).into_bytes()
+            }),
             ("5M JSON tags in one item", format!("{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"items\":[{{\"id\":\"1\",\"tags\":[{}]}}]}}", vec!["\"t\""; 5_000_000].join(",")).into_bytes()),
         ]
     }
