@@ -1848,23 +1848,35 @@ pub fn looks_like_html(s: &str) -> bool {
     false
 }
 
-/// Elements besides [`KNOWN_ELEMENTS`] whose tags make a short field
-/// ([`looks_like_markup`]) HTML: form controls, embedding and document
-/// elements, and the obsolete ones browsers still act on.
-const MARKUP_ELEMENTS: &[&str] = &[
+/// Elements whose start tag alone makes a short field
+/// ([`looks_like_markup`]) HTML: they never stand for prose (scripts,
+/// embedded content, line breaks, form controls, document elements, the
+/// obsolete ones browsers still act on). A start tag of another element
+/// alone does not: `USAIR <U> SEEKS ORDER AGAINST TWA <TWA>` names stock
+/// tickers.
+const NEVER_PROSE: &[&str] = &[
     "applet",
+    "audio",
     "base",
     "basefont",
     "bgsound",
+    "body",
+    "br",
     "button",
     "canvas",
     "datalist",
     "dialog",
+    "embed",
     "fieldset",
     "form",
     "frame",
     "frameset",
+    "head",
+    "hr",
+    "html",
+    "iframe",
     "image",
+    "img",
     "input",
     "isindex",
     "keygen",
@@ -1874,49 +1886,83 @@ const MARKUP_ELEMENTS: &[&str] = &[
     "listing",
     "marquee",
     "math",
-    "menu",
     "meta",
     "noembed",
     "noframes",
+    "noscript",
+    "object",
     "optgroup",
     "option",
     "output",
     "param",
+    "picture",
     "plaintext",
+    "script",
     "select",
+    "source",
+    "style",
     "svg",
+    "template",
     "textarea",
     "title",
+    "video",
+    "wbr",
     "xmp",
 ];
 
-/// Whether a short field (a title, a name, a category) holds markup:
-/// [`looks_like_html`], or a tag of one of [`MARKUP_ELEMENTS`], or any
-/// start tag with an attribute value (`<x onfocus=...>`). Prose with `<`
-/// (`a < b`, `1<2`, `Vec<T>`, `x <= y`) does not.
+/// Whether a short field (a title, a name, a category) of a format that
+/// does not declare its text types holds markup: an end tag of a known
+/// element (`</b>`), a start tag of one that never stands for prose
+/// ([`NEVER_PROSE`]: `<script>`, `<img`, `<br>`, `<keygen`...), any start
+/// tag with an attribute value (`<x onfocus=...>`), or an entity reference
+/// HTML knows (`&amp;`, left from escaping twice). Prose with `<` (`a < b`,
+/// `1<2`, `Vec<T>`, `x <= y`, tickers such as `<U>`) does not.
 pub fn looks_like_markup(s: &str) -> bool {
-    if looks_like_html(s) {
-        return true;
-    }
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(lt) = b
+    while let Some(at) = b
         .get(from..)
-        .and_then(|r| r.iter().position(|&c| c == b'<'))
+        .and_then(|r| r.iter().position(|&c| c == b'<' || c == b'&'))
+        .map(|p| from + p)
     {
-        let at = from + lt;
         from = at + 1;
-        if !b.get(at + 1).is_some_and(u8::is_ascii_alphabetic) {
+        if b[at] == b'&' {
+            let len = b
+                .get(at + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take(32)
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'#')
+                .count();
+            if b.get(at + 1 + len) == Some(&b';') {
+                let reference = s.get(at..at + len + 2).unwrap_or_default();
+                if html_escape::decode_html_entities(reference) != reference {
+                    return true;
+                }
+            }
             continue;
         }
-        let (name, name_end) = tag_name(b, at + 1);
+        let closing = b.get(at + 1) == Some(&b'/');
+        let name_start = if closing { at + 2 } else { at + 1 };
+        if !b.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let (name, name_end) = tag_name(b, name_start);
         let delimited = b
             .get(name_end)
             .is_some_and(|&c| is_space(c) || c == b'>' || c == b'/');
         if !delimited {
             continue;
         }
-        if is_in(&name, MARKUP_ELEMENTS) {
+        if closing {
+            if b.get(name_end) == Some(&b'>')
+                && (KNOWN_ELEMENTS.contains(&name.as_str()) || is_in(&name, NEVER_PROSE))
+            {
+                return true;
+            }
+            continue;
+        }
+        if is_in(&name, NEVER_PROSE) {
             return true;
         }
         // An attribute with a value before the tag's end.
@@ -2477,6 +2523,9 @@ mod tests {
             "<x onmouseover=\"y\">hi",
             "<input>",
             "<svg/onload=alert(1)>",
+            "Tom <b>and</b> Jerry",
+            "one<br>two",
+            "Tom &amp; Jerry",
         ] {
             assert!(looks_like_markup(s), "{s}");
         }
@@ -2488,6 +2537,9 @@ mod tests {
             "List<Foo bar>",
             "<3 you",
             "",
+            "USAIR <U> SEEKS ORDER AGAINST TWA <TWA>",
+            "Twa <twa> in Court Settlement With Usair <u>",
+            "AT&T & co",
         ] {
             assert!(!looks_like_markup(s), "{s}");
         }
