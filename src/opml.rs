@@ -6,9 +6,42 @@
 //! with an `xmlUrl` as a feed, named by its `title` or `text`, with the
 //! folder path kept as its category. Export writes one flat list. Pure:
 //! text in, feeds out, and back; the CLI does the file I/O and the store.
+//!
+//! An imported document may come from anyone, so what it can cost is
+//! bounded: at most [`MAX_OPML_BYTES`], [`MAX_OUTLINES`] outlines nested at
+//! most [`MAX_OUTLINE_DEPTH`] deep, URLs of at most [`MAX_URL_BYTES`]
+//! (over these the document is refused with an [`OpmlError`] saying
+//! which); names are cut to [`MAX_NAME_BYTES`] and categories to
+//! [`MAX_CATEGORY_BYTES`]. The folder path is kept as one string that
+//! grows and shrinks with the nesting, so a feed's category costs at most
+//! [`MAX_CATEGORY_BYTES`] whatever the depth.
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::XmlVersion;
+
+/// Largest OPML document [`parse`] reads, in bytes (a list of 20,000
+/// feeds is about 3 MB); the CLI may check a file's size against it before
+/// reading it.
+pub const MAX_OPML_BYTES: usize = 8 << 20;
+
+/// Most `outline` elements (feeds and folders) in one document.
+pub const MAX_OUTLINES: usize = 50_000;
+
+/// How deep outlines may nest (folders in folders); feed readers use two
+/// or three levels.
+pub const MAX_OUTLINE_DEPTH: usize = 32;
+
+/// Longest `xmlUrl` or `htmlUrl`, in bytes: a feed with a longer one is
+/// refused rather than cut (a cut URL is another URL).
+pub const MAX_URL_BYTES: usize = 4096;
+
+/// Longest feed or folder name kept, in bytes; longer ones are cut at a
+/// character boundary.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Longest category (folder path) kept, in bytes; longer ones are cut at a
+/// character boundary.
+pub const MAX_CATEGORY_BYTES: usize = 512;
 
 /// One feed of an OPML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +52,8 @@ pub struct OpmlFeed {
     pub name: Option<String>,
     /// `htmlUrl`.
     pub site_url: Option<String>,
-    /// The enclosing folders' names, outermost first, joined by `/`.
+    /// The enclosing folders' names, outermost first, joined by `/` (at
+    /// most [`MAX_CATEGORY_BYTES`]).
     pub category: Option<String>,
 }
 
@@ -41,6 +75,54 @@ pub enum OpmlError {
     /// Writing failed.
     #[error("cannot write OPML")]
     Write(#[from] std::io::Error),
+    /// Over [`MAX_OPML_BYTES`].
+    #[error("the OPML document has {bytes} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// The document's size.
+        bytes: usize,
+        /// [`MAX_OPML_BYTES`].
+        limit: usize,
+    },
+    /// Over [`MAX_OUTLINES`] outlines.
+    #[error("the OPML document has over {limit} outlines (at byte {position})")]
+    TooManyOutlines {
+        /// [`MAX_OUTLINES`].
+        limit: usize,
+        /// Where the one over the limit starts.
+        position: u64,
+    },
+    /// Outlines nested deeper than [`MAX_OUTLINE_DEPTH`].
+    #[error("outlines nested deeper than {limit} levels (at byte {position})")]
+    TooDeep {
+        /// [`MAX_OUTLINE_DEPTH`].
+        limit: usize,
+        /// Where the outline over the limit starts.
+        position: u64,
+    },
+    /// An `xmlUrl` or `htmlUrl` longer than [`MAX_URL_BYTES`].
+    #[error("an {attribute} of {bytes} bytes at byte {position} is over the limit of {limit}")]
+    UrlTooLong {
+        /// `xmlUrl` or `htmlUrl`.
+        attribute: &'static str,
+        /// Its length.
+        bytes: usize,
+        /// [`MAX_URL_BYTES`].
+        limit: usize,
+        /// Where its outline starts.
+        position: u64,
+    },
+}
+
+/// Cuts `s` to at most `max` bytes at a character boundary.
+fn truncate_at_char(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while end > 0 && !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
 
 fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -55,14 +137,25 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Reads the feeds of an OPML document, in document order.
+/// Reads the feeds of an OPML document, in document order, within the
+/// limits of this module.
 pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
+    if text.len() > MAX_OPML_BYTES {
+        return Err(OpmlError::TooLarge {
+            bytes: text.len(),
+            limit: MAX_OPML_BYTES,
+        });
+    }
     let mut reader = quick_xml::Reader::from_str(text);
     let mut feeds = Vec::new();
-    // The names of the open outline elements (None for unnamed ones).
-    let mut folders: Vec<Option<String>> = Vec::new();
+    // The names of the open outline elements, joined by `/` (unnamed ones
+    // add nothing), and the length of `path` before each was opened.
+    let mut path = String::new();
+    let mut marks: Vec<usize> = Vec::new();
+    let mut outlines = 0usize;
     let mut root_seen = false;
     loop {
+        let position = reader.buffer_position();
         let event = reader.read_event().map_err(|e| OpmlError::Xml {
             position: reader.error_position(),
             message: e.to_string(),
@@ -72,7 +165,9 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
             Event::Empty(e) => (e, true),
             Event::End(e) => {
                 if e.local_name().as_ref() == "outline" {
-                    folders.pop();
+                    if let Some(len) = marks.pop() {
+                        path.truncate(len);
+                    }
                 }
                 continue;
             }
@@ -90,18 +185,51 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
         if name != "outline" {
             continue;
         }
-        let label = attribute(&e, "title").or_else(|| attribute(&e, "text"));
-        if let Some(url) = attribute(&e, "xmlUrl") {
-            let path: Vec<&str> = folders.iter().flatten().map(String::as_str).collect();
+        outlines += 1;
+        if outlines > MAX_OUTLINES {
+            return Err(OpmlError::TooManyOutlines {
+                limit: MAX_OUTLINES,
+                position,
+            });
+        }
+        if marks.len() >= MAX_OUTLINE_DEPTH {
+            return Err(OpmlError::TooDeep {
+                limit: MAX_OUTLINE_DEPTH,
+                position,
+            });
+        }
+        let label = attribute(&e, "title")
+            .or_else(|| attribute(&e, "text"))
+            .map(|l| truncate_at_char(l, MAX_NAME_BYTES));
+        let url_attribute = |attr: &'static str| match attribute(&e, attr) {
+            Some(url) if url.len() > MAX_URL_BYTES => Err(OpmlError::UrlTooLong {
+                attribute: attr,
+                bytes: url.len(),
+                limit: MAX_URL_BYTES,
+                position,
+            }),
+            other => Ok(other),
+        };
+        if let Some(url) = url_attribute("xmlUrl")? {
             feeds.push(OpmlFeed {
                 url,
                 name: label.clone(),
-                site_url: attribute(&e, "htmlUrl"),
-                category: (!path.is_empty()).then(|| path.join("/")),
+                site_url: url_attribute("htmlUrl")?,
+                category: (!path.is_empty())
+                    .then(|| truncate_at_char(path.clone(), MAX_CATEGORY_BYTES)),
             });
         }
         if !empty {
-            folders.push(label);
+            marks.push(path.len());
+            if let Some(label) = &label {
+                // Past the longest category kept, the path need not grow.
+                if path.len() <= MAX_CATEGORY_BYTES {
+                    if !path.is_empty() {
+                        path.push('/');
+                    }
+                    path.push_str(label);
+                }
+            }
         }
     }
     if !root_seen {
@@ -227,5 +355,97 @@ mod tests {
             Err(OpmlError::Xml { .. })
         ));
         assert!(matches!(parse(""), Err(OpmlError::NotOpml(_))));
+    }
+
+    fn nested_opml(depth: usize, name: &str) -> String {
+        let mut text = String::from("<?xml version=\"1.0\"?><opml version=\"2.0\"><head/><body>");
+        for i in 0..depth {
+            text.push_str(&format!(
+                "<outline text=\"{name}{i}\" xmlUrl=\"https://ex.org/{i}\">"
+            ));
+        }
+        text.push_str(&"</outline>".repeat(depth));
+        text.push_str("</body></opml>");
+        text
+    }
+
+    #[test]
+    fn deep_outlines_are_refused() {
+        // The 20,000-deep document of issue #12 (1.4 MB; 2.19 GB to import
+        // when each category was the whole joined path).
+        let deep = nested_opml(20_000, "f");
+        let err = parse(&deep).expect_err("too deep");
+        assert!(matches!(err, OpmlError::TooDeep { limit, .. } if limit == MAX_OUTLINE_DEPTH));
+        assert!(
+            err.to_string().starts_with(&format!(
+                "outlines nested deeper than {MAX_OUTLINE_DEPTH} levels (at byte "
+            )),
+            "{err}"
+        );
+        let feeds = parse(&nested_opml(MAX_OUTLINE_DEPTH, "f")).expect("at the limit");
+        assert_eq!(feeds.len(), MAX_OUTLINE_DEPTH);
+        assert_eq!(feeds[0].category, None);
+        assert_eq!(feeds[2].category.as_deref(), Some("f0/f1"));
+    }
+
+    #[test]
+    fn categories_and_names_stay_short() {
+        let long = "n".repeat(MAX_NAME_BYTES * 3);
+        let feeds = parse(&nested_opml(MAX_OUTLINE_DEPTH, &long)).expect("parses");
+        for f in &feeds {
+            assert!(f.name.as_ref().is_some_and(|n| n.len() <= MAX_NAME_BYTES));
+            assert!(f
+                .category
+                .as_ref()
+                .is_none_or(|c| c.len() <= MAX_CATEGORY_BYTES));
+        }
+        assert_eq!(
+            feeds
+                .last()
+                .and_then(|f| f.category.as_ref())
+                .map(String::len),
+            Some(MAX_CATEGORY_BYTES)
+        );
+        // A multi-byte character is not cut in half.
+        let accents = "é".repeat(MAX_NAME_BYTES);
+        let text = format!(
+            "<opml><body><outline text=\"{accents}\" xmlUrl=\"https://ex.org/\"/></body></opml>"
+        );
+        let feeds = parse(&text).expect("parses");
+        assert_eq!(
+            feeds[0].name.as_ref().map(String::len),
+            Some(MAX_NAME_BYTES)
+        );
+    }
+
+    #[test]
+    fn oversized_documents_outlines_and_urls_are_refused() {
+        let big = format!("<opml><body>{}</body></opml>", " ".repeat(MAX_OPML_BYTES));
+        assert!(matches!(parse(&big), Err(OpmlError::TooLarge { .. })));
+        let many = format!(
+            "<opml><body>{}</body></opml>",
+            "<outline xmlUrl=\"https://ex.org/\"/>".repeat(MAX_OUTLINES + 1)
+        );
+        let err = parse(&many).expect_err("too many");
+        assert!(matches!(err, OpmlError::TooManyOutlines { .. }), "{err}");
+        let url = format!("https://ex.org/{}", "a".repeat(MAX_URL_BYTES));
+        let err = parse(&format!(
+            "<opml><body><outline xmlUrl=\"{url}\"/></body></opml>"
+        ))
+        .expect_err("too long");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("an xmlUrl of {} bytes at byte ", url.len())),
+            "{err}"
+        );
+        let at_limit = format!("https://ex.org/{}", "a".repeat(MAX_URL_BYTES - 15));
+        assert_eq!(
+            parse(&format!(
+                "<opml><body><outline xmlUrl=\"{at_limit}\"/></body></opml>"
+            ))
+            .expect("at the limit")[0]
+                .url,
+            at_limit
+        );
     }
 }

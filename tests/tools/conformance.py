@@ -22,9 +22,15 @@ Runs `feedfold parse --json` on every file under the conformance corpora
    and content; `<br/>` = `<br>`; `style` declarations compared
    without their spacing and final `;`; the `rel="noopener noreferrer"`
    feedfold adds to links is ignored). The bar is on "equiv".
+   The sanitize/ cases that expect what feedfold drops on purpose since
+   issue #12 (form controls, focus attributes, ids, `target`, large sizes:
+   `BY_DESIGN`) are counted on a line of their own, outside the bar.
 3. For `wellformed/sanitize/`: safety of every HTML field feedfold emits
    (no script/style/embedding element, no event handler, no dangerous URL
-   or CSS) and, for portable files, the same visible text as expected.
+   or CSS; since issue #12 also no form control or dialog, no focus or
+   naming attribute, no id without feedfold's prefix, no `target` but
+   `_blank`, no size over 100px or negative) and, for portable files, the
+   same visible text as expected.
 
 Usage:
     cargo build --release
@@ -65,6 +71,22 @@ W3C_FEED_FOLDERS = ("rss", "rss20", "atom")
 
 PARSE_BAR = 99.5
 EXPECT_BAR = 90.0
+
+# feedparser's sanitize/ cases that expect what feedfold drops on purpose
+# since issue #12 (see CONTROL_ELEMENTS and FOCUS_ATTRS below): reported on
+# a line of their own, outside the Expect bar.
+BY_DESIGN = {"acceptable_element_%s.xml" % e for e in (
+    "button", "command", "datalist", "dialog", "input", "keygen", "label",
+    "optgroup", "option", "output", "select", "textarea",
+)} | {"acceptable_attribute_%s.xml" % a for a in (
+    "accept", "accept-charset", "accesskey", "autocomplete", "autofocus",
+    "challenge", "checked", "contenteditable", "datafld", "datapagesize",
+    "disabled", "draggable", "enctype", "for", "form", "hidefocus", "icon",
+    "id", "inputmode", "keytype", "list", "maxlength", "method", "multiple",
+    "name", "pattern", "pqg", "prompt", "radiogroup", "readonly", "repeat-max",
+    "repeat-min", "replace", "required", "selected", "step", "tabindex",
+    "target", "template", "unselectable", "vrml",
+)} | {"style_width_300px.xml"}
 
 
 # --------------------------------------------------------------------------
@@ -406,6 +428,57 @@ URL_ATTRS = {
 }
 BAD_SCHEMES = ("javascript:", "vbscript:", "livescript:", "mocha:", "data:")
 
+# Issue #12 (hostile feeds): form controls and dialogs, attributes that
+# take focus, make content interactive or name things the page's scripts
+# look up, `target` other than `_blank`, ids without feedfold's prefix, and
+# sizes over 100px (or negative) are not kept either (src/normalizer/html.rs).
+CONTROL_ELEMENTS = {
+    "input", "button", "select", "textarea", "keygen", "option", "optgroup",
+    "datalist", "output", "dialog", "label", "command",
+}
+FOCUS_ATTRS = {
+    "name", "form", "for", "accesskey", "autofocus", "contenteditable",
+    "tabindex", "draggable",
+}
+ID_PREFIX = "feedfold-"
+SIZING_PROPS = (
+    "width", "height", "line-height", "letter-spacing", "text-indent",
+    "font-size", "font", "margin", "padding", "border",
+)
+SMALL = {"": 3.0, "px": 100.0, "pt": 75.0, "pc": 6.25, "em": 6.25, "rem": 6.25,
+         "ex": 12.5, "ch": 12.5, "in": 1.04, "cm": 2.65, "mm": 26.5, "%": 100.0}
+
+
+def big_sizes(style):
+    """The sizing declarations of a style attribute whose lengths are not small."""
+    out = []
+    for decl in style.split(";"):
+        if ":" not in decl:
+            continue
+        prop, value = decl.split(":", 1)
+        prop = prop.strip().lower()
+        if prop.split("-")[0] not in SIZING_PROPS and prop not in SIZING_PROPS:
+            continue
+        value = re.sub(r"\([^)]*\)", " ", value)
+        for word in re.split(r"[\s,/]+", value.strip().lower()):
+            word = word.lstrip("+")
+            if word.startswith("-"):
+                out.append(decl.strip())
+                break
+            m = re.match(r"^([0-9.]+)(.*)$", word)
+            if not m:
+                continue
+            try:
+                n = float(m.group(1))
+            except ValueError:
+                out.append(decl.strip())
+                break
+            unit = m.group(2)
+            if unit not in SMALL or n > SMALL[unit]:
+                out.append(decl.strip())
+                break
+    return out
+
 
 class _Safety(html.parser.HTMLParser):
     def __init__(self):
@@ -416,10 +489,21 @@ class _Safety(html.parser.HTMLParser):
     def _check(self, tag, attrs):
         if tag in DANGEROUS_ELEMENTS:
             self.problems.append("element <%s>" % tag)
+        if tag in CONTROL_ELEMENTS:
+            self.problems.append("form control or dialog <%s>" % tag)
         for k, v in attrs:
             v = v or ""
             if k.startswith("on"):
                 self.problems.append("event handler %s" % k)
+            if k in FOCUS_ATTRS:
+                self.problems.append("attribute %s" % k)
+            if k == "id" and not v.startswith(ID_PREFIX):
+                self.problems.append("id without the prefix: %r" % v[:40])
+            if k == "target" and v != "_blank":
+                self.problems.append("target=%r" % v[:40])
+            if k == "style":
+                for d in big_sizes(v):
+                    self.problems.append("size not small: %r" % d[:40])
             if k in URL_ATTRS:
                 squeezed = re.sub(r"[\x00-\x20]+", "", v).lower()
                 if squeezed.startswith(BAD_SCHEMES):
@@ -569,10 +653,18 @@ def main():
             index = json.load(fh)
         by_folder = defaultdict(Counter)
         failures = defaultdict(list)
+        by_design = Counter()
         for item in index:
             if not item.get("portable"):
                 continue
             rel = os.path.join("feedparser", item["path"])
+            if os.path.basename(rel) in BY_DESIGN:
+                status, doc, err = results.get(rel, ("missing", None, "not run"))
+                result = to_feedparser(doc if status == "parsed" else None)
+                by_design["files"] += 1
+                by_design["equiv"] += evaluate(item["expect"], result, True) or evaluate(
+                    item["expect"], result, False)
+                continue
             status, doc, err = results.get(rel, ("missing", None, "not run"))
             result = to_feedparser(doc if status == "parsed" else None)
             strict = evaluate(item["expect"], result, True)
@@ -595,6 +687,9 @@ def main():
         rate = pct(tot["equiv"], tot["files"])
         print("%-28s %6d %7d %7d %7.1f%%  (strict %.1f%%, bar %.0f%%)" % (
             "total", tot["files"], tot["strict"], tot["equiv"], rate, pct(tot["strict"], tot["files"]), EXPECT_BAR))
+        print("%-28s %6d %7s %7d   (feedparser keeps what feedfold drops on purpose since"
+              " issue #12: form controls, focus attributes, ids, target, large sizes; not in"
+              " the bar)" % ("by design", by_design["files"], "", by_design["equiv"]))
         if rate < EXPECT_BAR:
             ok = False
         if args.show:
