@@ -108,6 +108,35 @@ pub enum Command {
         #[command(flatten)]
         output: FormatArgs,
     },
+    /// Events, newest first: the stories different newsrooms wrote about one happening.
+    Events {
+        /// The store (`--db`).
+        #[command(flatten)]
+        db: DbArg,
+        /// Only events with a copy dated within this long (90m, 24h, 7d, 2w).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// Only events of at least this many stories.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        min_stories: i64,
+        /// At most this many events.
+        #[arg(long, value_name = "N")]
+        limit: Option<i64>,
+        /// The output format (`--json`, `--format`).
+        #[command(flatten)]
+        output: FormatArgs,
+    },
+    /// One event: its stories, their outlets and copies, and why each joined.
+    Event {
+        /// The store (`--db`).
+        #[command(flatten)]
+        db: DbArg,
+        /// The event's id.
+        id: i64,
+        /// The output format (`--json`, `--format`).
+        #[command(flatten)]
+        output: FormatArgs,
+    },
     /// Show one story's entries and why each joined it.
     Story {
         /// The store (`--db`).
@@ -240,14 +269,18 @@ pub enum Command {
         #[command(flatten)]
         output: FormatArgs,
     },
-    /// Compute the grouping figures for any two stored entries.
+    /// Compute the grouping figures for any two stored entries (or, with
+    /// --stories, the event-level figures for two stories).
     Explain {
         /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
-        /// First entry id.
+        /// A and B are story ids: compare them as the event level does.
+        #[arg(long)]
+        stories: bool,
+        /// First entry (or story) id.
         a: i64,
-        /// Second entry id.
+        /// Second entry (or story) id.
         b: i64,
         /// JSON or CSV (one row of figures) instead of text.
         /// The output format (`--json`, `--format`).

@@ -4,7 +4,7 @@
 //! [`feedfold::render`] and reports errors with context (anyhow).
 //!
 //! - [`ingest`]: `ingest`, `parse`, `eval` (the one-shot pipeline).
-//! - [`query`]: `stories`, `story`, `search`, `explain`, `status`.
+//! - [`query`]: `stories`, `story`, `events`, `event`, `search`, `explain`, `status`.
 //! - [`feeds`]: `feeds add|remove|list`, `opml import|export`.
 //! - [`maintain`]: `prune`, `migrate`, `regroup`.
 //! - [`docs`]: `completions`, `man`.
@@ -125,14 +125,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output.format(),
             &mut out,
         ),
-        Command::Explain { db, a, b, output } => query::explain(
-            &db_path(&db, &config),
+        Command::Explain {
+            db,
+            stories,
             a,
             b,
-            &config,
+            output,
+        } => {
+            let db = db_path(&db, &config);
+            if stories {
+                query::explain_stories(&db, a, b, &config, output.format(), &mut out)
+            } else {
+                query::explain(&db, a, b, &config, output.format(), &mut out)
+            }
+        }
+        Command::Events {
+            db,
+            since,
+            min_stories,
+            limit,
+            output,
+        } => query::events(
+            &db_path(&db, &config),
+            since,
+            min_stories,
+            limit,
             output.format(),
             &mut out,
         ),
+        Command::Event { db, id, output } => {
+            query::event(&db_path(&db, &config), id, output.format(), &mut out)
+        }
         Command::Status { db, long, format } => {
             query::status(&db_path(&db, &config), long, format.format(), &mut out)
         }

@@ -11,6 +11,7 @@ use anyhow::{anyhow, Result};
 use feedfold::cli::Format;
 use feedfold::config::Config;
 use feedfold::render;
+use feedfold::store::queries::events::EventFilter;
 use feedfold::store::{self, queries, subscriptions};
 
 use super::{since_time, stdout_style};
@@ -47,6 +48,61 @@ pub fn story(db: &Path, id: i64, format: Format, out: &mut impl Write) -> Result
         Format::Json => render::json(out, &detail)?,
         Format::Csv => render::stories::story_csv(out, &detail)?,
         Format::Table => render::stories::story(out, &stdout_style(), &detail)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedfold events`.
+pub fn events(
+    db: &Path,
+    since: Option<String>,
+    min_stories: i64,
+    limit: Option<i64>,
+    format: Format,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let conn = store::open_reader(db)?;
+    let filter = EventFilter {
+        since: since_time(since)?,
+        min_stories,
+        limit,
+    };
+    let rows = queries::events::events(&conn, &filter)?;
+    match format {
+        Format::Json => render::json_lines(out, &rows)?,
+        Format::Csv => render::events::events_csv(out, &rows)?,
+        Format::Table => render::events::events(out, &stdout_style(), &rows)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedfold event ID`.
+pub fn event(db: &Path, id: i64, format: Format, out: &mut impl Write) -> Result<ExitCode> {
+    let conn = store::open_reader(db)?;
+    let detail = queries::events::event(&conn, id)?;
+    match format {
+        Format::Json => render::json(out, &detail)?,
+        Format::Csv => render::events::event_csv(out, &detail)?,
+        Format::Table => render::events::event(out, &stdout_style(), &detail)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedfold explain --stories A B`.
+pub fn explain_stories(
+    db: &Path,
+    a: i64,
+    b: i64,
+    config: &Config,
+    format: Format,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let conn = store::open_reader(db)?;
+    let e = queries::events::explain_stories(&conn, a, b, &config.settings())?;
+    match format {
+        Format::Json => render::json(out, &e)?,
+        Format::Csv => render::events::story_explanation_csv(out, &e)?,
+        Format::Table => render::events::story_explanation(out, &e)?,
     }
     Ok(ExitCode::SUCCESS)
 }

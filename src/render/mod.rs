@@ -2,9 +2,11 @@
 //! terminal, relative times, colour only when asked for by a [`Style`]),
 //! JSON lines and CSV for programs. All rendering lives here, one file per
 //! kind of result: [`stories`] (stories, a story, search, explain),
+//! [`events`] (events, an event, explain --stories),
 //! [`feeds`] (status, feeds list) and [`reports`] (parse, ingest, eval,
 //! prune). Presentation only: nothing here reads the store.
 
+pub mod events;
 pub mod feeds;
 pub mod reports;
 pub mod stories;

@@ -6,7 +6,7 @@ use std::io::Write;
 use super::{csv_record, inert, opt, short_time, table, truncate, Inert, Style};
 use crate::store::queries::{Explanation, SearchHit, StoryDetail, StoryRow};
 
-const STORY_CSV_HEADER: [&str; 9] = [
+const STORY_CSV_HEADER: [&str; 10] = [
     "id",
     "title",
     "first_seen",
@@ -16,6 +16,7 @@ const STORY_CSV_HEADER: [&str; 9] = [
     "origin",
     "url",
     "feeds",
+    "event_id",
 ];
 
 fn story_csv_fields(r: &StoryRow) -> Vec<String> {
@@ -29,6 +30,7 @@ fn story_csv_fields(r: &StoryRow) -> Vec<String> {
         opt(&r.origin),
         opt(&r.url),
         r.feeds.join(", "),
+        r.event_id.to_string(),
     ]
 }
 
@@ -41,7 +43,7 @@ pub fn stories_csv(out: &mut impl Write, rows: &[StoryRow]) -> std::io::Result<(
     Ok(())
 }
 
-/// The stories table: id, when first seen, copies, feeds, origin, title.
+/// The stories table: id, when first seen, copies, feeds, origin, event, title.
 pub fn stories(out: &mut impl Write, style: &Style, rows: &[StoryRow]) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no stories");
@@ -55,6 +57,7 @@ pub fn stories(out: &mut impl Write, style: &Style, rows: &[StoryRow]) -> std::i
                 r.copies.to_string(),
                 r.feeds.len().to_string(),
                 opt(&r.origin),
+                r.event_id.to_string(),
                 r.title.clone(),
             ]
         })
@@ -62,8 +65,16 @@ pub fn stories(out: &mut impl Write, style: &Style, rows: &[StoryRow]) -> std::i
     table(
         out,
         style,
-        &["ID", "FIRST SEEN", "COPIES", "FEEDS", "ORIGIN", "TITLE"],
-        &[true, false, true, true, false],
+        &[
+            "ID",
+            "FIRST SEEN",
+            "COPIES",
+            "FEEDS",
+            "ORIGIN",
+            "EVENT",
+            "TITLE",
+        ],
+        &[true, false, true, true, false, true],
         &cells,
     )
 }
@@ -86,11 +97,17 @@ pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::i
         .max()
         .unwrap_or(0)
         .max(9);
-    let fixed = id_width + 2 + seen_width + 2 + 6 + 2;
+    let event_width = hits
+        .iter()
+        .map(|h| h.story.event_id.to_string().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let fixed = id_width + 2 + seen_width + 2 + 6 + 2 + event_width + 2;
     let rest = style.width.map(|w| w.saturating_sub(fixed).max(10));
     let header = format!(
-        "{:>id_width$}  {:<seen_width$}  {:>6}  TITLE",
-        "ID", "LAST SEEN", "COPIES"
+        "{:>id_width$}  {:<seen_width$}  {:>6}  {:>event_width$}  TITLE",
+        "ID", "LAST SEEN", "COPIES", "EVENT"
     );
     writeln!(out, "{}", style.bold(&header))?;
     for (h, seen) in hits.iter().zip(&seen) {
@@ -101,10 +118,11 @@ pub fn search(out: &mut impl Write, style: &Style, hits: &[SearchHit]) -> std::i
         };
         writeln!(
             out,
-            "{:>id_width$}  {:<seen_width$}  {:>6}  {}",
+            "{:>id_width$}  {:<seen_width$}  {:>6}  {:>event_width$}  {}",
             h.story.id,
             seen,
             h.story.copies,
+            h.story.event_id,
             style.bold(&title)
         )?;
         // The highlight markers (U+0002, U+0003) are the only control
@@ -227,6 +245,11 @@ pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::R
         style.ago(&s.first_seen),
         style.ago(&s.last_seen)
     )?;
+    writeln!(
+        out,
+        "event: {} (`feedfold event {}`)",
+        s.event_id, s.event_id
+    )?;
     for e in &d.entries {
         writeln!(out)?;
         let mark = if e.representative {
@@ -248,6 +271,16 @@ pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::R
         }
         match &e.matched {
             None => writeln!(out, "  why:   {}", style.dim("started the story"))?,
+            Some(m) if m.rule.starts_with("fold:") => {
+                let why = format!(
+                    "folded in: entry {} matched the story it started ({}, containment {:.2}, title {:.2})",
+                    m.entry_id.map_or("(since pruned)".to_string(), |i| i.to_string()),
+                    &m.rule["fold:".len()..],
+                    m.containment,
+                    m.title,
+                );
+                writeln!(out, "  why:   {}", style.dim(&why))?
+            }
             Some(m) => {
                 let why = format!(
                     "{} with entry {}: containment {:.2}, resemblance {:.2}, title {:.2}, figures {:.2}, hamming {}, {} apart",

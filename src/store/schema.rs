@@ -403,6 +403,10 @@ SELECT e.story_id                   AS story_id,
 "#,
 ];
 
+/// The first schema version with the event level (`events`,
+/// `stories.event_id`).
+pub const EVENTS_VERSION: i64 = 6;
+
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64

@@ -105,7 +105,15 @@ fn stories_and_story_show_copies_feeds_and_why() {
         assert_ne!(m["entry_id"], e["id"]);
         let rule = m["rule"].as_str().expect("rule");
         assert!(
-            ["near_identical", "containment", "title_and_text"].contains(&rule),
+            [
+                "containment",
+                "title_and_text",
+                "aligned",
+                "short_aligned",
+                "brief",
+                "same_link"
+            ]
+            .contains(&rule),
             "{rule}"
         );
         for figure in ["containment", "resemblance", "title", "numbers"] {

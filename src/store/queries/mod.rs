@@ -1,4 +1,6 @@
-//! Read-side queries behind `feedfold stories`, `story`, `search` and `explain`.
+//! Read-side queries behind `feedfold stories`, `story`, `search` and
+//! `explain`; [`events`] has those behind `feedfold events`, `event` and
+//! `explain --stories`.
 //!
 //! They run on read-only connections ([`super::open_reader`]) and see only
 //! committed transactions, so a query during an ingest never sees half a
@@ -6,6 +8,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+
+pub mod events;
 
 use super::StoreError;
 use crate::detector::outlet::link_key;
@@ -30,6 +34,8 @@ pub struct StoryRow {
     pub origin: Option<String>,
     /// Titles (or URLs) of the feeds that carried it, sorted.
     pub feeds: Vec<String>,
+    /// `events.id` of its event.
+    pub event_id: i64,
 }
 
 /// Filters of `feedfold stories`.
@@ -43,14 +49,28 @@ pub struct StoryFilter {
     pub limit: Option<i64>,
 }
 
-fn split_feeds(s: Option<String>) -> Vec<String> {
+pub(crate) fn split_feeds(s: Option<String>) -> Vec<String> {
     s.map(|s| s.split(", ").map(str::to_string).collect())
         .unwrap_or_default()
 }
 
-const STORY_COLUMNS: &str = "story_id, title, first_seen, last_seen, copies, url, feeds, origin";
+pub(crate) const STORY_COLUMNS: &str =
+    "story_id, title, first_seen, last_seen, copies, url, feeds, origin, event_id";
 
-fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
+/// [`STORY_COLUMNS`] as a store of this version has them: before the
+/// event level (schema 6), each story is an event of its own, as the
+/// migration makes it (read commands never migrate a store).
+fn story_columns(conn: &Connection) -> Result<&'static str, StoreError> {
+    Ok(
+        if super::schema::version(conn)? >= super::schema::EVENTS_VERSION {
+            STORY_COLUMNS
+        } else {
+            "story_id, title, first_seen, last_seen, copies, url, feeds, origin, story_id AS event_id"
+        },
+    )
+}
+
+pub(crate) fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
     Ok(StoryRow {
         id: r.get(0)?,
         title: r.get(1)?,
@@ -60,13 +80,15 @@ fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
         url: r.get(5)?,
         feeds: split_feeds(r.get(6)?),
         origin: r.get(7)?,
+        event_id: r.get(8)?,
     })
 }
 
 /// Stories, newest first.
 pub fn stories(conn: &Connection, filter: &StoryFilter) -> Result<Vec<StoryRow>, StoreError> {
+    let columns = story_columns(conn)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT {STORY_COLUMNS} FROM story_overview
+        "SELECT {columns} FROM story_overview
           WHERE (?1 IS NULL OR last_seen >= ?1) AND copies >= ?2
           ORDER BY first_seen DESC, story_id DESC
           LIMIT ?3"
@@ -83,7 +105,10 @@ pub fn stories(conn: &Connection, filter: &StoryFilter) -> Result<Vec<StoryRow>,
 pub struct MatchInfo {
     /// `entries.id` of the matched entry (`None` if it has since been pruned).
     pub entry_id: Option<i64>,
-    /// The rule that decided (`near_identical`, `containment`, `title_and_text`).
+    /// The rule that decided (`containment`, `title_and_text`, `aligned`,
+    /// `short_aligned`, `brief`, `same_link`), or `fold:RULE` for an entry
+    /// that started a story folded into this one: `entry_id` is then the
+    /// entry that bridged the two, and the figures its match.
     pub rule: String,
     /// SimHash Hamming distance.
     pub hamming: i64,
@@ -95,6 +120,10 @@ pub struct MatchInfo {
     pub title: f64,
     /// Share of figures in common.
     pub numbers: f64,
+    /// Share of each lede's names the other carries (the lower).
+    pub names: Option<f64>,
+    /// Share of the shorter text's sentences with a counterpart.
+    pub alignment: Option<f64>,
     /// Seconds between the two entries' dates.
     pub gap_seconds: i64,
 }
@@ -134,23 +163,34 @@ pub struct StoryDetail {
 pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
     let story = conn
         .query_row(
-            &format!("SELECT {STORY_COLUMNS} FROM story_overview WHERE story_id = ?1"),
+            &format!(
+                "SELECT {} FROM story_overview WHERE story_id = ?1",
+                story_columns(conn)?
+            ),
             [id],
             story_row,
         )
         .optional()?
         .ok_or(StoreError::NotFound { what: "story", id })?;
-    let mut stmt = conn.prepare(
+    // (Names and alignment are figures of schema 6 on.)
+    let newer = super::schema::version(conn)? >= super::schema::EVENTS_VERSION;
+    let mut stmt = conn.prepare(&format!(
         "SELECT e.id, coalesce(f.title, f.url), f.url, e.title, e.url, e.published,
                 e.id = s.representative_id,
                 e.matched_entry_id, e.match_rule, e.match_hamming, e.match_containment,
-                e.match_resemblance, e.match_title, e.match_numbers, e.match_gap_seconds
+                e.match_resemblance, e.match_title, e.match_numbers, e.match_gap_seconds,
+                {}
            FROM entries e
            JOIN feeds f ON f.id = e.feed_id
            JOIN stories s ON s.id = e.story_id
           WHERE e.story_id = ?1
           ORDER BY e.published, e.id",
-    )?;
+        if newer {
+            "e.match_names, e.match_alignment"
+        } else {
+            "NULL, NULL"
+        }
+    ))?;
     let entries = stmt
         .query_map([id], |r| {
             let matched = match r.get::<_, Option<String>>(8)? {
@@ -163,6 +203,8 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
                     title: r.get::<_, Option<f64>>(12)?.unwrap_or_default(),
                     numbers: r.get::<_, Option<f64>>(13)?.unwrap_or_default(),
                     gap_seconds: r.get::<_, Option<i64>>(14)?.unwrap_or_default(),
+                    names: r.get(15)?,
+                    alignment: r.get(16)?,
                 }),
                 None => None,
             };
@@ -341,19 +383,19 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
           WHERE (?2 IS NULL OR o.last_seen >= ?2)
           ORDER BY b.rank, o.last_seen DESC, o.story_id DESC
           LIMIT ?3",
-        cols = STORY_COLUMNS.replace(", ", ", o."),
+        cols = story_columns(conn)?.replace(", ", ", o."),
     );
     let mut stmt = conn.prepare(&sql).map_err(bad)?;
     let rows = stmt
         .query_map(
             params![fts5_near(&q.query), q.since, q.limit.unwrap_or(-1)],
             |r| {
-                let marked: String = r.get::<_, Option<String>>(11)?.unwrap_or_default();
+                let marked: String = r.get::<_, Option<String>>(12)?.unwrap_or_default();
                 Ok(SearchHit {
                     story: story_row(r)?,
-                    rank: r.get(8)?,
-                    matching_copies: r.get(9)?,
-                    entry_id: r.get(10)?,
+                    rank: r.get(9)?,
+                    matching_copies: r.get(10)?,
+                    entry_id: r.get(11)?,
                     snippet: marked.replace(['\u{2}', '\u{3}'], ""),
                     marked_snippet: marked,
                 })
