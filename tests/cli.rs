@@ -7,6 +7,7 @@
 mod common;
 
 mod cli {
+    mod cases;
     mod discovery;
     mod docs;
     mod feeds;

@@ -336,11 +336,19 @@ pub fn extract_document(entries: &[EntryText<'_>], feed_title: Option<&str>) -> 
         .zip(&keys)
         .map(|(e, keys)| {
             let title = strip_title_affixes(e.title, &affixes);
+            // Boilerplate is a few lines of an entry; an entry most of whose
+            // lines recur is a copy of another (a re-sent item, a rolling
+            // update), and its lines are its text.
+            let lines = keys.iter().filter(|k| **k != 0).count();
+            let recurring = keys.iter().filter(|k| repeated.contains(*k)).count();
+            let copy = recurring * 2 > lines;
             let kept: Vec<&str> = e
                 .text
                 .lines()
                 .zip(keys)
-                .filter(|(line, key)| !is_boilerplate_line(line) && !repeated.contains(key))
+                .filter(|(line, key)| {
+                    !is_boilerplate_line(line) && (copy || !repeated.contains(key))
+                })
                 .map(|(line, _)| line)
                 .collect();
             // Everything looked like boilerplate: better the whole text than none.
@@ -708,6 +716,42 @@ mod tests {
         assert_eq!(
             src[0].shingles,
             extract("x", "Gold fell sharply in London trade.").shingles
+        );
+    }
+
+    #[test]
+    fn an_entry_repeated_in_its_document_keeps_its_text() {
+        let text = "A fire swept through a historic warehouse in Bergen early on Friday.\n\
+                    Around 60 firefighters fought the blaze for five hours.\n\
+                    Nobody was injured, the fire service said.\n\
+                    Follow us on social media.";
+        let update = format!("{text}\nThe fire was under control by noon.");
+        let docs = extract_document(
+            &[
+                EntryText {
+                    title: "Fire in Bergen",
+                    text,
+                },
+                EntryText {
+                    title: "Fire in Bergen under control",
+                    text: &update,
+                },
+                EntryText {
+                    title: "Wheat",
+                    text: "Wheat fell in Chicago on rain.\nFollow us on social media.",
+                },
+            ],
+            None,
+        );
+        let alone = extract(
+            "Fire in Bergen",
+            text.trim_end_matches("\nFollow us on social media."),
+        );
+        assert_eq!(docs[0].narrative, alone.narrative, "its lines are its text");
+        let wheat = extract("Wheat", "Wheat fell in Chicago on rain.");
+        assert_eq!(
+            docs[2].shingles, wheat.shingles,
+            "the sign-off is still boilerplate"
         );
     }
 

@@ -25,6 +25,13 @@ pub fn link_key(canonical: Option<&str>) -> u64 {
         .find_map(|p| host.strip_prefix(p))
         .unwrap_or(&host);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    // `ref=` says where a reader came from, not which article: the
+    // normalizer keeps it (some sites give it meaning), the article key not.
+    let query: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some("ref"))
+        .collect();
+    let query = query.join("&");
     let mut path = format!("/{}", path.trim_end_matches('/')).replace("/amp/", "/");
     for suffix in ["/amp", ".amp", ".html", ".htm"] {
         if let Some(p) = path.strip_suffix(suffix) {
@@ -84,6 +91,10 @@ mod tests {
         assert_ne!(
             link_key(Some("https://paper.test/a?id=1")),
             link_key(Some("https://paper.test/a?id=2"))
+        );
+        assert_eq!(
+            link_key(Some("https://paper.test/live/bergen?ref=rss")),
+            link_key(Some("https://paper.test/live/bergen"))
         );
         assert_eq!(link_key(None), 0);
         assert_eq!(link_key(Some(" ")), 0);

@@ -16,6 +16,8 @@ pub struct Item {
     pub text: String,
     /// Publication date.
     pub published: DateTime<Utc>,
+    /// Its own link (default: the feed's site followed by its guid).
+    pub link: Option<String>,
 }
 
 impl Item {
@@ -26,7 +28,14 @@ impl Item {
             title: title.to_string(),
             text: text.to_string(),
             published,
+            link: None,
         }
+    }
+
+    /// Sets the item's own link.
+    pub fn link(mut self, url: &str) -> Item {
+        self.link = Some(url.to_string());
+        self
     }
 
     /// An item published `age` ago.
@@ -86,11 +95,13 @@ impl Feed {
         self
     }
 
-    /// An item's link, if the feed has a site.
+    /// An item's link: its own, else the feed's site and its guid.
     fn link(&self, item: &Item) -> Option<String> {
-        self.site
-            .as_ref()
-            .map(|site| format!("{site}{}", item.guid))
+        item.link.clone().or_else(|| {
+            self.site
+                .as_ref()
+                .map(|site| format!("{site}{}", item.guid))
+        })
     }
 
     /// RSS 2.0.
