@@ -18,6 +18,7 @@ mod cli {
     mod query;
     mod readers;
     mod security;
+    mod server;
     mod sources;
     mod wire_dev;
 }
