@@ -248,16 +248,22 @@ pub fn parse(text: &str) -> Result<Samples, String> {
     Ok(samples)
 }
 
-/// Checks with `promtool check metrics` too, when it is installed: `None`
-/// when it is not, else its verdict (its output on failure).
+/// Checks with `promtool check metrics` too, when it is installed (on the
+/// `PATH`, or in `target/tools/` where `.ci/run` puts it): `None` when it
+/// is not, else its verdict (its output on failure).
 pub fn promtool(text: &str) -> Option<Result<(), String>> {
     use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/promtool");
+    let spawn = |program: &std::ffi::OsStr| {
+        std::process::Command::new(program)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+    };
+    let mut child = spawn("promtool".as_ref())
+        .or_else(|_| spawn(local.as_os_str()))
         .ok()?;
     child
         .stdin
