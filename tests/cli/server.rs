@@ -753,3 +753,88 @@ fn wire_dev_gives_one_entry_per_multi_copy_story_with_its_copies_related() {
         );
     }
 }
+
+/// The property names of a schema of the OpenAPI document (through `$ref`
+/// and `allOf`).
+fn properties(doc: &Value, schema: &Value) -> std::collections::BTreeSet<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().expect("a name");
+        return properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut out: std::collections::BTreeSet<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(properties(doc, part));
+    }
+    out
+}
+
+fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_openapi_document_describes_what_is_served() {
+    let store = TestStore::with_samples_and_good_feeds();
+    let opml = store.path("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<opml version="2.0"><body><outline text="Wire" xmlUrl="https://wire.example.com/feeds/top.xml"/></body></opml>"#,
+    )
+    .expect("write OPML");
+    let mut cmd = feedfold();
+    cmd.args(["opml", "import", "--db"])
+        .arg(&store.db)
+        .arg(&opml);
+    run(&mut cmd, None).assert_ok();
+    let serve = Serve::start(&store.db, &[]);
+    let doc = get(&serve.addr, "/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let story = store.story_of(guid::WIRE_FULL);
+    for (path, example) in [
+        ("/", "/".to_string()),
+        ("/stories.atom", "/stories.atom".into()),
+        ("/stories.json", "/stories.json".into()),
+        ("/stories.rss", "/stories.rss".into()),
+        ("/opml", "/opml".into()),
+        ("/api/stories", "/api/stories".into()),
+        ("/api/stories/{id}", format!("/api/stories/{story}")),
+        ("/api/search", "/api/search?q=strike".into()),
+        ("/api/feeds", "/api/feeds".into()),
+        ("/metrics", "/metrics".into()),
+        ("/healthz", "/healthz".into()),
+        ("/openapi.json", "/openapi.json".into()),
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not described");
+        get(&serve.addr, &example).expect(200);
+    }
+    assert_eq!(
+        doc["paths"].as_object().map(|p| p.len()),
+        Some(12),
+        "nothing undocumented, nothing extra"
+    );
+    let schema = |name: &str| properties(&doc, &doc["components"]["schemas"][name]);
+    let stories = get(&serve.addr, "/api/stories").json();
+    assert_eq!(keys(&stories[0]), schema("StoryRow"));
+    let detail = get(&serve.addr, &format!("/api/stories/{story}")).json();
+    assert_eq!(keys(&detail), schema("StoryDetail"));
+    let entries = detail["entries"].as_array().expect("entries");
+    assert_eq!(keys(&entries[0]), schema("EntryRow"));
+    let matched = entries
+        .iter()
+        .find(|e| e["matched"].is_object())
+        .expect("a copy that joined");
+    assert_eq!(keys(&matched["matched"]), schema("MatchInfo"));
+    let hits = get(&serve.addr, "/api/search?q=strike").json();
+    assert_eq!(keys(&hits[0]), schema("SearchHit"));
+    let feeds = get(&serve.addr, "/api/feeds").json();
+    assert_eq!(keys(&feeds[0]), schema("FeedStatus"));
+    let error = get(&serve.addr, "/api/stories/0").json();
+    assert_eq!(keys(&error), schema("Error"));
+}
