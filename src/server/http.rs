@@ -439,6 +439,11 @@ pub fn stamp(path: &Path) -> Stamp {
 /// filters move with the clock even when the store does not change).
 pub const CACHE_FOR: Duration = Duration::from_secs(30);
 
+/// How long a rendered response is served even if the store changed: a
+/// store that commits many times a second is rendered from once a second
+/// per resource, not once per commit.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
 /// How many rendered responses the cache keeps.
 const CACHE_ENTRIES: usize = 64;
 
@@ -449,9 +454,9 @@ struct CacheEntry {
 }
 
 /// Rendered responses by resource (path, canonical query and base URL),
-/// each good while the store's [`Stamp`] is unchanged, for at most
-/// [`CACHE_FOR`]: readers polling the same feed cost a lookup, and a busy
-/// store re-renders a feed at most once per commit.
+/// each good for [`FRESH_FOR`], and after that while the store's [`Stamp`]
+/// is unchanged, for at most [`CACHE_FOR`]: readers polling the same feed
+/// cost a lookup, and a busy store re-renders a feed at most once a second.
 #[derive(Default)]
 pub struct Cache {
     entries: Mutex<HashMap<String, CacheEntry>>,
@@ -462,7 +467,8 @@ impl Cache {
     pub fn get(&self, key: &str, stamp: &Stamp) -> Option<Arc<Rendered>> {
         let entries = self.entries.lock().ok()?;
         let e = entries.get(key)?;
-        (e.stamp == *stamp && e.at.elapsed() < CACHE_FOR).then(|| e.rendered.clone())
+        let age = e.at.elapsed();
+        (age < FRESH_FOR || (e.stamp == *stamp && age < CACHE_FOR)).then(|| e.rendered.clone())
     }
 
     /// Keeps a response rendered from the store as of `stamp`.
