@@ -493,7 +493,7 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
         "/healthz" => health(state).await,
         "/metrics" => {
             Params::parse(query, &[])?;
-            let text = state.read(|s, conn| metrics(s, conn)).await?;
+            let text = state.read(metrics).await?;
             let r = Rendered::new("text/plain; version=0.0.4; charset=utf-8", text, None);
             Ok(http::respond(headers, &r, Caching::None))
         }

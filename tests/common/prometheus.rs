@@ -45,8 +45,11 @@ fn value(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A sample's labels, in order.
+type Labels = Vec<(String, String)>;
+
 /// `{a="x",b="y"}` → pairs; the rest of the line after it.
-fn labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn labels(s: &str) -> Result<(Labels, &str), String> {
     let mut out = Vec::new();
     let mut rest = s.strip_prefix('{').ok_or("labels must start with {")?;
     loop {
@@ -160,9 +163,7 @@ pub fn parse(text: &str) -> Result<Samples, String> {
             }
             continue;
         }
-        let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
-            .ok_or_else(|| at("no value".into()))?;
+        let name_end = line.find(['{', ' ']).ok_or_else(|| at("no value".into()))?;
         let name = &line[..name_end];
         if !metric_name(name) {
             return Err(at(format!("bad metric name {name:?}")));
