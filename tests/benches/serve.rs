@@ -18,7 +18,8 @@
 //!
 //! Clients send `Accept-Encoding: gzip`, as feed readers do, and alternate
 //! the two paths. For each phase it prints the ingest throughput (new
-//! entries/s, from the daemon's own `feedfold_entries_stored_total`), and
+//! entries/s, from the daemon's own `feedfold_entries_stored_total`), the
+//! CPU the daemon and this process (feed server and clients) used, and
 //! for B and D the requests/s, the p50/p99/max latency and the drop of
 //! ingest against the mean of the idle phases around it (target: less
 //! than 10%).
@@ -245,6 +246,25 @@ fn stored(addr: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// CPU seconds (user + system) a process has used so far, from
+/// `/proc/PID/stat` (in USER_HZ, 100 per second on Linux).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime
+    // are the 12th and 13th of them.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -253,20 +273,29 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
+/// What a phase measured.
+struct Phase {
+    /// New entries stored per second.
+    ingest: f64,
+    /// Cores the daemon used (CPU seconds per second).
+    daemon_cpu: f64,
+    /// Cores this process used: the feed server, and the clients if any.
+    bench_cpu: f64,
+    /// What the clients saw, and over how many seconds.
+    load: Option<(Load, f64)>,
+}
+
 /// Runs a phase of `seconds`; with `load`, the clients hammer meanwhile.
-/// Entries/s and what the clients saw.
-fn phase(
-    addr: &str,
-    seconds: u64,
-    load: Option<(usize, Option<Duration>)>,
-) -> (f64, Option<(Load, f64)>) {
+fn phase(addr: &str, daemon: u32, seconds: u64, load: Option<(usize, Option<Duration>)>) -> Phase {
     let stop = Arc::new(AtomicBool::new(false));
     let before = stored(addr);
+    let (daemon_before, bench_before) = (cpu_seconds(&daemon.to_string()), cpu_seconds("self"));
     let started = Instant::now();
     let clients = load.map(|(n, pace)| hammer(addr, n, pace, &stop));
     std::thread::sleep(Duration::from_secs(seconds));
     let after = stored(addr);
     let elapsed = started.elapsed().as_secs_f64();
+    let (daemon_after, bench_after) = (cpu_seconds(&daemon.to_string()), cpu_seconds("self"));
     stop.store(true, Ordering::Relaxed);
     let seen = clients.map(|threads| {
         let mut all = Load::default();
@@ -280,7 +309,12 @@ fn phase(
         all.micros.sort_unstable();
         (all, started.elapsed().as_secs_f64())
     });
-    ((after - before) / elapsed, seen)
+    Phase {
+        ingest: (after - before) / elapsed,
+        daemon_cpu: (daemon_after - daemon_before) / elapsed,
+        bench_cpu: (bench_after - bench_before) / elapsed,
+        load: seen,
+    }
 }
 
 fn free_port() -> u16 {
@@ -376,10 +410,13 @@ fn main() {
         ("D unpaced", Some((clients, None))),
         ("E idle", None),
     ] {
-        let (rate, seen) = phase(&addr, seconds, load);
-        println!("  {name:<10} ingest {rate:>7.0} entries/s");
-        ingest.push(rate);
-        rows.push((name, rate, seen));
+        let p = phase(&addr, daemon.id(), seconds, load);
+        println!(
+            "  {name:<10} ingest {:>7.0} entries/s; CPU: daemon {:.2} cores, bench process (feeds, clients) {:.2} cores",
+            p.ingest, p.daemon_cpu, p.bench_cpu
+        );
+        ingest.push(p.ingest);
+        rows.push((name, p.ingest, p.load));
     }
     for (i, (name, rate, seen)) in rows.iter().enumerate() {
         let Some((load, elapsed)) = seen else {
