@@ -178,7 +178,7 @@ pub enum Command {
         /// The store (`--db`).
         #[command(flatten)]
         db: DbArg,
-        /// Address to listen on (e.g. 127.0.0.1:8080, [::1]:8080).
+        /// Address to listen on (e.g. `127.0.0.1:8080`, `[::1]:8080`).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },

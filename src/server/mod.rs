@@ -14,7 +14,7 @@
 //! transaction) on tokio's blocking pool: a request never touches the
 //! writer's connection and never holds a lock the writer waits for (WAL).
 //! Rendered responses are kept while the store's files are unchanged
-//! ([`http::Cache`]), so readers polling a feed cost a lookup, and a busy
+//! (`http::Cache`), so readers polling a feed cost a lookup, and a busy
 //! store re-renders a feed at most once a second. Responses carry an
 //! ETag (a hash of the body) and, for feeds, Last-Modified, answer
 //! conditional requests with 304, and are gzipped for clients that take
