@@ -227,15 +227,6 @@ pub fn cycle_finished() {
     }
 }
 
-/// Polls recorded with this outcome.
-pub fn polls(outcome: PollOutcome) -> u64 {
-    let i = PollOutcome::ALL
-        .iter()
-        .position(|&o| o == outcome)
-        .unwrap_or(0);
-    METRICS.polls[i].get()
-}
-
 /// Builds a Prometheus text-format exposition: one `# HELP` and `# TYPE`
 /// line per family, then its samples. Names get the `feedfold_` prefix.
 #[derive(Debug, Default)]

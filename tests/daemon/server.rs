@@ -92,3 +92,24 @@ fn run_serves_metrics_health_and_feeds_while_it_polls() {
         "the server stopped with the daemon"
     );
 }
+
+#[test]
+fn run_stops_with_a_clear_error_when_its_address_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, db) = (dir.path().join("feedfold.toml"), dir.path().join("s.db"));
+    write_config(&config, &db, &[], "");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&config)
+        .and_then(|mut f| writeln!(f, "[server]\nlisten = \"{addr}\""))
+        .expect("add [server]");
+    let mut daemon = Daemon::start(&config, dir.path());
+    assert_eq!(daemon.exit_code(Duration::from_secs(20)), Some(1));
+    assert!(
+        daemon.log().contains(&format!("cannot listen on {addr}")),
+        "{}",
+        daemon.log()
+    );
+}
