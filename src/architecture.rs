@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("detector", 0),
     ("telemetry", 0),
+    ("metrics", 0),
     ("model", 1),
     ("normalizer", 2),
     ("scheduler::policy", 2),
@@ -16,6 +17,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("eval", 2),
     ("opml", 2),
     ("notify", 2),
+    ("server::settings", 2),
     ("fetcher", 3),
     ("store", 3),
     ("pipeline", 4),
@@ -23,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("scheduler", 5),
     ("daemon", 6),
     ("render", 6),
+    ("server", 6),
     ("cli", 7),
     ("commands", 8),
     ("main", 8),

@@ -198,6 +198,19 @@ pub enum Command {
         #[arg(long, requires = "once")]
         now: bool,
     },
+    /// Serve the store read-only over HTTP: folded Atom/JSON/RSS feeds, the JSON API, /metrics.
+    ///
+    /// A separate process beside (or without) `feedfold run`, on read-only SQLite connections:
+    /// it never blocks the daemon's writer. Listens on --listen, else the config's `[server]
+    /// listen`, else 127.0.0.1:8080; an address beyond loopback needs `[server] token_file`.
+    Serve {
+        /// The store (`--db`).
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on (e.g. `127.0.0.1:8080`, `[::1]:8080`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Show each subscribed feed's last success, last error, error count and next check.
     Status {
         /// The store (`--db`).

@@ -15,6 +15,7 @@ use crate::detector::{EventsConfig, GroupingConfig, Settings};
 use crate::fetcher::HttpConfig;
 use crate::model::{FeedSpec, Interval};
 use crate::scheduler::policy::PollingConfig;
+use crate::server::settings::ServerConfig;
 use crate::store::RetentionConfig;
 use crate::telemetry::LogFormat;
 
@@ -43,6 +44,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The `[retention]` table.
     pub retention: RetentionConfig,
+    /// The `[server]` table: where `run` serves the folded feeds, if anywhere.
+    pub server: ServerConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             polling: PollingConfig::default(),
             http: HttpConfig::default(),
             retention: RetentionConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -201,6 +205,7 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         self.polling.validate()?;
         self.http.validate()?;
+        self.server.validate()?;
         let mut seen = std::collections::HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             if !seen.insert(feed.url.0.as_str()) {

@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::fetcher::{FetchError, Fetcher};
 use crate::notify::{self, Notifier};
 use crate::scheduler::runner::{Control, CycleReport, Mode, Runner, SchedulerError};
+use crate::server::{Running, ServerError};
 use crate::store::subscriptions::Synced;
 use crate::store::{Store, StoreError, WriterThread};
 use crate::telemetry::chain;
@@ -47,6 +48,9 @@ pub enum DaemonError {
     /// The scheduler's loop stopped by itself.
     #[error(transparent)]
     Scheduler(#[from] SchedulerError),
+    /// The HTTP server (`[server]`) could not start.
+    #[error(transparent)]
+    Server(#[from] ServerError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers")]
     Signal(#[source] std::io::Error),
@@ -126,6 +130,7 @@ async fn reload(
         || config.database != running.database
         || config.grouping != running.grouping
         || config.events != running.events
+        || config.server != running.server
     {
         tracing::warn!("Changes outside [[feeds]] and [polling] take effect after a restart.");
     }
@@ -194,6 +199,13 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     let mut hup = install(SignalKind::hangup())?;
 
     let s = start(&config, &options).await?;
+    let server = match Running::start(&config.server, &options.database, &s.store).await {
+        Ok(server) => server,
+        Err(e) => {
+            close(s.store, s.writer).await?;
+            return Err(e.into());
+        }
+    };
     let count = s.synced.active.len();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (control_tx, control_rx) = mpsc::channel(4);
@@ -268,6 +280,10 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
     };
     if let Some(w) = watchdog {
         w.abort();
+    }
+    // The server holds a handle to the writer (for /healthz): it stops first.
+    if let Some(server) = server {
+        server.stop().await;
     }
     close(s.store, s.writer).await?;
     let outcome = match ended {

@@ -48,6 +48,10 @@
 //! - [`daemon`]: `feedfold run` around the loop: signals, reload,
 //!   sd_notify ([`notify`]) and the watchdog, the retention tick.
 //! - [`render`]: every table, text, JSON and CSV output of the CLI.
+//! - [`server`]: the read-only HTTP server of `feedfold run` (`[server]`)
+//!   and `feedfold serve`: folded Atom/JSON/RSS feeds, the JSON API,
+//!   `/metrics` (from [`metrics`], the atomic counters the stages record)
+//!   and `/healthz`; it reads the store on read-only connections only.
 //! - [`config`], [`cli`], [`telemetry`], [`eval`] (scoring against a
 //!   labelled corpus), [`opml`] (subscription lists).
 //! - The binary (`src/main.rs`, `src/commands/`) parses the command line
@@ -63,13 +67,13 @@
 //! |---|---|
 //! | 8 | the binary: `main`, `commands` |
 //! | 7 | `cli` |
-//! | 6 | `daemon`, `render` |
+//! | 6 | `daemon`, `render`, `server` |
 //! | 5 | `scheduler` (the loop, `scheduler::runner`) |
 //! | 4 | `pipeline`, `config` (puts together the tables the modules below own) |
 //! | 3 | `fetcher`, `store` |
-//! | 2 | `normalizer`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify` |
+//! | 2 | `normalizer`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify`, `server::settings` |
 //! | 1 | `model` |
-//! | 0 | `detector`, `telemetry` |
+//! | 0 | `detector`, `telemetry`, `metrics` |
 //!
 //! The scheduling policy sits below the store because the writer applies
 //! it inside the transaction that records a poll; the scheduler's loop
@@ -131,6 +135,7 @@ pub mod daemon;
 pub mod detector;
 pub mod eval;
 pub mod fetcher;
+pub mod metrics;
 pub mod model;
 pub mod normalizer;
 pub mod notify;
@@ -138,6 +143,7 @@ pub mod opml;
 pub mod pipeline;
 pub mod render;
 pub mod scheduler;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 

@@ -133,7 +133,14 @@ pub async fn read(
     validators: &Validators,
     feed_url: Option<&str>,
 ) -> Result<Read, SourceError> {
-    Ok(match fetcher.fetch(source, validators).await? {
+    let started = std::time::Instant::now();
+    let fetched = fetcher.fetch(source, validators).await;
+    let bytes = match &fetched {
+        Ok(Fetched::Document { doc, .. }) => doc.bytes.len(),
+        _ => 0,
+    };
+    crate::metrics::fetched(started.elapsed(), bytes);
+    Ok(match fetched? {
         Fetched::Document { doc, .. } if discover::looks_like_html(&doc.bytes) => {
             Read::WebPage { doc }
         }
@@ -495,8 +502,23 @@ pub async fn poll(
             record,
         })
         .await?;
+    record_metrics(&recorded);
     log_recorded(&redact_credentials(&sub.url), &recorded);
     Ok(Some(recorded))
+}
+
+/// Counts a recorded poll in [`crate::metrics`].
+fn record_metrics(recorded: &Recorded) {
+    use crate::metrics::{poll_recorded, PollOutcome};
+    let r = recorded.report().cloned().unwrap_or_default();
+    let outcome = match recorded {
+        Recorded::Stored { .. } => PollOutcome::Modified,
+        Recorded::NotModified { .. } => PollOutcome::NotModified,
+        Recorded::Failed { .. } => PollOutcome::Error,
+        Recorded::Gone => PollOutcome::Gone,
+        Recorded::Unsubscribed => return,
+    };
+    poll_recorded(outcome, r.new, r.updated, r.joined);
 }
 
 /// One log line per poll: info when it brought something, a warning when

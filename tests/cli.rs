@@ -19,6 +19,7 @@ mod cli {
     mod query;
     mod readers;
     mod security;
+    mod server;
     mod sources;
     mod wire_dev;
 }

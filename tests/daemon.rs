@@ -17,5 +17,6 @@ mod daemon {
     mod harness;
     mod hostile;
     mod process;
+    mod server;
     mod signals;
 }

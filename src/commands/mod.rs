@@ -8,6 +8,7 @@
 //! - [`feeds`]: `feeds add|remove|list`, `opml import|export`.
 //! - [`maintain`]: `prune`, `migrate`, `regroup`.
 //! - [`docs`]: `completions`, `man`.
+//! - [`serve`]: `serve` (the read-only HTTP server).
 
 mod docs;
 mod feeds;
@@ -15,6 +16,7 @@ mod ingest;
 mod maintain;
 mod owner;
 mod query;
+mod serve;
 mod session;
 
 use std::io::{IsTerminal, Write};
@@ -41,7 +43,7 @@ pub fn init_logging(cli: &Cli) -> bool {
         .and_then(|p| Config::load(p).ok())
         .map(|c| c.log_format);
     let format = cli.log_format.or(from_config).unwrap_or_default();
-    let default = if matches!(cli.command, Command::Run { .. }) {
+    let default = if matches!(cli.command, Command::Run { .. } | Command::Serve { .. }) {
         "info"
     } else {
         "warn"
@@ -159,6 +161,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { db, long, format } => {
             query::status(&db_path(&db, &config), long, format.format(), &mut out)
         }
+        Command::Serve { db, listen } => serve::serve(&db_path(&db, &config), listen, &config),
         Command::Feeds { command } => feeds::feeds(command, &config, &mut out),
         Command::Opml { command } => feeds::opml(command, &config, &mut out),
         Command::Prune {

@@ -12,7 +12,7 @@
 //!   through a redirect explicitly.
 //!
 //! Literal IP hosts are checked before a request ([`is_non_global`]);
-//! names go through [`PublicOnlyResolver`], which drops non-global
+//! names go through `PublicOnlyResolver`, which drops non-global
 //! addresses from what DNS answers, so the address checked is the address
 //! connected to (no rebinding window). `http.public_hosts` names hosts (as
 //! written in URLs) that count as public whatever they resolve to

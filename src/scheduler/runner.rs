@@ -235,6 +235,9 @@ impl Runner {
             self.polling.clone(),
         );
         self.polling_now.insert(id);
+        if self.in_flight.is_empty() {
+            crate::metrics::cycle_started();
+        }
         let handle = self
             .in_flight
             .spawn(async move { (id, pipeline::poll(&store, &fetcher, &polling, &sub).await) });
@@ -267,6 +270,9 @@ impl Runner {
             }
         };
         self.polling_now.remove(&id);
+        if self.in_flight.is_empty() {
+            crate::metrics::cycle_finished();
+        }
         match result {
             // Stopped before its request: nothing happened to the feed.
             Ok(None) => {}

@@ -127,10 +127,15 @@ pub(super) fn spawn(
 fn run(mut writer: Writer, mut rx: mpsc::Receiver<Command>) {
     let mut next = None;
     while let Some(cmd) = next.take().or_else(|| rx.blocking_recv()) {
+        crate::metrics::METRICS.writer_queue.set(rx.len() as u64);
         match cmd.document_entries() {
             Some(entries) => {
                 let batch = gather(&mut rx, cmd, entries, &mut next);
+                let started = std::time::Instant::now();
                 store_batch(&mut writer, batch);
+                crate::metrics::METRICS
+                    .writer_batch_seconds
+                    .observe(started.elapsed());
             }
             None => handle(&mut writer, cmd),
         }

@@ -1,13 +1,17 @@
 //! Helpers shared by the integration tests (`tests/cli.rs`,
 //! `tests/daemon.rs`): run the real `feedfold` binary into a SQLite file in
 //! a temporary directory and look at what the file holds. Submodules: the
-//! shipped [`fixtures`], [`feeds`] built by tests, and the loopback HTTP
-//! [`server`].
+//! shipped [`fixtures`], [`feeds`] built by tests, the loopback HTTP
+//! [`server`], a client for feedfold's own server and a running
+//! `feedfold serve` ([`http`]), and a strict reader of `/metrics`
+//! ([`prometheus`]).
 
 #![allow(dead_code)]
 
 pub mod feeds;
 pub mod fixtures;
+pub mod http;
+pub mod prometheus;
 pub mod server;
 
 use std::collections::BTreeMap;

@@ -160,6 +160,15 @@ fn run_once_checks_every_feed_once_then_gets_304s_and_exits() {
         &[server.url("/a"), server.url("/b"), server.url("/down")],
         "",
     );
+    // Intervals of minutes, so that "nothing is due yet" below holds however
+    // slowly a loaded machine runs the two commands.
+    let text = std::fs::read_to_string(&config)
+        .expect("read config")
+        .replace("min_interval = \"1s\"", "min_interval = \"10m\"")
+        .replace("default_interval = \"1s\"", "default_interval = \"10m\"")
+        .replace("max_interval = \"2s\"", "max_interval = \"1h\"");
+    assert!(text.contains("min_interval = \"10m\""), "{text}");
+    std::fs::write(&config, text).expect("write config");
     let once = |extra: &[&str]| {
         let out = feedfold()
             .args(["--config", config.to_str().expect("utf-8"), "run", "--once"])
