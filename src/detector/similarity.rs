@@ -230,7 +230,7 @@ pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 
 /// Share (by weight) of the shorter text's sentences that have a reworded
 /// counterpart in the other: a sentence whose weighted word Jaccard with
-/// it reaches [`SENTENCE_JACCARD`].
+/// it reaches `SENTENCE_JACCARD`.
 pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
     let size = |f: &Features| f.sentences.iter().map(Vec::len).sum::<usize>();
     let (short, long) = if size(a) > size(b) { (b, a) } else { (a, b) };

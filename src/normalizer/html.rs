@@ -469,7 +469,7 @@ pub fn size_value_is_small(value: &str) -> bool {
 
 /// Keeps the safe declarations of a `style` attribute, as
 /// `property: value;` joined by spaces; `None` when none is left. Sizing
-/// properties ([`CSS_SIZING`], with their `-top`... variants) keep only
+/// properties (`CSS_SIZING`, with their `-top`... variants) keep only
 /// small values ([`size_value_is_small`]).
 pub fn filter_style(style: &str) -> Option<String> {
     let mut kept = Vec::new();
@@ -1913,7 +1913,7 @@ const NEVER_PROSE: &[&str] = &[
 /// Whether a short field (a title, a name, a category) of a format that
 /// does not declare its text types holds markup: an end tag of a known
 /// element (`</b>`), a start tag of one that never stands for prose
-/// ([`NEVER_PROSE`]: `<script>`, `<img`, `<br>`, `<keygen`...), any start
+/// (`NEVER_PROSE`: `<script>`, `<img`, `<br>`, `<keygen`...), any start
 /// tag with an attribute value (`<x onfocus=...>`), or an entity reference
 /// HTML knows (`&amp;`, left from escaping twice). Prose with `<` (`a < b`,
 /// `1<2`, `Vec<T>`, `x <= y`, tickers such as `<U>`) does not.
