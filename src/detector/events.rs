@@ -4,9 +4,14 @@
 //! Each story belongs to exactly one event. A new story is compared with
 //! the events of its time (within `events.window_hours` of an event's
 //! stories) by the cosine of its *event vector* with the event's centroid:
-//! the headline and lede words of its first entry, weighted by their
-//! rarity among the indexed entries, with names and figures (and headline
-//! words) counting more, the strongest 64 kept. Text shared with one of
+//! the headline and lede words of its first entry, with names and figures
+//! (and headline words) counting more, weighted by their rarity among the
+//! indexed entries, the strongest 64 kept. Events keep their entries'
+//! *unweighted* terms and are weighted when compared, with the rarities
+//! of that moment on both sides: an event's first story does not weigh its
+//! words differently from its last because fewer entries had been seen
+//! when it arrived, which keeps the grouping close to independent of the
+//! order the entries come in. Text shared with one of
 //! the event's stories (a quoted statement, a pasted paragraph) adds a
 //! bonus: quoting one statement is evidence of one happening, though not
 //! of a copy. A story joins the best event at or above `events.join`, and
@@ -40,6 +45,10 @@ pub struct EventsConfig {
     pub shared_text_bonus: f64,
     /// Terms kept per story vector and per event centroid.
     pub terms: usize,
+    /// Cosine of two events' centroids from which they are one event (0
+    /// turns merging off): the stories of a happening that arrived before
+    /// what links them started events of their own.
+    pub merge: f64,
 }
 
 impl Default for EventsConfig {
@@ -50,6 +59,7 @@ impl Default for EventsConfig {
             shared_text: 0.1,
             shared_text_bonus: 0.1,
             terms: 64,
+            merge: 0.4,
         }
     }
 }
@@ -63,6 +73,24 @@ impl EventsConfig {
 
 /// A sparse, unit-length vector of event terms, sorted by term.
 pub type Vector = Vec<(u32, f32)>;
+
+/// The rarity weight of an event term at the moment of a comparison.
+pub trait TermWeight {
+    /// The weight of `term`.
+    fn weight(&self, term: u32) -> f32;
+}
+
+impl<F: Fn(u32) -> f32> TermWeight for F {
+    fn weight(&self, term: u32) -> f32 {
+        self(term)
+    }
+}
+
+/// `terms` (unweighted) weighted by `weight`, the `cap` strongest kept,
+/// at unit length.
+pub fn weighted(terms: &[(u32, f32)], weight: &impl TermWeight, cap: usize) -> Vector {
+    unit_top(terms.iter().map(|(k, b)| (*k, b * weight.weight(*k))), cap)
+}
 
 /// The `cap` strongest of `weights` (ties by term), scaled to unit length
 /// and sorted by term.
@@ -100,7 +128,8 @@ pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
 /// What an event knows of one of its stories.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoryVector {
-    /// The vector of the story's first entry.
+    /// The event terms of the story's first entry, unweighted, at unit
+    /// length, sorted by term.
     pub vector: Vector,
     /// The figures of the story's first entry.
     pub numbers: Vec<u32>,
@@ -110,7 +139,7 @@ pub struct StoryVector {
 
 #[derive(Debug, Clone, Default)]
 struct Event {
-    /// The sum of the vectors of its entries.
+    /// The sum of the (unweighted) term vectors of its entries.
     sum: HashMap<u32, f32>,
     tmin: i64,
     tmax: i64,
@@ -130,8 +159,11 @@ impl Event {
         self.tmax = self.tmax.max(time);
     }
 
-    fn centroid(&self, cap: usize) -> Vector {
-        unit_top(self.sum.iter().map(|(k, w)| (*k, *w)), cap)
+    fn centroid(&self, weight: &impl TermWeight, cap: usize) -> Vector {
+        unit_top(
+            self.sum.iter().map(|(k, w)| (*k, w * weight.weight(*k))),
+            cap,
+        )
     }
 }
 
@@ -185,18 +217,20 @@ impl Events {
     }
 
     /// Decides the event of a new story whose first entry has `story` (its
-    /// vector and figures), dated `time`, sharing `shared_text[story]` of
-    /// its text with the stories it was compared with.
+    /// terms and figures), dated `time`, sharing `shared_text[story]` of
+    /// its text with the stories it was compared with; terms weigh what
+    /// `weight` says.
     pub fn place(
         &self,
         story: &StoryVector,
         time: i64,
         shared_text: &[(i64, f64)],
         config: &EventsConfig,
+        weight: &impl TermWeight,
     ) -> EventPlacement {
         let window = config.window_seconds();
-        let candidates: BTreeSet<i64> = story
-            .vector
+        let vector = weighted(&story.vector, weight, config.terms);
+        let candidates: BTreeSet<i64> = vector
             .iter()
             .filter_map(|(k, _)| self.by_term.get(k))
             .flatten()
@@ -210,7 +244,7 @@ impl Events {
             if !event.near(time, window) {
                 continue;
             }
-            let mut similarity = cosine(&story.vector, &event.centroid(config.terms));
+            let mut similarity = cosine(&vector, &event.centroid(weight, config.terms));
             let text = shared_text
                 .iter()
                 .filter(|(s, _)| event.stories.contains(s))
@@ -232,7 +266,10 @@ impl Events {
         let closest = self.events[&event]
             .stories
             .iter()
-            .filter_map(|s| Some((*s, cosine(&story.vector, &self.stories.get(s)?.vector))))
+            .filter_map(|s| {
+                let theirs = weighted(&self.stories.get(s)?.vector, weight, config.terms);
+                Some((*s, cosine(&vector, &theirs)))
+            })
             .fold(None, |best: Option<(i64, f64)>, (s, c)| match best {
                 Some((_, b)) if b >= c => best,
                 _ => Some((s, c)),
@@ -245,25 +282,122 @@ impl Events {
         }
     }
 
-    /// A figures report joins an event only if one of its stories carries
-    /// its figures; a story joins an event of figures reports only if it
-    /// carries the figures of one of them.
+    /// A figures report joins an event holding figures reports only if one
+    /// of them carries its figures (results of two companies on one
+    /// template are two happenings); any story joins an event made only of
+    /// figures reports only if it carries the figures of one of them. A
+    /// report among write-ups (a tally in a story about a flood) decides
+    /// nothing for the write-ups that join later.
     fn figures_agree(&self, event: i64, story: &StoryVector) -> bool {
-        let mut ok = true;
-        for s in &self.events[&event].stories {
-            let Some(theirs) = self.stories.get(s) else {
-                continue;
-            };
-            if story.report || theirs.report {
+        let members: Vec<&StoryVector> = self.events[&event]
+            .stories
+            .iter()
+            .filter_map(|s| self.stories.get(s))
+            .collect();
+        let reports: Vec<&&StoryVector> = members.iter().filter(|m| m.report).collect();
+        let applies = if story.report {
+            !reports.is_empty()
+        } else {
+            !members.is_empty() && reports.len() == members.len()
+        };
+        !applies
+            || reports.iter().any(|theirs| {
                 let few = story.numbers.len().min(theirs.numbers.len());
                 let shared = shared_count(&story.numbers, &theirs.numbers);
-                ok = few > 0 && shared as f64 >= FIGURES_SHARE * few as f64;
-                if ok {
-                    break;
+                few > 0 && shared as f64 >= FIGURES_SHARE * few as f64
+            })
+    }
+
+    /// The events near `event` (in time) whose centroid is at least
+    /// `config.merge` from its centroid and whose figures agree, with that
+    /// cosine, most similar first (ties by id).
+    pub fn mergeable(
+        &self,
+        event: i64,
+        config: &EventsConfig,
+        weight: &impl TermWeight,
+    ) -> Vec<(i64, f64)> {
+        if config.merge <= 0.0 {
+            return Vec::new();
+        }
+        let Some(e) = self.events.get(&event) else {
+            return Vec::new();
+        };
+        let window = config.window_seconds();
+        let centroid = e.centroid(weight, config.terms);
+        let candidates: BTreeSet<i64> = centroid
+            .iter()
+            .filter_map(|(k, _)| self.by_term.get(k))
+            .flatten()
+            .copied()
+            .filter(|id| *id != event)
+            .collect();
+        let mut found: Vec<(i64, f64)> = candidates
+            .into_iter()
+            .filter_map(|id| {
+                let other = self.events.get(&id)?;
+                let overlaps = other.tmin.saturating_sub(window) <= e.tmax
+                    && e.tmin <= other.tmax.saturating_add(window);
+                if !overlaps {
+                    return None;
                 }
+                let c = cosine(&centroid, &other.centroid(weight, config.terms));
+                (c >= config.merge && self.events_figures_agree(event, id)).then_some((id, c))
+            })
+            .collect();
+        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        found
+    }
+
+    /// Two events of figures reports are one only if a report of one
+    /// carries the figures of a report of the other.
+    fn events_figures_agree(&self, a: i64, b: i64) -> bool {
+        let reports = |e: i64| -> Vec<&StoryVector> {
+            self.events[&e]
+                .stories
+                .iter()
+                .filter_map(|s| self.stories.get(s))
+                .filter(|v| v.report)
+                .collect()
+        };
+        let (ra, rb) = (reports(a), reports(b));
+        if ra.is_empty() || rb.is_empty() {
+            return true;
+        }
+        ra.iter().any(|x| {
+            rb.iter().any(|y| {
+                let few = x.numbers.len().min(y.numbers.len());
+                few > 0 && shared_count(&x.numbers, &y.numbers) as f64 >= FIGURES_SHARE * few as f64
+            })
+        })
+    }
+
+    /// Moves every story of event `from` into event `into` (`from` is
+    /// forgotten).
+    pub fn merge(&mut self, from: i64, into: i64) {
+        if from == into || !self.events.contains_key(&into) {
+            return;
+        }
+        let Some(e) = self.events.remove(&from) else {
+            return;
+        };
+        for k in e.sum.keys() {
+            if let Some(set) = self.by_term.get_mut(k) {
+                set.remove(&from);
+                set.insert(into);
             }
         }
-        ok
+        for s in &e.stories {
+            self.story_event.insert(*s, into);
+        }
+        if let Some(target) = self.events.get_mut(&into) {
+            for (k, w) in e.sum {
+                *target.sum.entry(k).or_default() += w;
+            }
+            target.tmin = target.tmin.min(e.tmin);
+            target.tmax = target.tmax.max(e.tmax);
+            target.stories.extend(e.stories);
+        }
     }
 
     /// Adds a story to an event (a new event if `event` is unknown).
@@ -360,6 +494,10 @@ fn shared_count(a: &[u32], b: &[u32]) -> usize {
 mod tests {
     use super::*;
 
+    fn uniform(_: u32) -> f32 {
+        1.0
+    }
+
     fn story(terms: &[(u32, f32)], numbers: &[u32], report: bool) -> StoryVector {
         StoryVector {
             vector: unit_top(terms.iter().copied(), 64),
@@ -385,7 +523,7 @@ mod tests {
         events.add_story(100, 10, quake.clone(), 0);
         let same = story(&[(1, 3.0), (2, 1.0), (4, 1.0)], &[], false);
         assert!(matches!(
-            events.place(&same, 3_600, &[], &config),
+            events.place(&same, 3_600, &[], &config, &uniform),
             EventPlacement::Join {
                 event: 100,
                 closest: Some((10, _)),
@@ -394,12 +532,12 @@ mod tests {
         ));
         let other = story(&[(7, 1.0), (8, 1.0)], &[], false);
         assert_eq!(
-            events.place(&other, 3_600, &[], &config),
+            events.place(&other, 3_600, &[], &config, &uniform),
             EventPlacement::Start
         );
         // Too late: outside the window of the event's stories.
         assert_eq!(
-            events.place(&same, 10 * 86_400, &[], &config),
+            events.place(&same, 10 * 86_400, &[], &config, &uniform),
             EventPlacement::Start
         );
     }
@@ -416,9 +554,9 @@ mod tests {
             &[],
             false,
         );
-        let alone = events.place(&weak, 0, &[], &config);
+        let alone = events.place(&weak, 0, &[], &config, &uniform);
         assert_eq!(alone, EventPlacement::Start);
-        let with_text = events.place(&weak, 0, &[(10, 0.3)], &config);
+        let with_text = events.place(&weak, 0, &[(10, 0.3)], &config, &uniform);
         assert!(
             matches!(with_text, EventPlacement::Join { event: 100, .. }),
             "{with_text:?}"
@@ -433,12 +571,26 @@ mod tests {
         events.add_story(100, 10, story(&terms, &[11, 12, 13], true), 0);
         let other_tally = story(&terms, &[21, 22, 23], true);
         assert_eq!(
-            events.place(&other_tally, 0, &[], &config),
+            events.place(&other_tally, 0, &[], &config, &uniform),
             EventPlacement::Start
         );
         let same_tally = story(&terms, &[11, 12, 24], true);
         assert!(matches!(
-            events.place(&same_tally, 0, &[], &config),
+            events.place(&same_tally, 0, &[], &config, &uniform),
+            EventPlacement::Join { event: 100, .. }
+        ));
+        // A write-up without those figures does not join an event made
+        // only of reports...
+        let write_up = story(&terms, &[], false);
+        assert_eq!(
+            events.place(&write_up, 0, &[], &config, &uniform),
+            EventPlacement::Start
+        );
+        // ... but once the event holds a write-up, a report in it (a
+        // tally in a story about a flood) no longer stands in the way.
+        events.add_story(100, 11, story(&terms, &[], false), 0);
+        assert!(matches!(
+            events.place(&write_up, 0, &[], &config, &uniform),
             EventPlacement::Join { event: 100, .. }
         ));
     }
@@ -454,5 +606,36 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events.evict_before(1), 1);
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn events_that_come_to_resemble_each_other_merge_into_the_older() {
+        let config = EventsConfig::default();
+        let mut events = Events::new();
+        events.add_story(1, 10, story(&[(1, 3.0), (2, 2.0)], &[], false), 0);
+        events.add_story(2, 20, story(&[(3, 3.0), (4, 2.0)], &[], false), 0);
+        events.add_story(3, 30, story(&[(8, 1.0), (9, 1.0)], &[], false), 0);
+        assert!(events.mergeable(2, &config, &uniform).is_empty());
+        // A story in event 2 that also tells event 1's side of it.
+        events.add_story(2, 21, story(&[(1, 3.0), (2, 2.0), (3, 1.0)], &[], false), 0);
+        events.add_entry(2, &story(&[(1, 3.0), (2, 2.0)], &[], false).vector, 0);
+        let found = events.mergeable(2, &config, &uniform);
+        assert_eq!(found.iter().map(|(e, _)| *e).collect::<Vec<_>>(), [1]);
+        events.merge(2, 1);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events.event_of(20), Some(1));
+        assert_eq!(events.event_of(21), Some(1));
+        assert_eq!(events.event_of(30), Some(3));
+        // Too far apart in time: never merged.
+        events.add_story(4, 40, story(&[(1, 3.0), (2, 2.0)], &[], false), 30 * 86_400);
+        assert!(events.mergeable(4, &config, &uniform).is_empty());
+        // Off.
+        let off = EventsConfig {
+            merge: 0.0,
+            ..EventsConfig::default()
+        };
+        events.add_story(5, 50, story(&[(8, 1.0), (9, 1.0)], &[], false), 0);
+        assert!(events.mergeable(5, &off, &uniform).is_empty());
+        assert!(!events.mergeable(5, &config, &uniform).is_empty());
     }
 }

@@ -333,10 +333,22 @@ impl Detector {
         )
     }
 
+    /// An entry's event terms, unweighted, at unit length: what an event
+    /// keeps (weighted when compared, see [`events`]).
+    pub fn event_terms(&self, features: &Features) -> events::Vector {
+        unit_top(features.event_terms.iter().copied(), usize::MAX)
+    }
+
+    /// The rarity weight of event terms now.
+    fn term_weight(&self) -> impl Fn(u32) -> f32 + '_ {
+        use similarity::Rarity;
+        |k| self.index.term(k) as f32
+    }
+
     /// What the event level keeps of a story's first entry.
     pub fn story_vector(&self, features: &Features) -> StoryVector {
         StoryVector {
-            vector: self.event_vector(features),
+            vector: self.event_terms(features),
             numbers: features.numbers.clone(),
             report: similarity::figures_report(features),
         }
@@ -349,8 +361,13 @@ impl Detector {
         time: i64,
         shared_text: &[(i64, f64)],
     ) -> EventPlacement {
-        self.events
-            .place(story, time, shared_text, &self.events_config)
+        self.events.place(
+            story,
+            time,
+            shared_text,
+            &self.events_config,
+            &self.term_weight(),
+        )
     }
 
     /// Records that a story belongs to an event.
@@ -361,6 +378,31 @@ impl Detector {
     /// Records that an entry joined a story of an event.
     pub fn add_entry_to_event(&mut self, event: i64, vector: &[(u32, f32)], time: i64) {
         self.events.add_entry(event, vector, time);
+    }
+
+    /// Merges into one the events that `event` (just changed) has become
+    /// one with (see [`events::Events::mergeable`]); the older event (the
+    /// lower id) keeps its id. Returns each merge as (from, into, cosine),
+    /// in order.
+    pub fn merge_events(&mut self, event: i64) -> Vec<(i64, i64, f64)> {
+        let mut merges = Vec::new();
+        let mut current = event;
+        // Each merge removes an event, so this ends; the bound is a guard.
+        for _ in 0..64 {
+            let Some((other, cosine)) = self
+                .events
+                .mergeable(current, &self.events_config, &self.term_weight())
+                .into_iter()
+                .next()
+            else {
+                break;
+            };
+            let (from, into) = (current.max(other), current.min(other));
+            self.events.merge(from, into);
+            merges.push((from, into, cosine));
+            current = into;
+        }
+        merges
     }
 
     /// The event of a story, if the window knows it.

@@ -103,10 +103,18 @@ pub fn event(out: &mut impl Write, style: &Style, d: &EventDetail) -> std::io::R
                     (Some(id), Some(c)) => format!(", closest story {id} at {c:.2}"),
                     _ => String::new(),
                 };
-                let why = format!(
-                    "{}: similarity {:.2} to the event{closest}, shared text {:.2}",
-                    j.rule, j.similarity, j.shared_text
-                );
+                let why = if j.rule == "merge" {
+                    format!(
+                        "merge: started an event that was merged into this one (the two \
+                         events at {:.2})",
+                        j.similarity
+                    )
+                } else {
+                    format!(
+                        "{}: similarity {:.2} to the event{closest}, shared text {:.2}",
+                        j.rule, j.similarity, j.shared_text
+                    )
+                };
                 writeln!(out, "  why:   {}", style.dim(&why))?;
             }
         }

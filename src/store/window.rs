@@ -192,7 +192,7 @@ pub fn load_range(
             let vector = detector.story_vector(&entry.features);
             detector.add_story_to_event(event, story, vector, time);
         } else {
-            let vector = detector.event_vector(&entry.features);
+            let vector = detector.event_terms(&entry.features);
             detector.add_entry_to_event(event, &vector, time);
         }
     }

@@ -77,7 +77,9 @@ pub fn events(conn: &Connection, filter: &EventFilter) -> Result<Vec<EventRow>, 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EventJoinInfo {
     /// `centroid`, or `centroid_and_text` when text it shares with one of
-    /// the event's stories added its bonus.
+    /// the event's stories added its bonus; `merge` for a story that
+    /// started an event later merged into this one (`similarity` is then
+    /// the cosine of the two events).
     pub rule: String,
     /// The event's story most like it (`None` if since pruned).
     pub matched_story_id: Option<i64>,

@@ -31,8 +31,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use self::polls::FetchedPoll;
 use self::rows::{
     cached_row, content_hash, event_of, exec, fold_story, index_full_text, insert_entry,
-    mark_folded, new_event, new_story, refresh_event, refresh_story, seed_story_of_one,
-    set_event_join, starters, update_entry, upsert_feed, EventJoin,
+    mark_folded, merge_event, new_event, new_story, refresh_event, refresh_story,
+    seed_story_of_one, set_event_join, starters, update_entry, upsert_feed, EventJoin,
 };
 use super::window::Window;
 use super::{open_writer_connection, StoreError};
@@ -415,11 +415,13 @@ fn place_entry(
             window
                 .detector_mut()
                 .add_story_to_event(event, story_id, vector, arrival.time);
+            let mut events = vec![event];
+            merge_events(conn, window, event, &mut events)?;
             Ok(Placed {
                 story_id,
                 best: None,
                 folded: Vec::new(),
-                events: vec![event],
+                events,
             })
         }
         Placement::Join { best, fold } => {
@@ -438,11 +440,12 @@ fn place_entry(
                 Some(e) => e,
                 None => event_of(conn, best.story_id)?,
             };
-            let vector = window.detector().event_vector(features);
+            let vector = window.detector().event_terms(features);
             window
                 .detector_mut()
                 .add_entry_to_event(event, &vector, arrival.time);
             events.push(event);
+            merge_events(conn, window, event, &mut events)?;
             Ok(Placed {
                 story_id: best.story_id,
                 best: Some(best),
@@ -451,6 +454,21 @@ fn place_entry(
             })
         }
     }
+}
+
+/// Merges the events that `event` (just changed) has become one with,
+/// adding the events it changed to `events`.
+fn merge_events(
+    conn: &Connection,
+    window: &mut Window,
+    event: i64,
+    events: &mut Vec<i64>,
+) -> Result<(), StoreError> {
+    for (from, into, cosine) in window.detector_mut().merge_events(event) {
+        merge_event(conn, from, into, cosine)?;
+        events.extend([from, into]);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

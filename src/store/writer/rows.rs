@@ -221,6 +221,32 @@ pub(super) fn set_event_join(
     Ok(())
 }
 
+/// Moves the stories of event `from` into event `into` (the caller
+/// refreshes both; `from` is then deleted). The stories that started
+/// `from` record the merge as how they joined: rule `merge`, with the
+/// cosine of the two events' centroids.
+pub(super) fn merge_event(
+    tx: &Connection,
+    from: i64,
+    into: i64,
+    cosine: f64,
+) -> Result<(), StoreError> {
+    exec(
+        tx,
+        "UPDATE stories SET event_rule = 'merge', event_similarity = ?3,
+                event_matched_story_id = NULL, event_story_similarity = NULL,
+                event_shared_text = NULL
+          WHERE event_id = ?1 AND event_rule IS NULL",
+        params![from, into, cosine],
+    )?;
+    exec(
+        tx,
+        "UPDATE stories SET event_id = ?2 WHERE event_id = ?1",
+        params![from, into],
+    )?;
+    Ok(())
+}
+
 /// Recomputes an event's counts, dates, representative story and title;
 /// deletes it if no story is left.
 ///
