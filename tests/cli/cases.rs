@@ -301,3 +301,113 @@ fn templated_briefs_with_other_figures() {
         &[],
     );
 }
+
+/// Two halves of one wire story arrive as separate stories; the full copy
+/// matches both, so the younger story is folded into the older, and
+/// `story` says so for the entry that started the folded story.
+#[test]
+fn a_full_copy_folds_the_stories_of_its_halves_and_story_names_the_fold() {
+    let lines = [
+        "A fire swept through a historic grain warehouse on the waterfront of the Norwegian city of Bergen early on Friday, sending a column of black smoke over the old harbour.",
+        "Around 60 firefighters fought the blaze for more than five hours before bringing it under control, the city's fire service said.",
+        "The wooden building, which dates from the 1870s, had been empty for a decade and was due to be turned into a food market next year.",
+        "Nobody was injured, but residents of the neighbouring streets were told to keep their windows closed because of the smoke.",
+        "Police said it was too early to say what had caused the fire and that investigators would examine the site once it was safe to enter.",
+        "The city council said it would hold an emergency meeting on Monday to discuss the future of the site and the safety of other wooden buildings on the quay.",
+    ];
+    let first = lines[..3].join("\n");
+    let second = lines[3..].join("\n");
+    let full = lines.join("\n");
+    let store = TestStore::new();
+    let base = Utc
+        .with_ymd_and_hms(2026, 3, 6, 6, 0, 0)
+        .single()
+        .expect("date");
+    let docs = [
+        (
+            "top",
+            "https://top.test/bergen",
+            "Warehouse fire in Bergen",
+            first.as_str(),
+            0,
+        ),
+        (
+            "rest",
+            "https://rest.test/bergen-2",
+            "Bergen fire: council to meet",
+            second.as_str(),
+            30,
+        ),
+        (
+            "full",
+            "https://full.test/bergen-fire",
+            "Fire destroys historic warehouse in Bergen",
+            full.as_str(),
+            60,
+        ),
+    ];
+    let mut files = Vec::new();
+    for (i, (name, link, title, text, minutes)) in docs.iter().enumerate() {
+        let item = Item::new(name, title, text, base + Duration::minutes(*minutes)).link(link);
+        let doc = Feed::new(name)
+            .self_url(&format!("https://{name}.test/feed"))
+            .items([item])
+            .rss();
+        let path = store.path(&format!("{i}-{name}.xml"));
+        std::fs::write(&path, doc).expect("write feed");
+        files.push(path.display().to_string());
+    }
+    // One run per document, so the halves are stories before the full copy comes.
+    for file in &files {
+        store.ingest([file.as_str()]).assert_ok();
+    }
+    let story = store.story_of("full");
+    assert_eq!(
+        store.story_of("top"),
+        story,
+        "the first half joins the full copy's story"
+    );
+    assert_eq!(
+        store.story_of("rest"),
+        story,
+        "the second half joins it too"
+    );
+    let id = |guid: &str| store.int(&format!("SELECT id FROM entries WHERE guid = '{guid}'"));
+    let (top, rest, full) = (id("top"), id("rest"), id("full"));
+    let run = store.query("story", &[&story.to_string()]);
+    run.assert_ok();
+    let why: Vec<&str> = run.stdout.lines().filter(|l| l.contains("why:")).collect();
+    assert_eq!(why.len(), 3, "{}", run.stdout);
+    assert_eq!(
+        why.iter()
+            .filter(|l| l.contains("started the story"))
+            .count(),
+        1,
+        "only one entry started the story: {}",
+        run.stdout
+    );
+    let folded = why
+        .iter()
+        .find(|l| l.contains("folded in:"))
+        .unwrap_or_else(|| panic!("no fold named: {}", run.stdout));
+    assert!(
+        folded.contains(&format!(
+            "folded in: entry {full} matched the story it started"
+        )),
+        "{folded}"
+    );
+    // The folded story's starter is the younger half.
+    let starter = run
+        .stdout
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(4)
+        .find(|w| w.iter().any(|l| l.contains("folded in:")))
+        .map(|w| w[0].to_string())
+        .unwrap_or_default();
+    assert!(
+        starter.contains(&format!("entry {rest}")) && !starter.contains(&format!("entry {top}")),
+        "{}",
+        run.stdout
+    );
+}

@@ -25,6 +25,19 @@ fn completions_and_man_page_cover_the_subcommands() {
     for sub in ["search", "prune", "stories"] {
         assert!(run.stdout.contains(sub), "man page lacks {sub}");
     }
+    // The synopsis names the values the global options take.
+    let synopsis = run
+        .stdout
+        .split(".SH SYNOPSIS\n")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_default();
+    for option in ["[\\-\\-config <PATH>]", "[\\-\\-log <FILTER>]", "<COMMAND>"] {
+        assert!(
+            synopsis.contains(option),
+            "synopsis lacks {option}: {synopsis}"
+        );
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = feedfold();
     cmd.args(["man", "--out-dir"]).arg(dir.path());
@@ -33,5 +46,11 @@ fn completions_and_man_page_cover_the_subcommands() {
     assert!(
         page.contains("\\-\\-since") || page.contains("--since"),
         "{page}"
+    );
+    let ingest =
+        std::fs::read_to_string(dir.path().join("feedfold-ingest.1")).expect("ingest page");
+    assert!(
+        ingest.contains("feedfold ingest\\fR [\\-\\-db <PATH>]") && ingest.contains("<SOURCE>..."),
+        "{ingest}"
     );
 }
