@@ -72,11 +72,14 @@ pub enum OpmlError {
     /// Well-formed, but not OPML.
     #[error("not an OPML document (the root element is <{0}>)")]
     NotOpml(String),
+    /// Reading the document failed (or it is not UTF-8).
+    #[error("cannot read the OPML document")]
+    Read(#[source] std::io::Error),
     /// Writing failed.
     #[error("cannot write OPML")]
     Write(#[from] std::io::Error),
     /// Over [`MAX_OPML_BYTES`].
-    #[error("the OPML document has {bytes} bytes, over the limit of {limit}")]
+    #[error("the OPML document has {bytes} bytes or more, over the limit of {limit}")]
     TooLarge {
         /// The document's size.
         bytes: usize,
@@ -135,6 +138,26 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
                 .map(|v| v.trim().to_string())
         })
         .filter(|v| !v.is_empty())
+}
+
+/// Reads an OPML document from `source` (a file or standard input) without
+/// holding more than [`MAX_OPML_BYTES`] + 1 bytes: a larger one is refused
+/// as soon as the limit is passed, before it is all read.
+pub fn read_document(source: impl std::io::Read) -> Result<String, OpmlError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    source
+        .take(MAX_OPML_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(OpmlError::Read)?;
+    if bytes.len() > MAX_OPML_BYTES {
+        return Err(OpmlError::TooLarge {
+            bytes: bytes.len(),
+            limit: MAX_OPML_BYTES,
+        });
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| OpmlError::Read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 /// Reads the feeds of an OPML document, in document order, within the
@@ -422,6 +445,18 @@ mod tests {
     fn oversized_documents_outlines_and_urls_are_refused() {
         let big = format!("<opml><body>{}</body></opml>", " ".repeat(MAX_OPML_BYTES));
         assert!(matches!(parse(&big), Err(OpmlError::TooLarge { .. })));
+        // Reading stops one byte past the limit, whatever the source holds.
+        let endless = std::io::repeat(b' ');
+        match read_document(endless) {
+            Err(OpmlError::TooLarge { bytes, limit }) => {
+                assert_eq!((bytes, limit), (MAX_OPML_BYTES + 1, MAX_OPML_BYTES))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_document(&b"<opml>\xff</opml>"[..]),
+            Err(OpmlError::Read(_))
+        ));
         let many = format!(
             "<opml><body>{}</body></opml>",
             "<outline xmlUrl=\"https://ex.org/\"/>".repeat(MAX_OUTLINES + 1)

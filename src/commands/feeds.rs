@@ -2,7 +2,7 @@
 //! import|export`. Changes go through the store's writer, so they are
 //! safe while the daemon runs; the daemon picks them up on SIGHUP.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
@@ -148,15 +148,13 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
 pub fn opml(command: OpmlCommand, config: &Config, out: &mut impl Write) -> Result<ExitCode> {
     match command {
         OpmlCommand::Import { db, file } => {
-            let mut text = String::new();
-            if file.as_os_str() == "-" {
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("reading standard input")?;
+            let text = if file.as_os_str() == "-" {
+                opml::read_document(std::io::stdin().lock()).context("standard input")?
             } else {
-                text = std::fs::read_to_string(&file)
+                let f = std::fs::File::open(&file)
                     .with_context(|| format!("reading {}", file.display()))?;
-            }
+                opml::read_document(f).with_context(|| file.display().to_string())?
+            };
             let feeds = opml::parse(&text).with_context(|| file.display().to_string())?;
             let mut skipped = 0;
             let specs: Vec<FeedSpec> = feeds
