@@ -96,8 +96,15 @@ pub fn weighted(terms: &[(u32, f32)], weight: &impl TermWeight, cap: usize) -> V
 /// and sorted by term.
 pub fn unit_top(weights: impl IntoIterator<Item = (u32, f32)>, cap: usize) -> Vector {
     let mut v: Vec<(u32, f32)> = weights.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // The order is total (weight, then term), so selecting the strongest
+    // `cap` first keeps exactly the terms a full sort would.
+    let stronger = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if v.len() > cap && cap > 0 {
+        v.select_nth_unstable_by(cap - 1, stronger);
+    }
     v.truncate(cap);
+    // In that order, so the norm sums the same numbers in the same order.
+    v.sort_unstable_by(stronger);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 {
         for (_, w) in &mut v {
@@ -106,6 +113,33 @@ pub fn unit_top(weights: impl IntoIterator<Item = (u32, f32)>, cap: usize) -> Ve
     }
     v.sort_unstable_by_key(|(k, _)| *k);
     v
+}
+
+/// The events whose sum carries a term of `vector` (a unit vector) and
+/// whose centroid's cosine with `vector` may reach `min`, by id, each with
+/// the most that cosine can be: the length of `vector` on the terms they
+/// share (Cauchy-Schwarz; the centroid is a unit vector whose terms are
+/// among the sum's). The others can be passed over without computing
+/// their centroid.
+fn cosine_bounds(
+    vector: &[(u32, f32)],
+    by_term: &HashMap<u32, BTreeSet<i64>>,
+    min: f64,
+) -> Vec<(i64, f64)> {
+    let mut mass: HashMap<i64, f64> = HashMap::new();
+    for (k, w) in vector {
+        for id in by_term.get(k).into_iter().flatten() {
+            *mass.entry(*id).or_default() += f64::from(*w) * f64::from(*w);
+        }
+    }
+    // A margin for rounding: the bound must never fall under the cosine.
+    let mut found: Vec<(i64, f64)> = mass
+        .into_iter()
+        .map(|(id, m)| (id, m.sqrt() + 1e-6))
+        .filter(|(_, bound)| *bound >= min)
+        .collect();
+    found.sort_unstable_by_key(|(id, _)| *id);
+    found
 }
 
 /// The cosine of two unit vectors sorted by term.
@@ -230,29 +264,34 @@ impl Events {
     ) -> EventPlacement {
         let window = config.window_seconds();
         let vector = weighted(&story.vector, weight, config.terms);
-        let candidates: BTreeSet<i64> = vector
-            .iter()
-            .filter_map(|(k, _)| self.by_term.get(k))
-            .flatten()
-            .copied()
-            .collect();
         let mut best: Option<(i64, f64, f64)> = None;
-        for id in candidates {
+        for (id, bound) in cosine_bounds(
+            &vector,
+            &self.by_term,
+            config.join - config.shared_text_bonus,
+        ) {
             let Some(event) = self.events.get(&id) else {
                 continue;
             };
             if !event.near(time, window) {
                 continue;
             }
-            let mut similarity = cosine(&vector, &event.centroid(weight, config.terms));
             let text = shared_text
                 .iter()
                 .filter(|(s, _)| event.stories.contains(s))
                 .map(|(_, t)| *t)
                 .fold(0.0, f64::max);
-            if text >= config.shared_text {
-                similarity += config.shared_text_bonus;
+            let bonus = if text >= config.shared_text {
+                config.shared_text_bonus
+            } else {
+                0.0
+            };
+            // An event that cannot reach the threshold cannot be joined,
+            // and cannot be the best of those that can.
+            if bound + bonus < config.join {
+                continue;
             }
+            let similarity = cosine(&vector, &event.centroid(weight, config.terms)) + bonus;
             if best.is_none_or(|(_, b, _)| similarity > b) {
                 best = Some((id, similarity, text));
             }
@@ -325,16 +364,10 @@ impl Events {
         };
         let window = config.window_seconds();
         let centroid = e.centroid(weight, config.terms);
-        let candidates: BTreeSet<i64> = centroid
-            .iter()
-            .filter_map(|(k, _)| self.by_term.get(k))
-            .flatten()
-            .copied()
-            .filter(|id| *id != event)
-            .collect();
-        let mut found: Vec<(i64, f64)> = candidates
+        let mut found: Vec<(i64, f64)> = cosine_bounds(&centroid, &self.by_term, config.merge)
             .into_iter()
-            .filter_map(|id| {
+            .filter(|(id, bound)| *id != event && *bound >= config.merge)
+            .filter_map(|(id, _)| {
                 let other = self.events.get(&id)?;
                 let overlaps = other.tmin.saturating_sub(window) <= e.tmax
                     && e.tmin <= other.tmax.saturating_add(window);
