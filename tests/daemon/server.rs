@@ -65,6 +65,7 @@ fn run_serves_metrics_health_and_feeds_while_it_polls() {
     assert_eq!(m["feedfold_entries_stored_total"], 2.0);
     assert!(m["feedfold_polls_total{outcome=\"200\"}"] >= 1.0);
     assert!(m["feedfold_stories_created_total"] >= 1.0);
+    assert!(m["feedfold_events_created_total"] >= 1.0);
     assert!(m["feedfold_fetch_duration_seconds_count"] >= 3.0);
     assert!(m["feedfold_fetched_bytes_total"] > 0.0);
     assert!(m["feedfold_writer_batch_duration_seconds_count"] >= 1.0);
