@@ -20,7 +20,7 @@
 //! `feedparser` comes from pip (`.ci/run` installs it); without python3
 //! or feedparser those checks print a note and pass.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -785,12 +785,12 @@ fn wire_dev_gives_one_entry_per_multi_copy_story_with_its_copies_related() {
 
 /// The property names of a schema of the OpenAPI document (through `$ref`
 /// and `allOf`).
-fn properties(doc: &Value, schema: &Value) -> std::collections::BTreeSet<String> {
+fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().expect("a name");
         return properties(doc, &doc["components"]["schemas"][name]);
     }
-    let mut out: std::collections::BTreeSet<String> = schema["properties"]
+    let mut out: BTreeSet<String> = schema["properties"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
@@ -800,7 +800,7 @@ fn properties(doc: &Value, schema: &Value) -> std::collections::BTreeSet<String>
     out
 }
 
-fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .unwrap_or_else(|| panic!("an object: {v}"))
         .keys()
@@ -826,14 +826,20 @@ fn the_openapi_document_describes_what_is_served() {
     let doc = get(&serve.addr, "/openapi.json").json();
     assert_eq!(doc["openapi"], "3.0.3");
     let story = store.story_of(guid::WIRE_FULL);
+    let event = store.int(&format!("SELECT event_id FROM stories WHERE id = {story}"));
     for (path, example) in [
         ("/", "/".to_string()),
         ("/stories.atom", "/stories.atom".into()),
         ("/stories.json", "/stories.json".into()),
         ("/stories.rss", "/stories.rss".into()),
+        ("/events.atom", "/events.atom?min_stories=1".into()),
+        ("/events.json", "/events.json".into()),
+        ("/events.rss", "/events.rss".into()),
         ("/opml", "/opml".into()),
         ("/api/stories", "/api/stories".into()),
         ("/api/stories/{id}", format!("/api/stories/{story}")),
+        ("/api/events", "/api/events?min_stories=1".into()),
+        ("/api/events/{id}", format!("/api/events/{event}")),
         ("/api/search", "/api/search?q=strike".into()),
         ("/api/feeds", "/api/feeds".into()),
         ("/metrics", "/metrics".into()),
@@ -845,9 +851,35 @@ fn the_openapi_document_describes_what_is_served() {
     }
     assert_eq!(
         doc["paths"].as_object().map(|p| p.len()),
-        Some(12),
+        Some(17),
         "nothing undocumented, nothing extra"
     );
+    // The event feeds and /api/events take exactly the parameters described.
+    let described = |path: &str| -> BTreeSet<String> {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .map(|p| match p["$ref"].as_str() {
+                Some(r) => &doc["components"]["parameters"][r.rsplit('/').next().unwrap_or("")],
+                None => p,
+            })
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let event_params: BTreeSet<String> = ["since", "min_stories", "q", "feed", "limit"]
+        .map(String::from)
+        .into();
+    for path in ["/events.atom", "/events.json", "/events.rss", "/api/events"] {
+        assert_eq!(described(path), event_params, "{path}");
+        get(
+            &serve.addr,
+            &format!("{path}?since=30d&min_stories=1&q=strike&limit=5"),
+        )
+        .expect(200);
+        get(&serve.addr, &format!("{path}?min_copies=2")).expect(400);
+    }
     let schema = |name: &str| properties(&doc, &doc["components"]["schemas"][name]);
     let stories = get(&serve.addr, "/api/stories").json();
     assert_eq!(keys(&stories[0]), schema("StoryRow"));
@@ -864,6 +896,14 @@ fn the_openapi_document_describes_what_is_served() {
     assert_eq!(keys(&hits[0]), schema("SearchHit"));
     let feeds = get(&serve.addr, "/api/feeds").json();
     assert_eq!(keys(&feeds[0]), schema("FeedStatus"));
+    let events = get(&serve.addr, "/api/events").json();
+    assert_eq!(keys(&events[0]), schema("EventRow"));
+    let detail = get(&serve.addr, &format!("/api/events/{event}")).json();
+    assert_eq!(keys(&detail), schema("EventDetail"));
+    let members = detail["story_list"].as_array().expect("story_list");
+    assert_eq!(keys(&members[0]), schema("EventStory"));
+    let error = get(&serve.addr, "/api/events/0").json();
+    assert_eq!(keys(&error), schema("Error"));
     let error = get(&serve.addr, "/api/stories/0").json();
     assert_eq!(keys(&error), schema("Error"));
 }
