@@ -158,6 +158,8 @@ pub struct Registry {
     pub entries_joined: Counter,
     /// Stories created (new entries that started one).
     pub stories_created: Counter,
+    /// Events created (new stories that started one).
+    pub events_created: Counter,
     /// Commands waiting for the writer, as of its last command.
     pub writer_queue: Gauge,
     /// Time of each writer batch (one transaction of documents).
@@ -178,6 +180,7 @@ pub static METRICS: Registry = Registry {
     entries_updated: Counter::new(),
     entries_joined: Counter::new(),
     stories_created: Counter::new(),
+    events_created: Counter::new(),
     writer_queue: Gauge::new(),
     writer_batch_seconds: Histogram::new(),
     last_cycle_micros: Gauge::new(),
@@ -191,9 +194,15 @@ pub fn fetched(elapsed: Duration, bytes: usize) {
     METRICS.fetched_bytes.add(bytes as u64);
 }
 
-/// A poll was recorded; `new`, `updated` and `joined` are what storing
-/// its document did (zeros without one).
-pub fn poll_recorded(outcome: PollOutcome, new: usize, updated: usize, joined: usize) {
+/// A poll was recorded; `new`, `updated`, `joined` and `new_events` are
+/// what storing its document did (zeros without one).
+pub fn poll_recorded(
+    outcome: PollOutcome,
+    new: usize,
+    updated: usize,
+    joined: usize,
+    new_events: usize,
+) {
     let i = PollOutcome::ALL
         .iter()
         .position(|&o| o == outcome)
@@ -205,6 +214,7 @@ pub fn poll_recorded(outcome: PollOutcome, new: usize, updated: usize, joined: u
     METRICS
         .stories_created
         .add(new.saturating_sub(joined) as u64);
+    METRICS.events_created.add(new_events as u64);
 }
 
 /// The scheduler started a poll while none was under way: a busy period
@@ -320,8 +330,8 @@ impl Exposition {
         self.sample(&format!("{name}_count"), &[], count as f64);
     }
 
-    /// Adds the registry's families: polls, fetches, entries, stories, the
-    /// writer and the scheduler.
+    /// Adds the registry's families: polls, fetches, entries, stories,
+    /// events, the writer and the scheduler.
     pub fn registry(&mut self, m: &Registry) {
         let polls: Vec<(&[(&str, &str)], u64)> = PollOutcome::ALL
             .iter()
@@ -362,6 +372,11 @@ impl Exposition {
             "stories_created",
             "Stories created (new entries that started a story).",
             &[(&[], m.stories_created.get())],
+        );
+        self.counter(
+            "events_created",
+            "Events created (new stories that started an event).",
+            &[(&[], m.events_created.get())],
         );
         self.gauge(
             "writer_queue_depth",

@@ -255,6 +255,8 @@ pub struct IngestReport {
     pub joined: usize,
     /// Stories folded into another because a new entry matched both.
     pub merged: usize,
+    /// New entries whose story started an event of its own.
+    pub new_events: usize,
 }
 
 impl IngestReport {
@@ -265,6 +267,7 @@ impl IngestReport {
         self.unchanged += other.unchanged;
         self.joined += other.joined;
         self.merged += other.merged;
+        self.new_events += other.new_events;
     }
 }
 

@@ -518,7 +518,7 @@ fn record_metrics(recorded: &Recorded) {
         Recorded::Gone => PollOutcome::Gone,
         Recorded::Unsubscribed => return,
     };
-    poll_recorded(outcome, r.new, r.updated, r.joined);
+    poll_recorded(outcome, r.new, r.updated, r.joined, r.new_events);
 }
 
 /// One log line per poll: info when it brought something, a warning when

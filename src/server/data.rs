@@ -1,34 +1,41 @@
 //! What the server reads from the store, on a read-only connection inside
 //! one read transaction (so a page's stories and their copies agree): the
-//! stories of a folded feed with every copy, the store's identity, and the
-//! feed states `/metrics` counts.
+//! stories of a folded feed with every copy, the events of the event feed
+//! with their stories, the store's identity, and the feed states
+//! `/metrics` counts.
 //!
 //! It reads the documented interface of the store (the views
-//! `story_overview` and `feed_health`, and the columns of `stories`,
-//! `entries`, `feeds` and `subscriptions` the README describes); the
-//! CLI's own queries (`store::queries`) serve `/api/stories/{id}` and
-//! `/api/search` unchanged.
+//! `story_overview`, `event_overview` and `feed_health`, and the columns
+//! of `stories`, `entries`, `feeds` and `subscriptions` the README
+//! describes); the CLI's own queries (`store::queries`) serve
+//! `/api/stories/{id}`, `/api/events/{id}` and `/api/search` unchanged.
 
 use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 
 use crate::model::redact_credentials;
-use crate::store::queries::{fts5_near, StoryRow};
+use crate::store::queries::events::{event_row, EventRow, EVENT_COLUMNS};
+use crate::store::queries::{fts5_near, story_row, StoryRow, STORY_COLUMNS};
 use crate::store::StoreError;
 
-/// The filters of a folded feed and of `/api/stories` (the CLI's words).
+/// The filters of the folded feeds, `/api/stories` and `/api/events` (the
+/// CLI's words). A story has what an event has when one of its stories
+/// has it: a copy dated since, a copy matching `q`, a copy from `feed`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
-    /// Only stories with a copy dated at or after this (ISO-8601 UTC).
+    /// Only stories (events) with a copy dated at or after this (ISO-8601 UTC).
     pub since: Option<String>,
     /// Only stories with at least this many copies.
     pub min_copies: i64,
     /// Only stories carried by at least this many feeds.
     pub min_feeds: i64,
-    /// Only stories with a copy matching this FTS5 query.
+    /// Only events of at least this many stories.
+    pub min_stories: i64,
+    /// Only stories (events) with a copy matching this FTS5 query.
     pub q: Option<String>,
-    /// Only stories carried by this feed (`feeds.url`, or a subscription's URL).
+    /// Only stories (events) carried by this feed (`feeds.url`, or a
+    /// subscription's URL).
     pub feed: Option<String>,
-    /// At most this many stories.
+    /// At most this many stories (events).
     pub limit: i64,
 }
 
@@ -131,6 +138,61 @@ pub fn feed_id(conn: &Connection, url: &str) -> Result<Option<Option<i64>>, Stor
         .optional()?)
 }
 
+/// How a level of grouping (stories, events) reaches its copies, for the
+/// conditions of a [`Filter`] on a row `o` of its overview view.
+struct Level {
+    /// The row's id.
+    column: &'static str,
+    /// The id of a copy `e`'s row, given `join`.
+    key: &'static str,
+    /// What joins a copy `e` to its row.
+    join: &'static str,
+}
+
+const STORIES: Level = Level {
+    column: "o.story_id",
+    key: "e.story_id",
+    join: "",
+};
+
+const EVENTS: Level = Level {
+    column: "o.event_id",
+    key: "s.event_id",
+    join: " JOIN stories s ON s.id = e.story_id",
+};
+
+/// Adds the conditions of `filter` that stories and events share (`since`,
+/// `feed`, `q`) to `sql` (a `WHERE` over a row `o` of `level`'s overview
+/// view), with their arguments. `feed_id` is the resolved `filter.feed`.
+fn narrow(
+    sql: &mut String,
+    args: &mut Vec<Value>,
+    filter: &Filter,
+    feed_id: Option<i64>,
+    level: &Level,
+) {
+    let Level { column, key, join } = level;
+    if let Some(since) = &filter.since {
+        args.push(since.clone().into());
+        sql.push_str(&format!(" AND o.last_seen >= ?{}", args.len()));
+    }
+    if filter.feed.is_some() {
+        args.push(feed_id.unwrap_or(-1).into());
+        sql.push_str(&format!(
+            " AND {column} IN (SELECT {key} FROM entries e{join} WHERE e.feed_id = ?{})",
+            args.len()
+        ));
+    }
+    if let Some(q) = &filter.q {
+        args.push(fts5_near(q).into());
+        sql.push_str(&format!(
+            " AND {column} IN (SELECT {key} FROM entries_fts m JOIN entries e ON e.id = m.rowid{join}
+                                WHERE entries_fts MATCH ?{})",
+            args.len()
+        ));
+    }
+}
+
 /// The stories a filter selects, newest first (as `feedfold stories`),
 /// with their `feed_count` and `updated_at`. `feed_id` is the resolved
 /// `filter.feed`.
@@ -146,25 +208,7 @@ fn select(
           WHERE o.copies >= ?1 AND o.feed_count >= ?2",
     );
     let mut args: Vec<Value> = vec![filter.min_copies.into(), filter.min_feeds.into()];
-    if let Some(since) = &filter.since {
-        args.push(since.clone().into());
-        sql.push_str(&format!(" AND o.last_seen >= ?{}", args.len()));
-    }
-    if filter.feed.is_some() {
-        args.push(feed_id.unwrap_or(-1).into());
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM entries e WHERE e.story_id = o.story_id AND e.feed_id = ?{})",
-            args.len()
-        ));
-    }
-    if let Some(q) = &filter.q {
-        args.push(fts5_near(q).into());
-        sql.push_str(&format!(
-            " AND o.story_id IN (SELECT e.story_id FROM entries_fts m JOIN entries e ON e.id = m.rowid
-                                  WHERE entries_fts MATCH ?{})",
-            args.len()
-        ));
-    }
+    narrow(&mut sql, &mut args, filter, feed_id, &STORIES);
     args.push(filter.limit.into());
     sql.push_str(&format!(
         " ORDER BY o.first_seen DESC, o.story_id DESC LIMIT ?{}",
@@ -274,6 +318,145 @@ pub fn folded(
             row,
             feed_count,
             updated_at,
+        })
+        .collect())
+}
+
+/// Which events come first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOrder {
+    /// By the date of the earliest copy, as `feedfold events` lists them.
+    Started,
+    /// By the latest story (the date of its earliest copy): an event a new
+    /// story joined comes back to the top.
+    LatestStory,
+}
+
+/// An event of the event feed.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What `feedfold events` shows of it (passwords in feed names hidden).
+    pub row: EventRow,
+    /// When feedfold last changed one of its stories (a story or a copy
+    /// joined): the newest `stories.updated_at` among them.
+    pub updated_at: String,
+    /// Its stories: the representative (the one the title is of) first,
+    /// then the others, oldest first.
+    pub stories: Vec<Member>,
+}
+
+/// A story of an event in the event feed.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// What `feedfold stories` shows of it (passwords in feed names hidden).
+    pub row: StoryRow,
+    /// Its representative's link, else the first link among its copies
+    /// (the link of its entry in the story feed).
+    pub link: Option<String>,
+}
+
+/// The events a filter selects, in `order`, with the newest
+/// `stories.updated_at` of each. `feed_id` is the resolved `filter.feed`.
+fn select_events(
+    conn: &Connection,
+    filter: &Filter,
+    feed_id: Option<i64>,
+    order: EventOrder,
+) -> Result<Vec<(EventRow, String)>, StoreError> {
+    let order_by = match order {
+        EventOrder::Started => "o.first_seen DESC, o.event_id DESC",
+        EventOrder::LatestStory => {
+            "(SELECT max(s.first_seen) FROM stories s WHERE s.event_id = o.event_id) DESC,
+             o.event_id DESC"
+        }
+    };
+    // The ids first (the view's feed names are then read for these only).
+    let mut ids = String::from("SELECT o.event_id FROM event_overview o WHERE o.stories >= ?1");
+    let mut args: Vec<Value> = vec![filter.min_stories.into()];
+    narrow(&mut ids, &mut args, filter, feed_id, &EVENTS);
+    args.push(filter.limit.into());
+    ids.push_str(&format!(" ORDER BY {order_by} LIMIT ?{}", args.len()));
+    let columns = format!("o.{}", EVENT_COLUMNS.replace(", ", ", o."));
+    let sql = format!(
+        "SELECT {columns},
+                coalesce((SELECT max(s.updated_at) FROM stories s WHERE s.event_id = o.event_id),
+                         o.last_seen)
+           FROM event_overview o
+          WHERE o.event_id IN ({ids})
+          ORDER BY {order_by}"
+    );
+    let query = filter.q.as_deref().unwrap_or_default();
+    let mut stmt = conn.prepare(&sql).map_err(bad_query(query))?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| {
+            let mut row = event_row(r)?;
+            row.feeds = row.feeds.into_iter().map(hide).collect();
+            Ok((row, r.get(8)?))
+        })
+        .map_err(bad_query(query))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(bad_query(query))
+}
+
+/// The events a filter selects, as `feedfold events --json` shows them
+/// (newest first by the date of the earliest copy, as it lists them).
+pub fn events(
+    conn: &Connection,
+    filter: &Filter,
+    feed_id: Option<i64>,
+) -> Result<Vec<EventRow>, StoreError> {
+    Ok(select_events(conn, filter, feed_id, EventOrder::Started)?
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect())
+}
+
+/// The events a filter selects, newest first by their latest story, each
+/// with its stories.
+pub fn folded_events(
+    conn: &Connection,
+    filter: &Filter,
+    feed_id: Option<i64>,
+) -> Result<Vec<Event>, StoreError> {
+    let selected = select_events(conn, filter, feed_id, EventOrder::LatestStory)?;
+    if selected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = selected.iter().map(|(r, _)| r.id.to_string()).collect();
+    let columns = format!("o.{}", STORY_COLUMNS.replace(", ", ", o."));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns},
+                coalesce(o.url, (SELECT e.url FROM entries e
+                                  WHERE e.story_id = o.story_id AND e.url IS NOT NULL
+                                  ORDER BY e.published, e.id LIMIT 1))
+           FROM story_overview o
+          WHERE o.event_id IN (SELECT value FROM json_each(?1))
+          ORDER BY o.event_id, o.first_seen, o.story_id"
+    ))?;
+    let mut members: std::collections::HashMap<i64, Vec<Member>> = std::collections::HashMap::new();
+    let rows = stmt.query_map([format!("[{}]", ids.join(","))], |r| {
+        let mut row = story_row(r)?;
+        row.feeds = row.feeds.into_iter().map(hide).collect();
+        Ok(Member {
+            row,
+            link: r.get(9)?,
+        })
+    })?;
+    for row in rows {
+        let member = row?;
+        members.entry(member.row.event_id).or_default().push(member);
+    }
+    Ok(selected
+        .into_iter()
+        .map(|(row, updated_at)| {
+            let mut stories = members.remove(&row.id).unwrap_or_default();
+            // Stable: the others stay oldest first.
+            stories.sort_by_key(|m| Some(m.row.id) != row.story_id);
+            Event {
+                row,
+                updated_at,
+                stories,
+            }
         })
         .collect())
 }

@@ -1,22 +1,28 @@
-//! The folded feeds: one entry per story, in Atom 1.0 (RFC 4287), JSON
-//! Feed 1.1 and RSS 2.0, and the OPML list of them. Pure: stories in,
-//! text out.
+//! The folded feeds in Atom 1.0 (RFC 4287), JSON Feed 1.1 and RSS 2.0:
+//! one entry per story, or one per event. Pure: stories or events in,
+//! text out. A story or an event first becomes an [`Entry`] (what every
+//! format needs of it), and one writer per format writes entries of
+//! either.
 //!
-//! An entry is the story's representative (its earliest full copy): its
+//! A story's entry is its representative (its earliest full copy): its
 //! title, its content, and its link as `rel="alternate"`; every other copy
 //! is a `rel="related"` link titled with its outlet (JSON Feed: the
-//! `_feedfold.copies` extension), and the content ends with a line naming
+//! `_feedfold.related` extension), and the content ends with a line naming
 //! the outlets, which any reader shows. The wire the copies credit is a
-//! category. Ids are `tag:` URIs of the store's identity and the story id;
-//! `updated` is when feedfold last changed the story (a copy joined), so a
-//! reader that shows updates shows the new outlets.
+//! category. An event's entry is titled as its representative story; its
+//! content lists its stories (each linked, with its outlets and copies),
+//! the first story's link is `rel="alternate"` and every other story's
+//! `rel="related"`. Ids are `tag:` URIs of the store's identity and the
+//! story or event id; `updated` is when feedfold last changed the story
+//! (a copy joined) or one of the event's stories (a story or a copy
+//! joined), so a reader that shows updates shows the new outlets.
 
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::data::Story;
+use super::data::{Event, Story};
 use crate::model::parse_time;
 
 /// What the whole feed is.
@@ -24,8 +30,6 @@ use crate::model::parse_time;
 pub struct FeedMeta {
     /// The feed's own id (a `tag:` URI).
     pub id: String,
-    /// The store's identity, the prefix of entry ids.
-    pub identity: String,
     /// The feed's title.
     pub title: String,
     /// Which stories it holds, in words.
@@ -38,9 +42,47 @@ pub struct FeedMeta {
     pub updated: String,
 }
 
-/// An entry's id: the store's identity and the story id.
+/// What the README says of the served feeds (JSON Feed's `_feedfold.about`).
+const ABOUT: &str = "https://github.com/feedfold/feedfold#serving-the-folded-news";
+
+/// An entry of a feed, a story or an event: what every format writes of it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its id (a `tag:` URI).
+    pub id: String,
+    /// Its title (plain text).
+    pub title: String,
+    /// When it was first seen (ISO-8601 UTC).
+    pub published: String,
+    /// When feedfold last changed it (ISO-8601 UTC).
+    pub updated: String,
+    /// The link it stands for (`rel="alternate"`).
+    pub link: String,
+    /// Other links it covers (`rel="related"`): the URL and its title.
+    pub related: Vec<(String, String)>,
+    /// Its author's name, if one is known.
+    pub author: Option<String>,
+    /// The feed it comes from, if one: its URL and its name (the Atom
+    /// author when there is no other, the RSS `source`).
+    pub source: Option<(String, String)>,
+    /// A category (the wire a story's copies credit).
+    pub category: Option<String>,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Its content, HTML.
+    pub content_html: String,
+    /// The JSON Feed item's `_feedfold` extension.
+    pub extension: Value,
+}
+
+/// A story's entry id: the store's identity and the story id.
 pub fn entry_id(identity: &str, story: i64) -> String {
     format!("{identity}/story/{story}")
+}
+
+/// An event's entry id: the store's identity and the event id.
+pub fn event_entry_id(identity: &str, event: i64) -> String {
+    format!("{identity}/event/{event}")
 }
 
 /// Drops what XML 1.0 may not hold (most control characters, lone
@@ -73,6 +115,21 @@ fn attr(s: &str) -> String {
         .replace('\t', "&#9;")
 }
 
+/// `href="URL"` and the text of a link in an entry's HTML.
+fn html_link(url: &str, text: &str) -> String {
+    format!(
+        "<a href=\"{}\">{}</a>",
+        html_escape::encode_double_quoted_attribute(url),
+        html_escape::encode_text(text)
+    )
+}
+
+/// "1 copy", "2 copies".
+fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The line under an entry's content naming the outlets that carried it.
 fn outlets_html(story: &Story) -> String {
     let mut seen = std::collections::HashSet::new();
@@ -81,24 +138,14 @@ fn outlets_html(story: &Story) -> String {
         .iter()
         .filter(|c| seen.insert(c.feed.clone()))
         .map(|c| match &c.url {
-            Some(u) => format!(
-                "<a href=\"{}\">{}</a>",
-                html_escape::encode_double_quoted_attribute(u),
-                html_escape::encode_text(&c.feed)
-            ),
+            Some(u) => html_link(u, &c.feed),
             None => html_escape::encode_text(&c.feed).into_owned(),
         })
         .collect();
-    let copies = story.row.copies;
     let mut line = format!(
-        "<p><small>feedfold: {copies} {} in {} {}: {}",
-        if copies == 1 { "copy" } else { "copies" },
-        story.feed_count,
-        if story.feed_count == 1 {
-            "feed"
-        } else {
-            "feeds"
-        },
+        "<p><small>feedfold: {} in {}: {}",
+        count(story.row.copies, "copy", "copies"),
+        count(story.feed_count, "feed", "feeds"),
         links.join(", ")
     );
     if let Some(origin) = &story.row.origin {
@@ -117,14 +164,159 @@ fn content_html(story: &Story) -> String {
     format!("{body}\n<hr/>\n{}", outlets_html(story))
 }
 
+/// A link, else the story (or event) in the JSON API.
+fn link_or_api(link: Option<String>, home_url: &str, what: &str, id: i64) -> String {
+    link.unwrap_or_else(|| format!("{home_url}api/{what}/{id}"))
+}
+
 /// The link an entry points at: the representative's, else any copy's,
 /// else the story in the JSON API.
 fn entry_link(story: &Story, home_url: &str) -> String {
-    story
-        .representative()
-        .and_then(|r| r.url.clone())
-        .or_else(|| story.copies.iter().find_map(|c| c.url.clone()))
-        .unwrap_or_else(|| format!("{home_url}api/stories/{}", story.row.id))
+    link_or_api(
+        story
+            .representative()
+            .and_then(|r| r.url.clone())
+            .or_else(|| story.copies.iter().find_map(|c| c.url.clone())),
+        home_url,
+        "stories",
+        story.row.id,
+    )
+}
+
+/// A story's entry.
+pub fn story_entry(identity: &str, home_url: &str, story: &Story) -> Entry {
+    let rep = story.representative();
+    let related = story
+        .copies
+        .iter()
+        .filter(|c| !c.representative)
+        .filter_map(|c| c.url.clone().map(|u| (u, c.feed.clone())))
+        .collect();
+    let copies: Vec<Value> = story
+        .copies
+        .iter()
+        .map(|c| {
+            json!({
+                "entry_id": c.id,
+                "title": c.title,
+                "url": c.url,
+                "feed": c.feed,
+                "feed_url": c.feed_url,
+                "site_url": c.site_url,
+                "published": c.published,
+                "representative": c.representative,
+            })
+        })
+        .collect();
+    Entry {
+        id: entry_id(identity, story.row.id),
+        title: story.row.title.clone(),
+        published: story.row.first_seen.clone(),
+        updated: story.updated_at.clone(),
+        link: entry_link(story, home_url),
+        related,
+        author: rep
+            .and_then(|r| r.author.clone())
+            .filter(|a| !a.trim().is_empty()),
+        source: rep.map(|r| (r.feed_url.clone(), r.feed.clone())),
+        category: story.row.origin.clone(),
+        summary: rep
+            .and_then(|r| r.summary.as_deref())
+            .and_then(|s| s.lines().next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        content_html: content_html(story),
+        extension: json!({
+            "about": ABOUT,
+            "story_id": story.row.id,
+            "copies": story.row.copies,
+            "feeds": story.feed_count,
+            "origin": story.row.origin,
+            "first_seen": story.row.first_seen,
+            "last_seen": story.row.last_seen,
+            "related": copies,
+        }),
+    }
+}
+
+/// An event's HTML: its stories, each linked, with its outlets and
+/// copies, and a line of counts.
+fn event_html(event: &Event, home_url: &str) -> String {
+    let mut out = String::from("<ul>\n");
+    for s in &event.stories {
+        let link = link_or_api(s.link.clone(), home_url, "stories", s.row.id);
+        let _ = writeln!(
+            out,
+            "<li>{}<br/><small>{}; {}</small></li>",
+            html_link(&link, &s.row.title),
+            html_escape::encode_text(&s.row.feeds.join(", ")),
+            count(s.row.copies, "copy", "copies"),
+        );
+    }
+    let e = &event.row;
+    let _ = write!(
+        out,
+        "</ul>\n<hr/>\n<p><small>feedfold: {}, {} in {}.</small></p>",
+        count(e.stories, "story", "stories"),
+        count(e.copies, "copy", "copies"),
+        count(e.feeds.len() as i64, "feed", "feeds"),
+    );
+    out
+}
+
+/// An event's entry.
+pub fn event_entry(identity: &str, home_url: &str, event: &Event) -> Entry {
+    let e = &event.row;
+    let mut links = event
+        .stories
+        .iter()
+        .map(|s| link_or_api(s.link.clone(), home_url, "stories", s.row.id));
+    let link = links
+        .next()
+        .unwrap_or_else(|| link_or_api(None, home_url, "events", e.id));
+    let related = links
+        .zip(event.stories.iter().skip(1))
+        .map(|(l, s)| (l, s.row.title.clone()))
+        .collect();
+    let stories: Vec<Value> = event
+        .stories
+        .iter()
+        .map(|s| {
+            json!({
+                "story_id": s.row.id,
+                "title": s.row.title,
+                "url": s.link,
+                "feeds": s.row.feeds,
+                "copies": s.row.copies,
+                "first_seen": s.row.first_seen,
+                "representative": Some(s.row.id) == e.story_id,
+            })
+        })
+        .collect();
+    Entry {
+        id: event_entry_id(identity, e.id),
+        title: e.title.clone(),
+        published: e.first_seen.clone(),
+        updated: event.updated_at.clone(),
+        link,
+        related,
+        author: None,
+        source: None,
+        category: None,
+        summary: None,
+        content_html: event_html(event, home_url),
+        extension: json!({
+            "about": ABOUT,
+            "event_id": e.id,
+            "stories": e.stories,
+            "copies": e.copies,
+            "feeds": e.feeds.len(),
+            "first_seen": e.first_seen,
+            "last_seen": e.last_seen,
+            "related": stories,
+        }),
+    }
 }
 
 /// A stored time as RFC 2822 (RSS dates).
@@ -135,8 +327,8 @@ fn rfc2822(t: &str) -> String {
 }
 
 /// Atom 1.0.
-pub fn atom(meta: &FeedMeta, stories: &[Story]) -> String {
-    let mut out = String::with_capacity(4096 + stories.len() * 4096);
+pub fn atom(meta: &FeedMeta, entries: &[Entry]) -> String {
+    let mut out = String::with_capacity(4096 + entries.len() * 4096);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     let _ = writeln!(out, "  <id>{}</id>", text(&meta.id));
@@ -163,63 +355,54 @@ pub fn atom(meta: &FeedMeta, stories: &[Story]) -> String {
         "  <generator uri=\"https://github.com/feedfold/feedfold\" version=\"{}\">feedfold</generator>",
         env!("CARGO_PKG_VERSION")
     );
-    for story in stories {
-        let rep = story.representative();
+    for entry in entries {
         out.push_str("  <entry>\n");
-        let _ = writeln!(
-            out,
-            "    <id>{}</id>",
-            text(&entry_id(&meta.identity, story.row.id))
-        );
+        let _ = writeln!(out, "    <id>{}</id>", text(&entry.id));
         let _ = writeln!(
             out,
             "    <title type=\"text\">{}</title>",
-            text(&story.row.title)
+            text(&entry.title)
         );
-        let _ = writeln!(out, "    <updated>{}</updated>", text(&story.updated_at));
-        let _ = writeln!(
-            out,
-            "    <published>{}</published>",
-            text(&story.row.first_seen)
-        );
+        let _ = writeln!(out, "    <updated>{}</updated>", text(&entry.updated));
+        let _ = writeln!(out, "    <published>{}</published>", text(&entry.published));
         let _ = writeln!(
             out,
             "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
-            attr(&entry_link(story, &meta.home_url))
+            attr(&entry.link)
         );
-        for copy in story.copies.iter().filter(|c| !c.representative) {
-            if let Some(url) = &copy.url {
-                let _ = writeln!(
-                    out,
-                    "    <link rel=\"related\" type=\"text/html\" href=\"{}\" title=\"{}\"/>",
-                    attr(url),
-                    attr(&copy.feed)
-                );
-            }
+        for (url, title) in &entry.related {
+            let _ = writeln!(
+                out,
+                "    <link rel=\"related\" type=\"text/html\" href=\"{}\" title=\"{}\"/>",
+                attr(url),
+                attr(title)
+            );
         }
-        let author = rep
-            .and_then(|r| r.author.clone().filter(|a| !a.trim().is_empty()))
-            .or_else(|| rep.map(|r| r.feed.clone()))
-            .unwrap_or_else(|| "feedfold".into());
-        let _ = writeln!(out, "    <author><name>{}</name></author>", text(&author));
-        if let Some(origin) = &story.row.origin {
+        let author = entry
+            .author
+            .as_deref()
+            .or(entry.source.as_ref().map(|(_, name)| name.as_str()))
+            .unwrap_or("feedfold");
+        let _ = writeln!(out, "    <author><name>{}</name></author>", text(author));
+        if let Some(category) = &entry.category {
             let _ = writeln!(
                 out,
                 "    <category term=\"{}\" label=\"{}\" scheme=\"https://github.com/feedfold/feedfold#origin\"/>",
-                attr(origin),
-                attr(origin)
+                attr(category),
+                attr(category)
             );
         }
-        if let Some(summary) = rep.and_then(|r| r.summary.as_deref()) {
-            let first = summary.lines().next().unwrap_or_default().trim();
-            if !first.is_empty() {
-                let _ = writeln!(out, "    <summary type=\"text\">{}</summary>", text(first));
-            }
+        if let Some(summary) = &entry.summary {
+            let _ = writeln!(
+                out,
+                "    <summary type=\"text\">{}</summary>",
+                text(summary)
+            );
         }
         let _ = writeln!(
             out,
             "    <content type=\"html\">{}</content>",
-            text(&content_html(story))
+            text(&entry.content_html)
         );
         out.push_str("  </entry>\n");
     }
@@ -227,62 +410,30 @@ pub fn atom(meta: &FeedMeta, stories: &[Story]) -> String {
     out
 }
 
-/// JSON Feed 1.1, with the copies in a `_feedfold` extension.
-pub fn json_feed(meta: &FeedMeta, stories: &[Story]) -> String {
-    let items: Vec<Value> = stories
+/// JSON Feed 1.1, with what the other formats cannot say in a `_feedfold`
+/// extension of each item.
+pub fn json_feed(meta: &FeedMeta, entries: &[Entry]) -> String {
+    let items: Vec<Value> = entries
         .iter()
-        .map(|story| {
-            let rep = story.representative();
+        .map(|entry| {
             let mut item = json!({
-                "id": entry_id(&meta.identity, story.row.id),
-                "url": entry_link(story, &meta.home_url),
-                "title": story.row.title,
-                "content_html": content_html(story),
-                "date_published": story.row.first_seen,
-                "date_modified": story.updated_at,
+                "id": entry.id,
+                "url": entry.link,
+                "title": entry.title,
+                "content_html": entry.content_html,
+                "date_published": entry.published,
+                "date_modified": entry.updated,
             });
-            if let Some(summary) = rep
-                .and_then(|r| r.summary.as_deref())
-                .and_then(|s| s.lines().next())
-                .filter(|s| !s.trim().is_empty())
-            {
-                item["summary"] = json!(summary.trim());
+            if let Some(summary) = &entry.summary {
+                item["summary"] = json!(summary);
             }
-            if let Some(author) = rep
-                .and_then(|r| r.author.as_deref())
-                .filter(|a| !a.trim().is_empty())
-            {
+            if let Some(author) = &entry.author {
                 item["authors"] = json!([{ "name": author }]);
             }
-            if let Some(origin) = &story.row.origin {
-                item["tags"] = json!([origin]);
+            if let Some(category) = &entry.category {
+                item["tags"] = json!([category]);
             }
-            let copies: Vec<Value> = story
-                .copies
-                .iter()
-                .map(|c| {
-                    json!({
-                        "entry_id": c.id,
-                        "title": c.title,
-                        "url": c.url,
-                        "feed": c.feed,
-                        "feed_url": c.feed_url,
-                        "site_url": c.site_url,
-                        "published": c.published,
-                        "representative": c.representative,
-                    })
-                })
-                .collect();
-            item["_feedfold"] = json!({
-                "about": "https://github.com/feedfold/feedfold#serving-the-folded-news",
-                "story_id": story.row.id,
-                "copies": story.row.copies,
-                "feeds": story.feed_count,
-                "origin": story.row.origin,
-                "first_seen": story.row.first_seen,
-                "last_seen": story.row.last_seen,
-                "related": copies,
-            });
+            item["_feedfold"] = entry.extension.clone();
             item
         })
         .collect();
@@ -294,7 +445,7 @@ pub fn json_feed(meta: &FeedMeta, stories: &[Story]) -> String {
         "feed_url": meta.self_url,
         "authors": [{ "name": "feedfold" }],
         "_feedfold": {
-            "about": "https://github.com/feedfold/feedfold#serving-the-folded-news",
+            "about": ABOUT,
             "id": meta.id,
             "updated": meta.updated,
         },
@@ -305,10 +456,10 @@ pub fn json_feed(meta: &FeedMeta, stories: &[Story]) -> String {
     text
 }
 
-/// RSS 2.0 (`guid` is the entry's `tag:` id, not a permalink; the other
-/// copies are only in the description's outlets line).
-pub fn rss(meta: &FeedMeta, stories: &[Story]) -> String {
-    let mut out = String::with_capacity(4096 + stories.len() * 4096);
+/// RSS 2.0 (`guid` is the entry's `tag:` id, not a permalink; the related
+/// links are only in the description).
+pub fn rss(meta: &FeedMeta, entries: &[Entry]) -> String {
+    let mut out = String::with_capacity(4096 + entries.len() * 4096);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n");
     let _ = writeln!(out, "  <title>{}</title>", text(&meta.title));
@@ -329,38 +480,30 @@ pub fn rss(meta: &FeedMeta, stories: &[Story]) -> String {
         "  <generator>feedfold {}</generator>",
         env!("CARGO_PKG_VERSION")
     );
-    for story in stories {
+    for entry in entries {
         out.push_str("  <item>\n");
-        let _ = writeln!(out, "    <title>{}</title>", text(&story.row.title));
-        let _ = writeln!(
-            out,
-            "    <link>{}</link>",
-            text(&entry_link(story, &meta.home_url))
-        );
+        let _ = writeln!(out, "    <title>{}</title>", text(&entry.title));
+        let _ = writeln!(out, "    <link>{}</link>", text(&entry.link));
         let _ = writeln!(
             out,
             "    <guid isPermaLink=\"false\">{}</guid>",
-            text(&entry_id(&meta.identity, story.row.id))
+            text(&entry.id)
         );
-        let _ = writeln!(
-            out,
-            "    <pubDate>{}</pubDate>",
-            rfc2822(&story.row.first_seen)
-        );
-        if let Some(origin) = &story.row.origin {
-            let _ = writeln!(out, "    <category>{}</category>", text(origin));
+        let _ = writeln!(out, "    <pubDate>{}</pubDate>", rfc2822(&entry.published));
+        if let Some(category) = &entry.category {
+            let _ = writeln!(out, "    <category>{}</category>", text(category));
         }
         let _ = writeln!(
             out,
             "    <description>{}</description>",
-            text(&content_html(story))
+            text(&entry.content_html)
         );
-        if let Some(rep) = story.representative() {
+        if let Some((url, name)) = &entry.source {
             let _ = writeln!(
                 out,
                 "    <source url=\"{}\">{}</source>",
-                attr(&rep.feed_url),
-                text(&rep.feed)
+                attr(url),
+                text(name)
             );
         }
         out.push_str("  </item>\n");
@@ -372,7 +515,8 @@ pub fn rss(meta: &FeedMeta, stories: &[Story]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::data::Copy;
+    use crate::server::data::{Copy, Member};
+    use crate::store::queries::events::EventRow;
     use crate::store::queries::StoryRow;
 
     fn copy(id: i64, feed: &str, rep: bool) -> Copy {
@@ -413,7 +557,6 @@ mod tests {
     fn meta() -> FeedMeta {
         FeedMeta {
             id: "tag:feedfold,2026-03-01:abc/stories".into(),
-            identity: "tag:feedfold,2026-03-01:abc".into(),
             title: "feedfold: stories".into(),
             subtitle: "every story".into(),
             self_url: "http://127.0.0.1:8080/stories.atom?min_copies=2&since=1d".into(),
@@ -422,9 +565,95 @@ mod tests {
         }
     }
 
+    const IDENTITY: &str = "tag:feedfold,2026-03-01:abc";
+
+    fn entries() -> Vec<Entry> {
+        vec![story_entry(IDENTITY, &meta().home_url, &story())]
+    }
+
+    fn member(id: i64, title: &str, link: Option<&str>) -> Member {
+        Member {
+            row: StoryRow {
+                id,
+                title: title.into(),
+                first_seen: format!("2026-03-02T1{id}:00:00Z"),
+                last_seen: format!("2026-03-02T1{id}:30:00Z"),
+                copies: id,
+                url: link.map(str::to_string),
+                origin: None,
+                feeds: vec!["Daily <Planet>".into(), "b & c".into()],
+                event_id: 3,
+            },
+            link: link.map(str::to_string),
+        }
+    }
+
+    fn event() -> Event {
+        Event {
+            row: EventRow {
+                id: 3,
+                title: "Port strike <halts> traffic".into(),
+                first_seen: "2026-03-02T10:00:00Z".into(),
+                last_seen: "2026-03-02T12:30:00Z".into(),
+                stories: 2,
+                copies: 3,
+                feeds: vec!["Daily <Planet>".into(), "b & c".into()],
+                story_id: Some(1),
+            },
+            updated_at: "2026-03-02T12:31:00Z".into(),
+            stories: vec![
+                member(1, "Port strike <halts> traffic", Some("http://h/a?x=1&y=2")),
+                member(2, "Dockers \"stay out\"", None),
+            ],
+        }
+    }
+
+    #[test]
+    fn an_event_links_its_stories_and_escapes_as_a_story_does() {
+        let m = meta();
+        let entry = event_entry(IDENTITY, &m.home_url, &event());
+        assert_eq!(entry.id, "tag:feedfold,2026-03-01:abc/event/3");
+        assert_eq!(entry.link, "http://h/a?x=1&y=2");
+        assert_eq!(
+            entry.related,
+            vec![(
+                "http://127.0.0.1:8080/api/stories/2".to_string(),
+                "Dockers \"stay out\"".to_string()
+            )]
+        );
+        assert_eq!(entry.updated, "2026-03-02T12:31:00Z");
+        let html = &entry.content_html;
+        assert!(
+            html.contains(
+                "<a href=\"http://h/a?x=1&amp;y=2\">Port strike &lt;halts&gt; traffic</a>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("Daily &lt;Planet&gt;, b &amp; c; 1 copy"),
+            "{html}"
+        );
+        assert!(html.contains("2 stories, 3 copies in 2 feeds."), "{html}");
+        let xml = atom(&m, std::slice::from_ref(&entry));
+        let parsed = feed_rs::parser::parse(xml.as_bytes()).expect("feed-rs parses it");
+        assert_eq!(parsed.entries[0].links.len(), 2);
+        assert!(
+            xml.contains("title=\"Dockers &quot;stay out&quot;\""),
+            "{xml}"
+        );
+        let v: Value =
+            serde_json::from_str(&json_feed(&m, std::slice::from_ref(&entry))).expect("json");
+        assert_eq!(v["items"][0]["_feedfold"]["related"][1]["story_id"], 2);
+        assert_eq!(
+            v["items"][0]["_feedfold"]["related"][0]["representative"],
+            true
+        );
+        feed_rs::parser::parse(rss(&m, &[entry]).as_bytes()).expect("feed-rs parses it");
+    }
+
     #[test]
     fn atom_escapes_and_links_every_copy() {
-        let xml = atom(&meta(), &[story()]);
+        let xml = atom(&meta(), &entries());
         assert!(
             xml.contains("<title type=\"text\">Port strike &lt;halts&gt; traffic</title>"),
             "{xml}"
@@ -444,7 +673,7 @@ mod tests {
 
     #[test]
     fn json_feed_carries_the_copies_in_its_extension() {
-        let text = json_feed(&meta(), &[story()]);
+        let text = json_feed(&meta(), &entries());
         let v: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
         assert_eq!(v["items"][0]["_feedfold"]["related"][1]["feed"], "b & c");
@@ -454,7 +683,7 @@ mod tests {
 
     #[test]
     fn rss_parses() {
-        let xml = rss(&meta(), &[story()]);
+        let xml = rss(&meta(), &entries());
         let parsed = feed_rs::parser::parse(xml.as_bytes()).expect("feed-rs parses it");
         assert_eq!(parsed.entries.len(), 1);
     }

@@ -2,6 +2,19 @@
 //! and `/healthz`, inside `feedfold run` (`[server] listen`) or as
 //! `feedfold serve`, a separate process over the same store.
 //!
+//! | path | what |
+//! |---|---|
+//! | `/stories.atom`, `/stories.json`, `/stories.rss` | one entry per story (filters `since`, `min_copies`, `min_feeds`, `q`, `feed`, `limit`) |
+//! | `/events.atom`, `/events.json`, `/events.rss` | one entry per event, listing its stories and the outlets that carried each (filters `since`, `min_stories`, `q`, `feed`, `limit`) |
+//! | `/opml` | the served feeds as OPML |
+//! | `/api/stories`, `/api/stories/{id}` | what `feedfold stories --json` and `story ID --json` print |
+//! | `/api/events`, `/api/events/{id}` | what `feedfold events --json` and `event ID --json` print |
+//! | `/api/search`, `/api/feeds` | what `feedfold search --json` and `status --json` print |
+//! | `/metrics`, `/healthz`, `/openapi.json`, `/` | Prometheus metrics, health, the OpenAPI document ([`OPENAPI`]), a page linking everything |
+//!
+//! An event filter selects the events one of whose stories it would
+//! select (a copy dated since, matching `q`, carried by `feed`).
+//!
 //! ```text
 //!  TcpListener ─▶ connection task (hyper, HTTP/1.1) ─▶ handle ─▶ route
 //!                                                        │
@@ -431,8 +444,20 @@ enum Format {
     Rss,
 }
 
-/// The parameters of the folded feeds and `/api/stories`.
+/// What a feed's entries are.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// One entry per story (`/stories.*`).
+    Stories,
+    /// One entry per event (`/events.*`).
+    Events,
+}
+
+/// The parameters of the story feeds and `/api/stories`.
 const FEED_PARAMS: &[&str] = &["since", "min_copies", "min_feeds", "q", "feed", "limit"];
+
+/// The parameters of the event feeds and `/api/events`.
+const EVENT_PARAMS: &[&str] = &["since", "min_stories", "q", "feed", "limit"];
 
 /// Longest full-text query accepted.
 const MAX_QUERY: usize = 1000;
@@ -446,6 +471,7 @@ fn filter(params: &Params, default_limit: i64) -> Result<Filter, ApiError> {
         since: params.since(Utc::now())?,
         min_copies: params.number("min_copies", 1)?.unwrap_or(1),
         min_feeds: params.number("min_feeds", 1)?.unwrap_or(1),
+        min_stories: params.number("min_stories", 1)?.unwrap_or(1),
         q,
         feed: params.get("feed").map(str::to_string),
         limit: params
@@ -497,13 +523,19 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
             let r = Rendered::new("text/plain; version=0.0.4; charset=utf-8", text, None);
             Ok(http::respond(headers, &r, Caching::None))
         }
-        "/stories.atom" | "/stories.json" | "/stories.rss" => {
-            let format = match path {
-                "/stories.atom" => Format::Atom,
-                "/stories.json" => Format::Json,
+        "/stories.atom" | "/stories.json" | "/stories.rss" | "/events.atom" | "/events.json"
+        | "/events.rss" => {
+            let (kind, allowed) = if path.starts_with("/stories.") {
+                (Kind::Stories, FEED_PARAMS)
+            } else {
+                (Kind::Events, EVENT_PARAMS)
+            };
+            let format = match path.rsplit('.').next() {
+                Some("atom") => Format::Atom,
+                Some("json") => Format::Json,
                 _ => Format::Rss,
             };
-            let params = Params::parse(query, FEED_PARAMS)?;
+            let params = Params::parse(query, allowed)?;
             let filter = filter(&params, DEFAULT_LIMIT)?;
             let base = state.base_url(headers);
             let self_url = match params.canonical() {
@@ -512,7 +544,7 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
             };
             let key = format!("{self_url} {base}");
             cached(state, headers, key, caching, move |s, conn| {
-                feed(s, conn, format, &filter, &params, &base, &self_url)
+                feed(s, conn, kind, format, &filter, &params, &base, &self_url)
             })
             .await
         }
@@ -532,6 +564,16 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
             cached(state, headers, key, caching, move |_, conn| {
                 let feed_id = resolve_feed(conn, &filter)?;
                 json(&data::stories(conn, &filter, feed_id)?, None)
+            })
+            .await
+        }
+        "/api/events" => {
+            let params = Params::parse(query, EVENT_PARAMS)?;
+            let filter = filter(&params, DEFAULT_LIMIT)?;
+            let key = format!("/api/events?{}", params.canonical());
+            cached(state, headers, key, caching, move |_, conn| {
+                let feed_id = resolve_feed(conn, &filter)?;
+                json(&data::events(conn, &filter, feed_id)?, None)
             })
             .await
         }
@@ -573,16 +615,7 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
         }
         p if p.starts_with("/api/stories/") => {
             Params::parse(query, &[])?;
-            let raw = &p["/api/stories/".len()..];
-            let id = raw
-                .parse::<i64>()
-                .ok()
-                .filter(|&id| id > 0)
-                .ok_or_else(|| {
-                    ApiError::bad(format!(
-                        "{raw:?} is not a story id (a positive whole number)"
-                    ))
-                })?;
+            let id = path_id(&p["/api/stories/".len()..], "a story")?;
             cached(
                 state,
                 headers,
@@ -600,10 +633,39 @@ async fn route(state: &Arc<State>, req: &Request<Incoming>) -> Result<Response<B
             )
             .await
         }
+        p if p.starts_with("/api/events/") => {
+            Params::parse(query, &[])?;
+            let id = path_id(&p["/api/events/".len()..], "an event")?;
+            cached(
+                state,
+                headers,
+                format!("/api/events/{id}"),
+                caching,
+                move |_, conn| {
+                    let mut detail = queries::events::event(conn, id)?;
+                    hide_all(&mut detail.event.feeds);
+                    for s in &mut detail.stories {
+                        hide_all(&mut s.story.feeds);
+                    }
+                    json(&detail, None)
+                },
+            )
+            .await
+        }
         _ => Err(ApiError::not_found(format!(
             "no resource at {path} (see / for the feeds, /openapi.json for the API)"
         ))),
     }
+}
+
+/// The id at the end of `/api/stories/ID` or `/api/events/ID` (400 unless
+/// a positive whole number); `what` is "a story" or "an event".
+fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|&id| id > 0).ok_or_else(|| {
+        ApiError::bad(format!(
+            "{raw:?} is not {what} id (a positive whole number)"
+        ))
+    })
 }
 
 fn hide_all(names: &mut [String]) {
@@ -685,6 +747,9 @@ fn describe(filter: &Filter, params: &Params) -> Vec<String> {
     if filter.min_feeds > 1 {
         parts.push(format!("{}+ feeds", filter.min_feeds));
     }
+    if filter.min_stories > 1 {
+        parts.push(format!("{}+ stories", filter.min_stories));
+    }
     if let Some(since) = params.get("since") {
         parts.push(format!("seen within {since}"));
     }
@@ -697,9 +762,11 @@ fn describe(filter: &Filter, params: &Params) -> Vec<String> {
     parts
 }
 
+#[allow(clippy::too_many_arguments)]
 fn feed(
     state: &State,
     conn: &Connection,
+    kind: Kind,
     format: Format,
     filter: &Filter,
     params: &Params,
@@ -707,28 +774,47 @@ fn feed(
     self_url: &str,
 ) -> Result<Rendered, ApiError> {
     let feed_id = resolve_feed(conn, filter)?;
-    let stories = data::folded(conn, filter, feed_id)?;
     let identity = state.identity(conn)?;
-    let updated = match stories.iter().map(|s| s.updated_at.as_str()).max() {
+    let (noun, what) = match kind {
+        Kind::Stories => (
+            "stories",
+            "Syndicated copies folded into one entry per story, newest first",
+        ),
+        Kind::Events => (
+            "events",
+            "The stories different newsrooms wrote about one happening, one entry per event, \
+             newest first (by its latest story)",
+        ),
+    };
+    let entries: Vec<feeds::Entry> = match kind {
+        Kind::Stories => data::folded(conn, filter, feed_id)?
+            .iter()
+            .map(|s| feeds::story_entry(&identity, base, s))
+            .collect(),
+        Kind::Events => data::folded_events(conn, filter, feed_id)?
+            .iter()
+            .map(|e| feeds::event_entry(&identity, base, e))
+            .collect(),
+    };
+    let updated = match entries.iter().map(|e| e.updated.as_str()).max() {
         Some(u) => Some(u.to_string()),
         None => data::last_change(conn)?,
     }
     .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
     let described = describe(filter, params);
     let title = if described.is_empty() {
-        "feedfold: stories".to_string()
+        format!("feedfold: {noun}")
     } else {
-        format!("feedfold: stories ({})", described.join(", "))
+        format!("feedfold: {noun} ({})", described.join(", "))
     };
     let meta = FeedMeta {
         // The same feed whatever its length.
         id: match params.canonical_without("limit") {
-            c if c.is_empty() => format!("{identity}/stories"),
-            c => format!("{identity}/stories?{c}"),
+            c if c.is_empty() => format!("{identity}/{noun}"),
+            c => format!("{identity}/{noun}?{c}"),
         },
-        identity,
         subtitle: format!(
-            "Syndicated copies folded into one entry per story, newest first{}.",
+            "{what}{}.",
             if described.is_empty() {
                 String::new()
             } else {
@@ -744,17 +830,17 @@ fn feed(
     Ok(match format {
         Format::Atom => Rendered::new(
             "application/atom+xml; charset=utf-8",
-            feeds::atom(&meta, &stories),
+            feeds::atom(&meta, &entries),
             last_modified,
         ),
         Format::Json => Rendered::new(
             "application/feed+json; charset=utf-8",
-            feeds::json_feed(&meta, &stories),
+            feeds::json_feed(&meta, &entries),
             last_modified,
         ),
         Format::Rss => Rendered::new(
             "application/rss+xml; charset=utf-8",
-            feeds::rss(&meta, &stories),
+            feeds::rss(&meta, &entries),
             last_modified,
         ),
     })
@@ -890,6 +976,7 @@ fn index_page() -> String {
 <link rel="alternate" type="application/atom+xml" title="feedfold: stories" href="stories.atom">
 <link rel="alternate" type="application/feed+json" title="feedfold: stories (JSON Feed)" href="stories.json">
 <link rel="alternate" type="application/rss+xml" title="feedfold: stories (RSS)" href="stories.rss">
+<link rel="alternate" type="application/atom+xml" title="feedfold: events" href="events.atom">
 </head>
 <body>
 <h1>feedfold {version}</h1>
@@ -898,8 +985,10 @@ fn index_page() -> String {
 <li><a href="stories.atom">stories.atom</a>, <a href="stories.json">stories.json</a>, <a href="stories.rss">stories.rss</a>:
 the folded feeds (filters: <code>since</code>, <code>min_copies</code>, <code>min_feeds</code>, <code>q</code>, <code>feed</code>, <code>limit</code>)</li>
 <li><a href="stories.atom?min_copies=2">stories.atom?min_copies=2</a>: the stories several feeds carried</li>
+<li><a href="events.atom">events.atom</a>, <a href="events.json">events.json</a>, <a href="events.rss">events.rss</a>:
+one entry per event, the stories different newsrooms wrote about one happening (filters: <code>since</code>, <code>min_stories</code>, <code>q</code>, <code>feed</code>, <code>limit</code>)</li>
 <li><a href="opml">opml</a>: these feeds as OPML, to import into a reader</li>
-<li><a href="api/stories">api/stories</a>, api/stories/ID, api/search?q=, <a href="api/feeds">api/feeds</a>: the JSON API (<a href="openapi.json">openapi.json</a>)</li>
+<li><a href="api/stories">api/stories</a>, api/stories/ID, <a href="api/events">api/events</a>, api/events/ID, api/search?q=, <a href="api/feeds">api/feeds</a>: the JSON API (<a href="openapi.json">openapi.json</a>)</li>
 <li><a href="metrics">metrics</a> (Prometheus), <a href="healthz">healthz</a></li>
 </ul>
 </body>

@@ -16,11 +16,19 @@
 //!   one `related` link per other copy.
 //! - `/metrics` passes a strict reader of the exposition format and
 //!   `promtool check metrics` where it is installed.
+//! - The event feeds (`/events.atom`, `.json`, `.rss`) parse in feed-rs
+//!   and feedparser, one entry per event, each linking exactly the stories
+//!   the store puts in its event (one link per story); `/api/events` and
+//!   `/api/events/{id}` answer what the store holds and the CLI prints,
+//!   404 for an unknown id and 400 for a bad parameter.
+//! - On BASIL (`../shared/corpus/real-dev/basil`, skipped when absent), the
+//!   served events are at least 90% pure against the truth's event labels,
+//!   and most entries are in events of two or more stories.
 //!
 //! `feedparser` comes from pip (`.ci/run` installs it); without python3
 //! or feedparser those checks print a note and pass.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -785,12 +793,12 @@ fn wire_dev_gives_one_entry_per_multi_copy_story_with_its_copies_related() {
 
 /// The property names of a schema of the OpenAPI document (through `$ref`
 /// and `allOf`).
-fn properties(doc: &Value, schema: &Value) -> std::collections::BTreeSet<String> {
+fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().expect("a name");
         return properties(doc, &doc["components"]["schemas"][name]);
     }
-    let mut out: std::collections::BTreeSet<String> = schema["properties"]
+    let mut out: BTreeSet<String> = schema["properties"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
@@ -800,7 +808,7 @@ fn properties(doc: &Value, schema: &Value) -> std::collections::BTreeSet<String>
     out
 }
 
-fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .unwrap_or_else(|| panic!("an object: {v}"))
         .keys()
@@ -826,14 +834,20 @@ fn the_openapi_document_describes_what_is_served() {
     let doc = get(&serve.addr, "/openapi.json").json();
     assert_eq!(doc["openapi"], "3.0.3");
     let story = store.story_of(guid::WIRE_FULL);
+    let event = store.int(&format!("SELECT event_id FROM stories WHERE id = {story}"));
     for (path, example) in [
         ("/", "/".to_string()),
         ("/stories.atom", "/stories.atom".into()),
         ("/stories.json", "/stories.json".into()),
         ("/stories.rss", "/stories.rss".into()),
+        ("/events.atom", "/events.atom?min_stories=1".into()),
+        ("/events.json", "/events.json".into()),
+        ("/events.rss", "/events.rss".into()),
         ("/opml", "/opml".into()),
         ("/api/stories", "/api/stories".into()),
         ("/api/stories/{id}", format!("/api/stories/{story}")),
+        ("/api/events", "/api/events?min_stories=1".into()),
+        ("/api/events/{id}", format!("/api/events/{event}")),
         ("/api/search", "/api/search?q=strike".into()),
         ("/api/feeds", "/api/feeds".into()),
         ("/metrics", "/metrics".into()),
@@ -845,9 +859,35 @@ fn the_openapi_document_describes_what_is_served() {
     }
     assert_eq!(
         doc["paths"].as_object().map(|p| p.len()),
-        Some(12),
+        Some(17),
         "nothing undocumented, nothing extra"
     );
+    // The event feeds and /api/events take exactly the parameters described.
+    let described = |path: &str| -> BTreeSet<String> {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .map(|p| match p["$ref"].as_str() {
+                Some(r) => &doc["components"]["parameters"][r.rsplit('/').next().unwrap_or("")],
+                None => p,
+            })
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let event_params: BTreeSet<String> = ["since", "min_stories", "q", "feed", "limit"]
+        .map(String::from)
+        .into();
+    for path in ["/events.atom", "/events.json", "/events.rss", "/api/events"] {
+        assert_eq!(described(path), event_params, "{path}");
+        get(
+            &serve.addr,
+            &format!("{path}?since=30d&min_stories=1&q=strike&limit=5"),
+        )
+        .expect(200);
+        get(&serve.addr, &format!("{path}?min_copies=2")).expect(400);
+    }
     let schema = |name: &str| properties(&doc, &doc["components"]["schemas"][name]);
     let stories = get(&serve.addr, "/api/stories").json();
     assert_eq!(keys(&stories[0]), schema("StoryRow"));
@@ -864,6 +904,568 @@ fn the_openapi_document_describes_what_is_served() {
     assert_eq!(keys(&hits[0]), schema("SearchHit"));
     let feeds = get(&serve.addr, "/api/feeds").json();
     assert_eq!(keys(&feeds[0]), schema("FeedStatus"));
+    let events = get(&serve.addr, "/api/events").json();
+    assert_eq!(keys(&events[0]), schema("EventRow"));
+    let detail = get(&serve.addr, &format!("/api/events/{event}")).json();
+    assert_eq!(keys(&detail), schema("EventDetail"));
+    let members = detail["story_list"].as_array().expect("story_list");
+    assert_eq!(keys(&members[0]), schema("EventStory"));
+    let error = get(&serve.addr, "/api/events/0").json();
+    assert_eq!(keys(&error), schema("Error"));
     let error = get(&serve.addr, "/api/stories/0").json();
     assert_eq!(keys(&error), schema("Error"));
+}
+
+/// Independent write-ups of two happenings, invented for these tests: a
+/// singer's rehab (two outlets in their own words, one of them reposted
+/// verbatim by a third) and a bus crash with the same paper's follow-up.
+/// As `tests/cli/cases.rs` shows, each happening is one event of two
+/// stories. (guid, feed, link, title, text, minutes after the first).
+const HAPPENINGS: &[(&str, &str, &str, &str, &str, i64)] = &[
+    ("moretti-a", "daily", "https://daily.test/moretti-rehab", "Lana Moretti enters rehab, spokesman says", "Singer Lana Moretti has checked into a residential treatment centre in Arizona, her representative confirmed on Thursday.\n\"She has decided to seek treatment and asks for privacy for herself and her family at this time,\" her spokesman Daniel Reyes said in a statement.\nThe 31-year-old cancelled the last four dates of her European tour last month, citing exhaustion.\nMoretti, whose third album topped the charts in March, has spoken in interviews about struggling with anxiety.", 0),
+    ("bus-first", "daily", "https://daily.test/bus-crash", "Bus with tourists overturns in Peru, 25 hurt", "A bus carrying foreign tourists overturned on a mountain road near the Peruvian town of Ollantaytambo on Tuesday, injuring 25 people, police said.\nThe vehicle was travelling from Cusco to the Machu Picchu railway station when its driver lost control on a sharp bend and the bus rolled down a slope of about 40 metres.\nPolice captain Ruben Quispe said the passengers included visitors from Chile, Germany and the United States, and that most of them were taken to the regional hospital in Urubamba.\nLocal media showed images of the bus lying on its side in a field of maize while rescuers carried the wounded up to the road on stretchers.", 10),
+    ("bus-follow", "daily", "https://daily.test/bus-driver-charged", "Driver of overturned tourist bus charged in Peru", "Prosecutors in Peru charged the driver of a tourist bus that overturned near Ollantaytambo with causing injury by negligence on Thursday.\nThe vehicle was travelling from Cusco to the Machu Picchu railway station when its driver lost control on a sharp bend and the bus rolled down a slope of about 40 metres.\nPolice captain Ruben Quispe said the passengers included visitors from Chile, Germany and the United States, and that most of them were taken to the regional hospital in Urubamba.\nLocal media showed images of the bus lying on its side in a field of maize while rescuers carried the wounded up to the road on stretchers.", 2880),
+    ("moretti-b", "gossip", "https://gossip.test/moretti", "Lana Moretti enters rehab, says spokesman", "Pop star Lana Moretti is in rehab, according to her spokesman, weeks after she abruptly called off the end of her tour.\n\"She has decided to seek treatment and asks for privacy for herself and her family at this time,\" her spokesman Daniel Reyes said in a statement.\nFans had voiced concern online after the singer appeared unsteady during a concert in Lisbon in September.\nA source close to the singer told the magazine she had entered the clinic voluntarily.", 60),
+    ("moretti-a-copy", "metro", "https://metro.test/news/moretti-rehab", "Lana Moretti enters rehab, spokesman says", "Singer Lana Moretti has checked into a residential treatment centre in Arizona, her representative confirmed on Thursday.\n\"She has decided to seek treatment and asks for privacy for herself and her family at this time,\" her spokesman Daniel Reyes said in a statement.\nThe 31-year-old cancelled the last four dates of her European tour last month, citing exhaustion.\nMoretti, whose third album topped the charts in March, has spoken in interviews about struggling with anxiety.", 90),
+];
+
+/// The samples and good fixtures (one story per event), and
+/// [`HAPPENINGS`] (two events of two stories, one story with two copies).
+fn store_with_events() -> TestStore {
+    let store = TestStore::with_samples_and_good_feeds();
+    let base = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 2, 8, 0, 0)
+        .single()
+        .expect("date");
+    let mut docs: Vec<(&str, Vec<Item>)> = Vec::new();
+    for (guid, feed, link, title, text, minutes) in HAPPENINGS {
+        let item = Item::new(
+            guid,
+            title,
+            text,
+            base + chrono::Duration::minutes(*minutes),
+        )
+        .link(link);
+        match docs.iter_mut().find(|(f, _)| f == feed) {
+            Some((_, items)) => items.push(item),
+            None => docs.push((feed, vec![item])),
+        }
+    }
+    let mut files = Vec::new();
+    for (feed, items) in docs {
+        let doc = Feed::new(&format!("The {feed}"))
+            .self_url(&format!("https://{feed}.test/feed"))
+            .items(items)
+            .rss();
+        let path = store.path(&format!("{feed}.xml"));
+        std::fs::write(&path, doc).expect("write feed");
+        files.push(path);
+    }
+    store.ingest(&files).assert_ok();
+    let event_of = |guid: &str| {
+        store.int(&format!(
+            "SELECT s.event_id FROM entries e JOIN stories s ON s.id = e.story_id WHERE e.guid = '{guid}'"
+        ))
+    };
+    assert_eq!(
+        event_of("moretti-a"),
+        event_of("moretti-b"),
+        "the test needs an event of two stories"
+    );
+    assert_eq!(
+        event_of("bus-first"),
+        event_of("bus-follow"),
+        "the test needs an event of two stories"
+    );
+    assert_eq!(
+        store.story_of("moretti-a"),
+        store.story_of("moretti-a-copy"),
+        "the test needs a story of two copies in an event"
+    );
+    store
+}
+
+/// What the store holds of an event: its stories' ids, each with the
+/// URLs of its copies.
+struct StoredEvent {
+    stories: BTreeMap<i64, HashSet<String>>,
+    copies: i64,
+    latest_story: String,
+}
+
+/// Every event of the store, by `events.id`.
+fn stored_events(store: &TestStore) -> BTreeMap<i64, StoredEvent> {
+    let conn = store.conn();
+    let mut out: BTreeMap<i64, StoredEvent> = BTreeMap::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT ev.id, s.id, s.first_seen FROM events ev JOIN stories s ON s.event_id = ev.id",
+        )
+        .expect("prepare");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .expect("query");
+    for row in rows {
+        let (event, story, first_seen) = row.expect("row");
+        let e = out.entry(event).or_insert_with(|| StoredEvent {
+            stories: BTreeMap::new(),
+            copies: 0,
+            latest_story: String::new(),
+        });
+        e.stories.insert(story, HashSet::new());
+        e.latest_story = e.latest_story.clone().max(first_seen);
+    }
+    let mut stmt = conn
+        .prepare("SELECT s.event_id, e.story_id, e.url FROM entries e JOIN stories s ON s.id = e.story_id")
+        .expect("prepare");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .expect("query");
+    for row in rows {
+        let (event, story, url) = row.expect("row");
+        let e = out.get_mut(&event).expect("every story's event exists");
+        e.copies += 1;
+        if let Some(url) = url {
+            e.stories.get_mut(&story).expect("the story").insert(url);
+        }
+    }
+    out
+}
+
+/// The event id at the end of an entry id `tag:...:HASH/event/ID`.
+fn event_id_of(entry_id: &str) -> i64 {
+    entry_id
+        .rsplit_once("/event/")
+        .and_then(|(_, id)| id.parse().ok())
+        .unwrap_or_else(|| panic!("{entry_id} is not an event's entry id"))
+}
+
+/// Checks that `links` (an event entry's links) are one per story of
+/// `event`, each a link of one of that story's copies (or the story in
+/// the JSON API when none of its copies has one).
+fn assert_links_are_the_stories(what: &str, addr: &str, links: &[String], event: &StoredEvent) {
+    let mut covered: BTreeMap<i64, usize> = BTreeMap::new();
+    for link in links {
+        let story = event
+            .stories
+            .iter()
+            .find(|(id, urls)| {
+                urls.contains(link) || *link == format!("http://{addr}/api/stories/{id}")
+            })
+            .map(|(id, _)| *id)
+            .unwrap_or_else(|| panic!("{what}: {link} is none of the event's stories"));
+        *covered.entry(story).or_default() += 1;
+    }
+    assert_eq!(
+        covered.keys().copied().collect::<Vec<_>>(),
+        event.stories.keys().copied().collect::<Vec<_>>(),
+        "{what}: a link for every story of the event"
+    );
+    assert!(
+        covered.values().all(|&n| n == 1),
+        "{what}: one link per story: {links:?}"
+    );
+}
+
+#[test]
+fn event_feeds_parse_and_each_entry_lists_exactly_its_event_s_stories() {
+    let store = store_with_events();
+    let stored = stored_events(&store);
+    let multi = stored.values().filter(|e| e.stories.len() >= 2).count();
+    assert!(multi >= 2, "{multi} events of 2+ stories");
+    let serve = Serve::start(&store.db, &[]);
+    let mut ids: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+
+    // Atom: one entry per event, newest first by its latest story; the
+    // alternate and related links are its stories', one each.
+    let reply = get(&serve.addr, "/events.atom?limit=500");
+    reply.expect(200);
+    assert!(reply
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/atom+xml"));
+    let feed = feed_rs::parser::parse(reply.text().as_bytes()).expect("feed-rs parses it");
+    assert_eq!(feed.entries.len(), stored.len(), "one entry per event");
+    let mut previous: Option<String> = None;
+    for entry in &feed.entries {
+        let id = event_id_of(&entry.id);
+        let event = &stored[&id];
+        let alternate: Vec<String> = entry
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("alternate"))
+            .map(|l| l.href.clone())
+            .collect();
+        let related: Vec<String> = entry
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("related"))
+            .map(|l| l.href.clone())
+            .collect();
+        assert_eq!(alternate.len(), 1, "{}", entry.id);
+        assert_eq!(related.len(), event.stories.len() - 1, "{}", entry.id);
+        let links: Vec<String> = alternate.into_iter().chain(related).collect();
+        assert_links_are_the_stories(&entry.id, &serve.addr, &links, event);
+        if let Some(p) = &previous {
+            assert!(*p >= event.latest_story, "{}: newest first", entry.id);
+        }
+        previous = Some(event.latest_story.clone());
+    }
+    ids.insert("atom", feed.entries.iter().map(|e| e.id.clone()).collect());
+
+    // JSON Feed: the spec's rules, and the stories in `_feedfold.related`.
+    let reply = get(&serve.addr, "/events.json?limit=500");
+    reply.expect(200);
+    let v: Value = serde_json::from_str(&reply.text()).expect("JSON");
+    check_json_feed(&v);
+    let items = v["items"].as_array().expect("items");
+    assert_eq!(items.len(), stored.len());
+    for item in items {
+        let id = item["id"].as_str().expect("id");
+        let event = &stored[&event_id_of(id)];
+        let ext = &item["_feedfold"];
+        assert_eq!(ext["event_id"], event_id_of(id));
+        assert_eq!(ext["stories"], event.stories.len(), "{id}");
+        assert_eq!(ext["copies"], event.copies, "{id}");
+        let related = ext["related"].as_array().expect("related");
+        let story_ids: Vec<i64> = related
+            .iter()
+            .map(|s| s["story_id"].as_i64().expect("story_id"))
+            .collect();
+        let mut sorted = story_ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            event.stories.keys().copied().collect::<Vec<_>>(),
+            "{id}: its stories"
+        );
+        assert_eq!(
+            related[0]["representative"], true,
+            "{id}: the representative first"
+        );
+        for s in related {
+            let story = s["story_id"].as_i64().expect("story_id");
+            let copies = store.int(&format!(
+                "SELECT count(*) FROM entries WHERE story_id = {story}"
+            ));
+            assert_eq!(s["copies"], copies, "{id}: story {story}");
+            if let Some(url) = s["url"].as_str() {
+                assert!(event.stories[&story].contains(url), "{id}: {url}");
+            }
+        }
+        assert_eq!(
+            item["url"].as_str(),
+            Some(
+                related[0]["url"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!(
+                        "http://{}/api/stories/{}",
+                        serve.addr, story_ids[0]
+                    ))
+                    .as_str()
+            ),
+            "{id}: the entry links the representative story"
+        );
+    }
+    ids.insert(
+        "json",
+        items
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or_default().to_string())
+            .collect(),
+    );
+
+    // RSS: the same entries; the description links every story.
+    let reply = get(&serve.addr, "/events.rss?limit=500");
+    reply.expect(200);
+    let feed = feed_rs::parser::parse(reply.text().as_bytes()).expect("feed-rs parses it");
+    for entry in &feed.entries {
+        let event = &stored[&event_id_of(&entry.id)];
+        let html = entry
+            .summary
+            .as_ref()
+            .map(|t| t.content.clone())
+            .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
+            .unwrap_or_default();
+        let hrefs: Vec<String> = html
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .map(|s| s.replace("&amp;", "&"))
+            .collect();
+        assert_links_are_the_stories(&entry.id, &serve.addr, &hrefs, event);
+    }
+    ids.insert("rss", feed.entries.iter().map(|e| e.id.clone()).collect());
+    assert_eq!(ids["atom"], ids["json"], "the same entries in every format");
+    assert_eq!(ids["atom"], ids["rss"]);
+
+    // Python's feedparser reads Atom and RSS, and revalidates.
+    for format in ["atom", "rss"] {
+        let url = format!("http://{}/events.{format}?limit=500", serve.addr);
+        let Some(parsed) = feedparser(&url) else {
+            println!("note: python3 or feedparser is missing; the feedparser check of events.{format} is skipped");
+            return;
+        };
+        assert_eq!(parsed["bozo"], false, "{format}: {parsed}");
+        assert_eq!(parsed["status"], 200);
+        assert_eq!(parsed["again"], 304, "{format}: revalidation");
+        let entries = parsed["entries"].as_array().expect("entries");
+        let parsed_ids: Vec<String> = entries
+            .iter()
+            .map(|e| e["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(parsed_ids, ids[format], "{format}");
+        for e in entries {
+            assert!(e["title"].as_str().is_some_and(|t| !t.is_empty()), "{e}");
+            assert!(
+                e["link"].as_str().is_some_and(|l| l.starts_with("http")),
+                "{e}"
+            );
+        }
+        if format == "atom" {
+            for (e, related) in entries
+                .iter()
+                .zip(parsed["related"].as_array().expect("related"))
+            {
+                let event = &stored[&event_id_of(e["id"].as_str().unwrap_or_default())];
+                let mut links: Vec<String> =
+                    vec![e["link"].as_str().unwrap_or_default().to_string()];
+                links.extend(
+                    related
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l.as_str().map(str::to_string)),
+                );
+                assert_links_are_the_stories(
+                    &format!("feedparser {e}"),
+                    &serve.addr,
+                    &links,
+                    event,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_event_api_answers_what_the_store_holds_and_the_cli_prints() {
+    let store = store_with_events();
+    let stored = stored_events(&store);
+    let serve = Serve::start(&store.db, &[]);
+
+    let api = get(&serve.addr, "/api/events?limit=500").json();
+    assert_eq!(api, cli_lines(&store, &["events", "--json"]));
+    let rows = api.as_array().expect("an array");
+    assert_eq!(rows.len(), stored.len(), "every event");
+    for row in rows {
+        let id = row["id"].as_i64().expect("id");
+        let event = &stored[&id];
+        assert_eq!(row["stories"], event.stories.len(), "{row}");
+        assert_eq!(row["copies"], event.copies, "{row}");
+        let rep = row["story_id"].as_i64().expect("a representative");
+        assert!(event.stories.contains_key(&rep), "{row}");
+    }
+
+    // Filters: min_stories, q, feed, limit.
+    let ids = |path: &str| -> BTreeSet<i64> {
+        let r = get(&serve.addr, path);
+        r.expect(200);
+        r.json()
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|e| e["id"].as_i64())
+            .collect()
+    };
+    let multi: BTreeSet<i64> = stored
+        .iter()
+        .filter(|(_, e)| e.stories.len() >= 2)
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(multi.len() >= 2);
+    assert_eq!(ids("/api/events?min_stories=2"), multi);
+    let moretti = store.int(&format!(
+        "SELECT event_id FROM stories WHERE id = {}",
+        store.story_of("moretti-b")
+    ));
+    assert_eq!(ids("/api/events?q=Moretti"), BTreeSet::from([moretti]));
+    assert_eq!(
+        ids("/api/events?feed=https%3A%2F%2Fgossip.test%2Ffeed"),
+        BTreeSet::from([moretti]),
+        "the event one of whose stories the feed carried"
+    );
+    assert_eq!(ids("/api/events?limit=1").len(), 1);
+
+    // One event: its stories, oldest first, as `feedfold event ID --json`.
+    for &id in &multi {
+        let detail = get(&serve.addr, &format!("/api/events/{id}"));
+        detail.expect(200);
+        let detail = detail.json();
+        let cli = store.query("event", &[&id.to_string(), "--json"]);
+        cli.assert_ok();
+        assert_eq!(
+            detail,
+            serde_json::from_str::<Value>(&cli.stdout).expect("JSON")
+        );
+        assert_eq!(detail["id"], id);
+        let members = detail["story_list"].as_array().expect("story_list");
+        let story_ids: BTreeSet<i64> = members.iter().filter_map(|s| s["id"].as_i64()).collect();
+        assert_eq!(
+            story_ids,
+            stored[&id].stories.keys().copied().collect::<BTreeSet<_>>()
+        );
+        assert_eq!(detail["stories"], members.len());
+        for s in members {
+            assert_eq!(s["event_id"], id);
+            let story = s["id"].as_i64().expect("id");
+            if let Some(url) = s["url"].as_str() {
+                assert!(stored[&id].stories[&story].contains(url), "{s}");
+            }
+        }
+        let started = members.iter().filter(|s| s["joined"].is_null()).count();
+        assert_eq!(started, 1, "one story started the event: {detail}");
+    }
+
+    // Errors.
+    let error = |path: &str, status: u16, needle: &str| {
+        let r = get(&serve.addr, path);
+        r.expect(status);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let v = r.json();
+        assert_eq!(v["status"], status);
+        let message = v["error"].as_str().expect("an error message");
+        assert!(message.contains(needle), "{path}: {message}");
+    };
+    let unknown = stored.keys().max().copied().unwrap_or(0) + 1000;
+    error(
+        &format!("/api/events/{unknown}"),
+        404,
+        &format!("no event with id {unknown}"),
+    );
+    error("/api/events/abc", 400, "\"abc\"");
+    error("/api/events/0", 400, "an event id");
+    error("/api/events/1?limit=2", 400, "limit");
+    error("/api/events?min_stories=zero", 400, "min_stories");
+    error("/api/events?min_stories=0", 400, "min_stories");
+    error("/api/events?min_copies=2", 400, "\"min_copies\"");
+    error("/api/events?since=yesterday", 400, "since");
+    error("/api/events?q=%22unterminated", 400, "\"unterminated");
+    error("/events.atom?limit=ten", 400, "limit");
+    error("/events.rss?min_feeds=2", 400, "\"min_feeds\"");
+    error(
+        "/events.json?feed=https%3A%2F%2Fnowhere.example%2F",
+        404,
+        "no feed",
+    );
+}
+
+#[test]
+fn basil_events_served_are_at_least_90_percent_pure() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("../shared/corpus/real-dev/basil");
+    let Ok(list) = std::fs::read_to_string(corpus.join("files.txt")) else {
+        println!(
+            "note: {} is absent; the basil event check is skipped",
+            corpus.display()
+        );
+        return;
+    };
+    let files: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let store = TestStore::new();
+    let mut cmd = feedfold();
+    cmd.current_dir(&corpus)
+        .arg("ingest")
+        .arg("--db")
+        .arg(&store.db)
+        .args(&files);
+    run(&mut cmd, None).assert_ok();
+    // The truth's event of every link (columns: guid, link, story,
+    // outlet, transform, event, note).
+    let truth = std::fs::read_to_string(corpus.join("truth.tsv")).expect("truth.tsv");
+    let event_of: HashMap<String, String> = truth
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 6).then(|| (cols[1].to_string(), cols[5].to_string()))
+        })
+        .collect();
+    let stored = stored_events(&store);
+    let entries = store.int("SELECT count(*) FROM entries");
+
+    let serve = Serve::start(&store.db, &[]);
+    let r = get(&serve.addr, "/events.json?limit=500");
+    r.expect(200);
+    let v: Value = serde_json::from_str(&r.text()).expect("JSON");
+    check_json_feed(&v);
+    let items = v["items"].as_array().expect("items");
+    assert!(
+        stored.len() <= 500,
+        "the check needs every event in one page"
+    );
+    assert_eq!(items.len(), stored.len(), "one entry per event");
+    // Each served event's entries (through the stories it lists), by the
+    // truth's event label.
+    let (mut majority, mut total, mut in_multi) = (0usize, 0usize, 0usize);
+    let mut mixed = Vec::new();
+    for item in items {
+        let id = event_id_of(item["id"].as_str().expect("id"));
+        let related = item["_feedfold"]["related"].as_array().expect("related");
+        let mut labels: HashMap<&str, usize> = HashMap::new();
+        let mut n = 0;
+        for s in related {
+            let story = s["story_id"].as_i64().expect("story_id");
+            let urls = stored[&id]
+                .stories
+                .get(&story)
+                .unwrap_or_else(|| panic!("story {story} is not in event {id}"));
+            for url in urls {
+                let label = event_of
+                    .get(url)
+                    .unwrap_or_else(|| panic!("{url} is not in the truth"));
+                *labels.entry(label).or_default() += 1;
+                n += 1;
+            }
+        }
+        let top = labels.values().copied().max().unwrap_or(0);
+        majority += top;
+        total += n;
+        if related.len() >= 2 {
+            in_multi += n;
+        }
+        if labels.len() > 1 {
+            mixed.push((id, labels.len(), n));
+        }
+    }
+    println!(
+        "basil: {} events served, {majority} of {total} entries under their event's majority label, {in_multi} in events of 2+ stories, mixed: {mixed:?}",
+        items.len()
+    );
+    assert_eq!(total as i64, entries, "every entry in one served event");
+    assert!(
+        majority * 10 >= total * 9,
+        "purity {majority}/{total} is under 90%: {mixed:?}"
+    );
+    // One event per story would be pure too: most entries are grouped.
+    assert!(
+        in_multi * 2 >= total,
+        "only {in_multi} of {total} entries are in events of 2+ stories"
+    );
 }

@@ -1,7 +1,9 @@
 //! `feedfold run` with `[server] listen`: while it polls loopback feeds it
 //! serves `/metrics` (checked by a strict reader of the exposition format
 //! and by `promtool check metrics` where it is installed), `/healthz` from
-//! the writer's ping, and the folded feeds; SIGTERM stops both cleanly.
+//! the writer's ping, and the folded feeds (stories and events, each
+//! event entry holding the stories the store puts in it); SIGTERM stops
+//! both cleanly.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -65,6 +67,7 @@ fn run_serves_metrics_health_and_feeds_while_it_polls() {
     assert_eq!(m["feedfold_entries_stored_total"], 2.0);
     assert!(m["feedfold_polls_total{outcome=\"200\"}"] >= 1.0);
     assert!(m["feedfold_stories_created_total"] >= 1.0);
+    assert!(m["feedfold_events_created_total"] >= 1.0);
     assert!(m["feedfold_fetch_duration_seconds_count"] >= 3.0);
     assert!(m["feedfold_fetched_bytes_total"] > 0.0);
     assert!(m["feedfold_writer_batch_duration_seconds_count"] >= 1.0);
@@ -86,6 +89,45 @@ fn run_serves_metrics_health_and_feeds_while_it_polls() {
     feed.expect(200);
     let parsed = feed_rs::parser::parse(feed.text().as_bytes()).expect("feed-rs parses it");
     assert_eq!(parsed.entries.len(), 2, "{}", feed.text());
+
+    // The event feed: one entry per event of the store, linking its stories.
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the store");
+    let mut stmt = conn
+        .prepare("SELECT s.event_id, e.url FROM entries e JOIN stories s ON s.id = e.story_id")
+        .expect("prepare");
+    let mut stored: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for row in stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .expect("query")
+    {
+        let (event, url) = row.expect("row");
+        stored.entry(event).or_default().extend(url);
+    }
+    assert_eq!(
+        m["feedfold_events_created_total"],
+        stored.len() as f64,
+        "every event counted once"
+    );
+    let events = get(&addr, "/events.atom");
+    events.expect(200);
+    let parsed = feed_rs::parser::parse(events.text().as_bytes()).expect("feed-rs parses it");
+    let served: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> = parsed
+        .entries
+        .iter()
+        .map(|e| {
+            let id =
+                e.id.rsplit_once("/event/")
+                    .and_then(|(_, id)| id.parse().ok())
+                    .unwrap_or_else(|| panic!("{} is not an event id", e.id));
+            (id, e.links.iter().map(|l| l.href.clone()).collect())
+        })
+        .collect();
+    assert_eq!(served, stored, "{}", events.text());
     daemon.stop();
     assert!(
         std::net::TcpStream::connect(&addr).is_err(),

@@ -42,10 +42,12 @@ pub struct EventFilter {
     pub limit: Option<i64>,
 }
 
-const EVENT_COLUMNS: &str =
+/// The columns of `event_overview` [`event_row`] reads, in its order.
+pub(crate) const EVENT_COLUMNS: &str =
     "event_id, title, first_seen, last_seen, stories, copies, feeds, story_id";
 
-fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+/// An [`EventRow`] from a row starting with [`EVENT_COLUMNS`].
+pub(crate) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         id: r.get(0)?,
         title: r.get(1)?,
@@ -107,7 +109,8 @@ pub struct EventDetail {
     /// The event.
     #[serde(flatten)]
     pub event: EventRow,
-    /// Its stories.
+    /// Its stories (`story_list` in JSON: `stories` is their count).
+    #[serde(rename = "story_list")]
     pub stories: Vec<EventStory>,
 }
 

@@ -322,6 +322,7 @@ fn ingest_doc(
                 }
                 report.joined += usize::from(placed.best.is_some());
                 report.merged += placed.folded.len();
+                report.new_events += usize::from(placed.new_event);
                 report.new += 1;
             }
         }
@@ -354,6 +355,8 @@ struct Placed {
     folded: Vec<(Match, Vec<i64>)>,
     /// The events it changed.
     events: Vec<i64>,
+    /// Whether its story started an event.
+    new_event: bool,
 }
 
 /// Finds a new entry's story with the detector and applies the decision:
@@ -408,6 +411,7 @@ fn place_entry(
                         }),
                     ),
                 };
+            let started_event = join.is_none();
             let story_id = new_story(conn, title, arrival.time, now, event)?;
             if let Some(join) = &join {
                 set_event_join(conn, story_id, join)?;
@@ -421,6 +425,8 @@ fn place_entry(
                 story_id,
                 best: None,
                 folded: Vec::new(),
+                // A new event is the youngest: a merge always folds it away.
+                new_event: started_event && events.len() == 1,
                 events,
             })
         }
@@ -451,6 +457,7 @@ fn place_entry(
                 best: Some(best),
                 folded,
                 events,
+                new_event: false,
             })
         }
     }
