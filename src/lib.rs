@@ -1,15 +1,18 @@
 //! # feedfold
 //!
 //! Folds syndicated copies of one news story, from many feeds, into one
-//! story kept in a SQLite file that people query directly.
+//! story, and the stories different newsrooms wrote about one happening
+//! into one event, kept in a SQLite file that people query directly.
 //!
 //! ## Bird's eye view
 //!
 //! ```text
 //! scheduler ──due feed──▶ fetcher ──RawDocument──▶ normalizer ──NormalizedFeed──▶ store (writer thread)
 //! (runner:    (files, stdin,       (decode, patch,      (detector: candidates,
-//!  DueQueue,   http(s): [http]      parse with feed-rs,  verification, placement;
-//!  policy)     limits, validators)  sanitize, features)  SQL in one transaction) ──▶ SQLite
+//!  DueQueue,   http(s): [http]      parse with feed-rs,  verification, story placement,
+//!  policy)     limits, validators)  sanitize, features)  event placement and merges;
+//!                                                        SQL in one transaction) ──▶ SQLite
+//!                                           server, read commands ◀── read-only connections
 //! ```
 //!
 //! The unit of work is one read of one source, [`pipeline::read`]: fetch
@@ -38,7 +41,10 @@
 //!   sanitized HTML, plain text, a UTC date and its [`detector::Features`].
 //! - [`detector`]: proposes candidates from an inverted index over the
 //!   grouping window, verifies them, and decides where an entry goes
-//!   ([`detector::placement`]). Pure: no I/O, no SQL.
+//!   ([`detector::placement`]); above stories, the event level
+//!   ([`detector::events`]): term vectors of stories, event centroids,
+//!   which event a new story joins and which events merge. Pure: no I/O,
+//!   no SQL.
 //! - [`store`]: the writer thread ([`store::Store`] is its handle) that
 //!   owns the SQLite connection and the grouping window, the schema and
 //!   its migrations, and the read-only queries.
@@ -96,8 +102,9 @@
 //! All durable state is in the SQLite file (schema in [`store::schema`],
 //! documented in the README): feeds, entries, stories, subscriptions with
 //! their polling state (`next_check_at`, validators, error counts), so
-//! restarts resume where they left off. The writer's candidate index
-//! ([`store::window`]) is a cache of the stored features of the grouping
+//! restarts resume where they left off; stories and events with the
+//! figures of each join. The writer's candidate index and event centroids
+//! ([`store::window`]) are a cache of the stored features of the grouping
 //! window, rebuilt from the store when it opens and after a failed batch.
 //! The full-text index (`entries_fts`) gets each transaction's new entries
 //! in one statement from the writer; triggers follow updates and deletes.
@@ -109,8 +116,9 @@
 //!   transaction) together with the poll that fetched it: readers never
 //!   see half a document, and a poll's entries, validators and next check
 //!   always agree.
-//! - The grouping decision and the insert happen in the writer, in the same
-//!   transaction. Every entry belongs to exactly one story.
+//! - The grouping decisions (story, event, folds and merges) and the
+//!   inserts happen in the writer, in the same transaction. Every entry
+//!   belongs to exactly one story, every story to exactly one event.
 //! - Only [`fetcher`] does network or file I/O for sources, and there is
 //!   one HTTP client ([`fetcher::Fetcher`], from `[http]`); [`normalizer`]
 //!   and [`detector`] are pure and never panic on input (a panic inside
