@@ -264,6 +264,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the article feedfold finds in one web page: title, byline, published time, word
+    /// count, whether it looks like an article, and its text.
+    ///
+    /// A URL is fetched like an article link (HTML only; public addresses only unless
+    /// --allow-private); a file is read as it is.
+    Extract {
+        /// The page: an http(s) URL, a file, or `-` for standard input.
+        source: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Score grouping on a labelled corpus (files.txt + truth.tsv) ingested into a fresh store.
     Eval {
         /// The corpus directory.

@@ -36,6 +36,9 @@
 //! - [`normalizer`]: decodes, patches and parses a document with feed-rs,
 //!   and gives every entry identity, resolved and canonical links,
 //!   sanitized HTML, plain text, a UTC date and its [`detector::Features`].
+//! - [`extractor`]: the article behind a summary-only entry's link: the
+//!   page decoded, its article found (Readability, with input caps) and
+//!   turned into the normalizer's sanitized HTML and plain text.
 //! - [`detector`]: proposes candidates from an inverted index over the
 //!   grouping window, verifies them, and decides where an entry goes
 //!   ([`detector::placement`]). Pure: no I/O, no SQL.
@@ -69,9 +72,9 @@
 //! | 7 | `cli` |
 //! | 6 | `daemon`, `render`, `server` |
 //! | 5 | `scheduler` (the loop, `scheduler::runner`) |
-//! | 4 | `pipeline`, `config` (puts together the tables the modules below own) |
+//! | 4 | `pipeline`, `fulltext`, `config` (puts together the tables the modules below own) |
 //! | 3 | `fetcher`, `store` |
-//! | 2 | `normalizer`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify`, `server::settings` |
+//! | 2 | `normalizer`, `extractor`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify`, `server::settings` |
 //! | 1 | `model` |
 //! | 0 | `detector`, `telemetry`, `metrics` |
 //!
@@ -134,7 +137,9 @@ pub mod config;
 pub mod daemon;
 pub mod detector;
 pub mod eval;
+pub mod extractor;
 pub mod fetcher;
+pub mod fulltext;
 pub mod metrics;
 pub mod model;
 pub mod normalizer;

@@ -125,6 +125,26 @@ pub fn parse(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `feedfold extract URL|FILE`: the article of one page.
+pub fn extract(
+    config: &Config,
+    source: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let fetcher = fetcher(config)?;
+    let src = Source::from_arg(source);
+    let read = runtime()?
+        .block_on(feedfold::fulltext::read_article(fetcher.http(), &src))
+        .with_context(|| source.to_string())?;
+    if json {
+        render::json(out, &render::reports::ArticleReport::new(&read))?;
+    } else {
+        render::reports::article(out, &read)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `feedfold eval CORPUS`: ingests a labelled corpus into a fresh store
 /// and scores the stories against its truth.
 pub fn eval(

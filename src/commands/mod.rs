@@ -81,6 +81,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             feed_url,
             json,
         } => ingest::parse(&config, &source, feed_url, json, &mut out),
+        Command::Extract { source, json } => ingest::extract(&config, &source, json, &mut out),
         Command::Eval {
             corpus,
             db,
