@@ -13,7 +13,9 @@
 //! the blocking pool.
 //!
 //! `feedfold extract URL|FILE` prints what [`read_article`] finds in one page.
+//! [`policy`] says when an entry's article is fetched (`[full_text]`).
 
+pub mod policy;
 pub mod readability;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,7 @@ use serde::Serialize;
 
 use crate::normalizer::html::{html_to_text, sanitize_bounded, text_to_html, HtmlBudget};
 
+pub use policy::FullTextConfig;
 pub use readability::{ExtractError, Extracted, Limits, Options};
 
 /// The article of one page, as feedfold stores and groups it.

@@ -501,6 +501,7 @@ pub fn explain(
         &mut detector,
         ea.time.saturating_sub(window),
         ea.time.saturating_add(1),
+        &Default::default(),
     )?;
     let mut similarity = detector.compare(&ea.features, &eb.features, ea.time - eb.time);
     let pair = Pair {
