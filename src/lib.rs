@@ -22,6 +22,9 @@
 //!                      → normalizer::normalize (on the blocking pool)
 //! ingest               → store::Store::submit      ─┐
 //! poll                 → store::Store::record_poll ─┴▶ store actor → store::writer::Writer::store_documents
+//! articles (full text) scheduler::articles / ingest --full-text → store::Store::claim_articles
+//!                      → fulltext::fetch_job → HttpFetcher::get_article → extractor::read_article (blocking pool)
+//!                      → store::Store::store_articles → Writer::store_articles (entries placed again)
 //! ```
 //!
 //! ## Code map
@@ -46,6 +49,10 @@
 //!   owns the SQLite connection and the grouping window, the schema and
 //!   its migrations, and the read-only queries.
 //! - [`pipeline`]: the one path from a source to the store.
+//! - [`fulltext`]: article pages read and extracted for the entries the
+//!   store queued (`ingest --full-text`; the daemon's loop is
+//!   [`scheduler::articles`]), handed back to the store, which places the
+//!   entries again.
 //! - [`scheduler`]: when each feed is checked ([`scheduler::policy`],
 //!   [`scheduler::queue`]) and the loop that checks it ([`scheduler::runner`]).
 //! - [`daemon`]: `feedfold run` around the loop: signals, reload,

@@ -14,7 +14,7 @@
 //! permit a feed poll waits for; outcomes reach the writer in batches
 //! (up to [`BATCH`]), each one transaction. When idle it looks for due
 //! fetches every [`IDLE`]. On `stop` it ends at once: a fetch under way
-//! is abandoned and handed out again an hour later.
+//! is abandoned, and due again when the daemon next starts.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -233,8 +233,7 @@ fn handle(writer: &mut Writer, cmd: Command) {
             let _ = reply.send(Ok(()));
         }
         Command::SetFullText { settings, reply } => {
-            writer.set_full_text(*settings);
-            let _ = reply.send(Ok(()));
+            let _ = reply.send(writer.set_full_text(*settings));
         }
         Command::ClaimArticles { limit, now, reply } => {
             let _ = reply.send(writer.claim_articles(limit, now));

@@ -10,7 +10,8 @@
 //!   once, before it is placed.
 //! - [`Writer::claim_articles`] hands out the due rows (`pending` whose
 //!   `next_attempt_at` has come, or `fetching` ones abandoned for an hour)
-//!   as `fetching`, counting the attempt.
+//!   as `fetching`, counting the attempt; when the daemon starts, the rows
+//!   a previous run left `fetching` are `pending` again.
 //! - [`Writer::store_articles`] records what came of them in one
 //!   transaction: a failure is retried after `full_text.retry_after`,
 //!   doubled at each attempt, until `full_text.max_attempts`, then the row
@@ -240,8 +241,19 @@ pub(crate) fn mark_wanted(
 
 impl Writer {
     /// Sets what the writer does about full text (see [`FullTextSettings`]).
-    pub fn set_full_text(&mut self, settings: FullTextSettings) {
+    /// For the daemon (`polls`), fetches a previous run left under way are
+    /// due again at once.
+    pub fn set_full_text(&mut self, settings: FullTextSettings) -> Result<(), StoreError> {
+        if settings.polls {
+            exec(
+                &self.conn,
+                "UPDATE article_fetches SET state = 'pending', attempts = max(attempts - 1, 0)
+                  WHERE state = 'fetching'",
+                [],
+            )?;
+        }
         self.full_text = settings;
+        Ok(())
     }
 
     /// The queued article fetches that are due at `now`, at most `limit`,
