@@ -312,6 +312,24 @@ mod tests {
     }
 
     #[test]
+    fn full_text_modes_are_checked() {
+        let config = Config::parse(
+            "[full_text]\nmode = \"never\"\n[[feeds]]\nurl = \"https://a.test/rss\"\nfull_text = \"always\"\n",
+            Path::new("x.toml"),
+        )
+        .expect("valid");
+        assert_eq!(config.full_text.mode, FullTextMode::Never);
+        assert_eq!(config.feed_specs()[0].full_text, Some(FullTextMode::Always));
+        for bad in [
+            "[full_text]\nmode = \"sometimes\"\n",
+            "[full_text]\nconcurrency = 0\n",
+            "[[feeds]]\nurl = \"https://a.test/rss\"\nfull_text = \"yes\"\n",
+        ] {
+            assert!(Config::parse(bad, Path::new("x.toml")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn empty_config_is_all_defaults() {
         assert_eq!(
             Config::parse("", Path::new("x.toml")).expect("empty ok"),

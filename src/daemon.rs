@@ -145,6 +145,7 @@ async fn reload(
         || config.grouping != running.grouping
         || config.events != running.events
         || config.server != running.server
+        || config.full_text != running.full_text
     {
         tracing::warn!("Changes outside [[feeds]] and [polling] take effect after a restart.");
     }

@@ -355,3 +355,43 @@ fn hostile_article_pages_end_in_recorded_failures() {
     );
     store.assert_consistent();
 }
+
+#[test]
+fn feeds_add_keeps_a_feed_s_full_text_mode() {
+    let server = Server::routes([(
+        "/feed.xml",
+        vec![Response::ok(
+            Feed::new("F")
+                .items([Item::aged(
+                    "f1",
+                    "Title",
+                    "Text.",
+                    chrono::Duration::minutes(5),
+                )])
+                .rss(),
+        )],
+    )]);
+    let store = TestStore::new();
+    let url = server.url("/feed.xml");
+    let add = |mode: &str| {
+        let mut cmd = feedfold();
+        cmd.args([
+            "--allow-private",
+            "feeds",
+            "add",
+            &url,
+            "--full-text",
+            mode,
+            "--db",
+        ])
+        .arg(&store.db);
+        run(&mut cmd, None)
+    };
+    let refused = add("sometimes");
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    add("never").assert_ok();
+    assert_eq!(
+        store.int("SELECT count(*) FROM subscriptions WHERE full_text = 'never'"),
+        1
+    );
+}
