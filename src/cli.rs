@@ -86,6 +86,11 @@ pub enum Command {
         /// How many sources to read and parse ahead of the writer.
         #[arg(long, default_value_t = 4, value_name = "N")]
         jobs: usize,
+        /// Also fetch the article behind each entry's link (mode auto, the default here: a
+        /// short or cut summary, unless the feed carries full text; or always), extract its
+        /// text and place the entry again with it, before exiting.
+        #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "auto")]
+        full_text: Option<crate::model::FullTextMode>,
         /// Feed files, `-` for standard input, or http(s) URLs; processed in this order.
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
@@ -264,6 +269,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the article feedfold finds in one web page: title, byline, published time, word
+    /// count, whether it looks like an article, and its text.
+    ///
+    /// A URL is fetched like an article link (HTML only; public addresses only unless
+    /// --allow-private); a file is read as it is.
+    Extract {
+        /// The page: an http(s) URL, a file, or `-` for standard input.
+        source: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Score grouping on a labelled corpus (files.txt + truth.tsv) ingested into a fresh store.
     Eval {
         /// The corpus directory.
@@ -274,6 +291,10 @@ pub enum Command {
         /// Ingest the files in reverse order (to check order independence).
         #[arg(long)]
         reverse: bool,
+        /// Fetch the entries' articles as `ingest --full-text` does (links must reach a
+        /// server; loopback ones need --allow-private).
+        #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "auto")]
+        full_text: Option<crate::model::FullTextMode>,
         /// How many wrong merges and missed copies to list.
         #[arg(long, default_value_t = 10, value_name = "N")]
         show: usize,
@@ -324,6 +345,10 @@ pub enum FeedsCommand {
         /// A fixed interval instead of the adaptive one (e.g. 30m, 2h).
         #[arg(long, value_name = "DURATION")]
         interval: Option<String>,
+        /// When to fetch the article behind an entry's link: auto (a short or cut summary,
+        /// unless the feed carries full text), always, never (default: `[full_text] mode`).
+        #[arg(long, value_name = "MODE")]
+        full_text: Option<crate::model::FullTextMode>,
     },
     /// Unsubscribe (stored entries stay).
     Remove {

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{EventsConfig, GroupingConfig, Settings};
+use crate::extractor::FullTextConfig;
 use crate::fetcher::HttpConfig;
-use crate::model::{FeedSpec, Interval};
+use crate::model::{FeedSpec, FullTextMode, Interval};
 use crate::scheduler::policy::PollingConfig;
 use crate::server::settings::ServerConfig;
 use crate::store::RetentionConfig;
@@ -46,6 +47,9 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// The `[server]` table: where `run` serves the folded feeds, if anywhere.
     pub server: ServerConfig,
+    /// The `[full_text]` table: when the article behind a summary-only
+    /// entry is fetched, and how much at once.
+    pub full_text: FullTextConfig,
 }
 
 impl Default for Config {
@@ -60,6 +64,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             retention: RetentionConfig::default(),
             server: ServerConfig::default(),
+            full_text: FullTextConfig::default(),
         }
     }
 }
@@ -76,6 +81,9 @@ pub struct FeedConfig {
     /// A fixed interval for this feed instead of the adaptive one.
     #[serde(default)]
     pub interval: Option<Interval>,
+    /// When this feed's articles are fetched (else `[full_text] mode`).
+    #[serde(default)]
+    pub full_text: Option<FullTextMode>,
 }
 
 /// An absolute http(s) URL, checked when the config is read.
@@ -206,6 +214,7 @@ impl Config {
         self.polling.validate()?;
         self.http.validate()?;
         self.server.validate()?;
+        self.full_text.validate()?;
         let mut seen = std::collections::HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             if !seen.insert(feed.url.0.as_str()) {
@@ -239,6 +248,7 @@ impl Config {
                 url: f.url.0.clone(),
                 name: f.name.clone(),
                 interval: f.interval.map(|i| i.0),
+                full_text: f.full_text,
             })
             .collect()
     }
@@ -299,6 +309,24 @@ mod tests {
             },
             Config::default()
         );
+    }
+
+    #[test]
+    fn full_text_modes_are_checked() {
+        let config = Config::parse(
+            "[full_text]\nmode = \"never\"\n[[feeds]]\nurl = \"https://a.test/rss\"\nfull_text = \"always\"\n",
+            Path::new("x.toml"),
+        )
+        .expect("valid");
+        assert_eq!(config.full_text.mode, FullTextMode::Never);
+        assert_eq!(config.feed_specs()[0].full_text, Some(FullTextMode::Always));
+        for bad in [
+            "[full_text]\nmode = \"sometimes\"\n",
+            "[full_text]\nconcurrency = 0\n",
+            "[[feeds]]\nurl = \"https://a.test/rss\"\nfull_text = \"yes\"\n",
+        ] {
+            assert!(Config::parse(bad, Path::new("x.toml")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -26,11 +26,13 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
-use crate::fetcher::{FetchError, Fetcher};
+use crate::fetcher::{FetchError, Fetcher, HttpFetcher};
 use crate::notify::{self, Notifier};
+use crate::scheduler::articles;
 use crate::scheduler::runner::{Control, CycleReport, Mode, Runner, SchedulerError};
 use crate::server::{Running, ServerError};
 use crate::store::subscriptions::Synced;
+use crate::store::writer::FullTextSettings;
 use crate::store::{Store, StoreError, WriterThread};
 use crate::telemetry::chain;
 
@@ -78,6 +80,9 @@ struct Started {
     store: Store,
     writer: WriterThread,
     fetcher: Fetcher,
+    /// The client for article pages: the same `[http]` rules, its own
+    /// permits.
+    articles: HttpFetcher,
     synced: Synced,
 }
 
@@ -87,6 +92,14 @@ async fn start(config: &Config, options: &DaemonOptions) -> Result<Started, Daem
         .await
         .map_err(|_| DaemonError::Task)??;
     let fetcher = Fetcher::new(&config.http)?;
+    let articles = HttpFetcher::new(&config.http)?;
+    store
+        .set_full_text(FullTextSettings {
+            config: config.full_text.clone(),
+            ingest: None,
+            polls: true,
+        })
+        .await?;
     let synced = store.sync_config_feeds(config.feed_specs()).await?;
     if synced.active.is_empty() {
         tracing::warn!(
@@ -97,6 +110,7 @@ async fn start(config: &Config, options: &DaemonOptions) -> Result<Started, Daem
         store,
         writer,
         fetcher,
+        articles,
         synced,
     })
 }
@@ -131,6 +145,7 @@ async fn reload(
         || config.grouping != running.grouping
         || config.events != running.events
         || config.server != running.server
+        || config.full_text != running.full_text
     {
         tracing::warn!("Changes outside [[feeds]] and [polling] take effect after a restart.");
     }
@@ -186,8 +201,29 @@ pub async fn run_once(
             _ = int.recv() => { tracing::info!("Signal received; stopping the cycle."); let _ = stop_tx.send(true); }
         }
     };
+    let report = outcome.map_err(|_| DaemonError::Task)??;
+    // Then the articles the polls queued, unless the run was cut short.
+    if !report.interrupted {
+        let http = s.articles.clone();
+        let fetched = tokio::select! {
+            r = crate::fulltext::fetch_queued(&s.store, &http, config.full_text.concurrency) => Some(r),
+            _ = term.recv() => None,
+            _ = int.recv() => None,
+        };
+        match fetched {
+            Some(Ok(r)) if r.fetched + r.failed + r.retrying > 0 => tracing::info!(
+                fetched = r.fetched,
+                failed = r.failed,
+                retrying = r.retrying,
+                placed_again = r.placed_again,
+                "Articles fetched."
+            ),
+            Some(Err(e)) => tracing::error!(error = %chain(&e), "Fetching articles failed."),
+            _ => {}
+        }
+    }
     close(s.store, s.writer).await?;
-    Ok(outcome.map_err(|_| DaemonError::Task)??)
+    Ok(report)
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -216,7 +252,13 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
         s.synced.active,
         Mode::Forever,
     );
-    let mut scheduler = tokio::spawn(runner.run(control_rx, stop_rx));
+    let mut scheduler = tokio::spawn(runner.run(control_rx, stop_rx.clone()));
+    let articles = tokio::spawn(articles::run(
+        s.store.clone(),
+        s.articles.clone().stopping_on(stop_rx.clone()),
+        config.full_text.clone(),
+        stop_rx,
+    ));
     let watchdog = notify::watchdog_interval().map(|every| {
         let (store, notifier) = (s.store.clone(), notifier.clone());
         tokio::spawn(async move {
@@ -278,6 +320,7 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
             scheduler.await
         }
     };
+    let _ = articles.await;
     if let Some(w) = watchdog {
         w.abort();
     }

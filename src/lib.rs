@@ -25,6 +25,9 @@
 //!                      → normalizer::normalize (on the blocking pool)
 //! ingest               → store::Store::submit      ─┐
 //! poll                 → store::Store::record_poll ─┴▶ store actor → store::writer::Writer::store_documents
+//! articles (full text) scheduler::articles / ingest --full-text → store::Store::claim_articles
+//!                      → fulltext::fetch_job → HttpFetcher::get_article → extractor::read_article (blocking pool)
+//!                      → store::Store::store_articles → Writer::store_articles (entries placed again)
 //! ```
 //!
 //! ## Code map
@@ -39,6 +42,9 @@
 //! - [`normalizer`]: decodes, patches and parses a document with feed-rs,
 //!   and gives every entry identity, resolved and canonical links,
 //!   sanitized HTML, plain text, a UTC date and its [`detector::Features`].
+//! - [`extractor`]: the article behind a summary-only entry's link: the
+//!   page decoded, its article found (Readability, with input caps) and
+//!   turned into the normalizer's sanitized HTML and plain text.
 //! - [`detector`]: proposes candidates from an inverted index over the
 //!   grouping window, verifies them, and decides where an entry goes
 //!   ([`detector::placement`]); above stories, the event level
@@ -49,6 +55,10 @@
 //!   owns the SQLite connection and the grouping window, the schema and
 //!   its migrations, and the read-only queries.
 //! - [`pipeline`]: the one path from a source to the store.
+//! - [`fulltext`]: article pages read and extracted for the entries the
+//!   store queued (`ingest --full-text`; the daemon's loop is
+//!   [`scheduler::articles`]), handed back to the store, which places the
+//!   entries again.
 //! - [`scheduler`]: when each feed is checked ([`scheduler::policy`],
 //!   [`scheduler::queue`]) and the loop that checks it ([`scheduler::runner`]).
 //! - [`daemon`]: `feedfold run` around the loop: signals, reload,
@@ -75,9 +85,9 @@
 //! | 7 | `cli` |
 //! | 6 | `daemon`, `render`, `server` |
 //! | 5 | `scheduler` (the loop, `scheduler::runner`) |
-//! | 4 | `pipeline`, `config` (puts together the tables the modules below own) |
+//! | 4 | `pipeline`, `fulltext`, `config` (puts together the tables the modules below own) |
 //! | 3 | `fetcher`, `store` |
-//! | 2 | `normalizer`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify`, `server::settings` |
+//! | 2 | `normalizer`, `extractor`, `scheduler::policy`, `scheduler::queue`, `eval`, `opml`, `notify`, `server::settings` |
 //! | 1 | `model` |
 //! | 0 | `detector`, `telemetry`, `metrics` |
 //!
@@ -142,7 +152,9 @@ pub mod config;
 pub mod daemon;
 pub mod detector;
 pub mod eval;
+pub mod extractor;
 pub mod fetcher;
+pub mod fulltext;
 pub mod metrics;
 pub mod model;
 pub mod normalizer;

@@ -385,6 +385,47 @@ pub struct FeedSpec {
     pub name: Option<String>,
     /// Its own fixed interval.
     pub interval: Option<Duration>,
+    /// Its own full-text mode (else `[full_text] mode`).
+    pub full_text: Option<FullTextMode>,
+}
+
+/// When the article behind an entry's link is fetched (`full_text` of a
+/// feed, `[full_text] mode`, `--full-text`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FullTextMode {
+    /// When the entry's text is too short to judge or looks cut, unless
+    /// the feed's entries carry full text.
+    #[default]
+    Auto,
+    /// For every entry with an http(s) link.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl FullTextMode {
+    /// The name in the config and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FullTextMode::Auto => "auto",
+            FullTextMode::Always => "always",
+            FullTextMode::Never => "never",
+        }
+    }
+}
+
+impl std::str::FromStr for FullTextMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(FullTextMode::Auto),
+            "always" => Ok(FullTextMode::Always),
+            "never" => Ok(FullTextMode::Never),
+            other => Err(format!("{other:?}: expected auto, always or never")),
+        }
+    }
 }
 
 /// Hides the passwords of URLs in a text (`https://user:secret@host/` →

@@ -11,6 +11,7 @@ mod cli {
     mod discovery;
     mod docs;
     mod feeds;
+    mod fulltext;
     mod grouping;
     mod ingest;
     mod maintain;

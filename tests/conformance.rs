@@ -8,6 +8,12 @@
 //!
 //! The full report, with feedparser's `Expect:` checks, is
 //! `tests/tools/conformance.py` (see tests/REPORTS.md, "Parsing conformance").
+//!
+//! `readability` does the same for the article extractor, on Mozilla
+//! Readability's test pages.
+
+#[path = "conformance/readability.rs"]
+mod readability;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};

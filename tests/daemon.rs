@@ -13,6 +13,7 @@ mod daemon {
     mod crash;
     mod disk;
     mod fetch;
+    mod fulltext;
     mod guard;
     mod harness;
     mod hostile;

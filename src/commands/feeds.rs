@@ -36,6 +36,7 @@ fn feed_spec(url: &str, name: Option<String>, interval: Option<&str>) -> Result<
         url: url.0,
         name,
         interval,
+        full_text: None,
     })
 }
 
@@ -47,8 +48,10 @@ pub fn feeds(command: FeedsCommand, config: &Config, out: &mut impl Write) -> Re
             url,
             name,
             interval,
+            full_text,
         } => {
             let mut spec = feed_spec(&url, name, interval.as_deref())?;
+            spec.full_text = full_text;
             if spec
                 .interval
                 .is_some_and(|i| i < config.polling.min_interval.0)

@@ -13,10 +13,12 @@ use feedfold::cli::Format;
 use feedfold::config::Config;
 use feedfold::eval::{Corpus, Predicted, Scores};
 use feedfold::fetcher::{Fetcher, Source};
-use feedfold::model::IngestReport;
+use feedfold::fulltext;
+use feedfold::model::{FullTextMode, IngestReport};
 use feedfold::pipeline::{self, IngestOptions, SourceOutcome};
 use feedfold::render::{self, Inert};
 use feedfold::store;
+use feedfold::store::writer::{ArticlesReport, FullTextSettings};
 
 use super::session::StoreSession;
 use super::{progress_bar, runtime};
@@ -32,6 +34,7 @@ pub fn ingest(
     config: &Config,
     feed_url: Option<String>,
     jobs: usize,
+    full_text: Option<FullTextMode>,
     sources: Vec<String>,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
@@ -52,14 +55,28 @@ pub fn ingest(
         ProgressBar::hidden()
     };
     let sink = &mut *out;
-    let outcomes = session.run(|store| async move {
-        pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
+    let (outcomes, articles) = session.run(|store| async move {
+        let settings = full_text_settings(config, full_text);
+        if let Err(e) = store.set_full_text(settings).await {
+            return (Vec::new(), Err(e));
+        }
+        let outcomes = pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
             bar.suspend(|| report_outcome(o, sink));
             bar.inc(1);
         })
-        .await
+        .await;
+        let articles = match full_text {
+            Some(_) => fulltext::fetch_queued(&store, fetcher.http(), config.full_text.concurrency)
+                .await
+                .map(Some),
+            None => Ok(None),
+        };
+        (outcomes, articles)
     });
     session.close();
+    if let Some(a) = articles.context("fetching articles")? {
+        report_articles(&a, out)?;
+    }
     let mut total = IngestReport::default();
     let mut failed = 0;
     for o in &outcomes {
@@ -84,6 +101,25 @@ pub fn ingest(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the writer does about full text in a one-shot command:
+/// `--full-text`'s mode for the documents ingested, none without it.
+fn full_text_settings(config: &Config, mode: Option<FullTextMode>) -> FullTextSettings {
+    FullTextSettings {
+        config: config.full_text.clone(),
+        ingest: mode,
+        polls: false,
+    }
+}
+
+/// The line about the articles `--full-text` fetched.
+fn report_articles(a: &ArticlesReport, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "articles: {} fetched, {} failed, {} to retry later; {} entries placed again with their article's text",
+        a.fetched, a.failed, a.retrying, a.placed_again
+    )
 }
 
 /// One source's line on stdout, or its error and warnings on stderr.
@@ -125,17 +161,53 @@ pub fn parse(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `feedfold extract URL|FILE`: the article of one page.
+pub fn extract(
+    config: &Config,
+    source: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let fetcher = fetcher(config)?;
+    let src = Source::from_arg(source);
+    let read = runtime()?
+        .block_on(fulltext::read_article(fetcher.http(), &src))
+        .with_context(|| source.to_string())?;
+    if json {
+        render::json(out, &render::reports::ArticleReport::new(&read))?;
+    } else {
+        render::reports::article(out, &read)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How `feedfold eval` ingests and reports.
+pub struct EvalHow {
+    /// Ingest the files in reverse order.
+    pub reverse: bool,
+    /// `--full-text`'s mode.
+    pub full_text: Option<FullTextMode>,
+    /// How many wrong merges and missed copies to list.
+    pub show: usize,
+    /// The output format.
+    pub format: Format,
+}
+
 /// `feedfold eval CORPUS`: ingests a labelled corpus into a fresh store
 /// and scores the stories against its truth.
 pub fn eval(
     corpus_dir: &Path,
     db: Option<PathBuf>,
-    reverse: bool,
-    show: usize,
-    format: Format,
+    how: EvalHow,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
+    let EvalHow {
+        reverse,
+        full_text,
+        show,
+        format,
+    } = how;
     let corpus = Corpus::load(corpus_dir)?;
     let (path, temporary) = match db {
         Some(p) if p.exists() => {
@@ -167,8 +239,12 @@ pub fn eval(
         feed_url: None,
         read_ahead: 4,
     };
-    let outcomes = session.run(|store| async move {
-        pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
+    let (outcomes, articles) = session.run(|store| async move {
+        let settings = full_text_settings(config, full_text);
+        if let Err(e) = store.set_full_text(settings).await {
+            return (Vec::new(), Err(e));
+        }
+        let outcomes = pipeline::ingest_sources(&store, &fetcher, sources, &options, |o| {
             if let Err(e) = &o.result {
                 let message = feedfold::telemetry::chain(e);
                 bar.suspend(|| {
@@ -177,9 +253,17 @@ pub fn eval(
             }
             bar.inc(1);
         })
-        .await
+        .await;
+        let articles = match full_text {
+            Some(_) => fulltext::fetch_queued(&store, fetcher.http(), config.full_text.concurrency)
+                .await
+                .map(Some),
+            None => Ok(None),
+        };
+        (outcomes, articles)
     });
     session.close();
+    let articles = articles.context("fetching articles")?;
     let elapsed = started.elapsed().as_secs_f64();
     let result = score(&path, &corpus);
     if temporary {
@@ -202,6 +286,9 @@ pub fn eval(
                 failed,
                 elapsed
             )?;
+            if let Some(a) = &articles {
+                report_articles(a, out)?;
+            }
             render::reports::eval(out, &scores, show)?;
         }
     }

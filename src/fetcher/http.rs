@@ -36,6 +36,46 @@ use crate::model::{Hints, Interval, RawDocument, Validators};
 /// The `Accept` header of feed requests.
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
 
+/// The `Accept` header of article requests.
+const ACCEPT_HTML: &str = "text/html, application/xhtml+xml;q=0.9";
+
+/// The largest article page read (bytes, after decompression), whatever
+/// `http.max_body` allows: the extractor keeps 4 MiB of HTML anyway.
+pub const ARTICLE_MAX_BODY: u64 = 8 * 1024 * 1024;
+
+/// What a request is for: a feed, or the article page behind an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A feed: conditional, any content type, the feed's reach.
+    Feed,
+    /// An article page: HTML only, at most [`ARTICLE_MAX_BODY`], and only
+    /// public hosts unless `--allow-private` (a publisher's link may not
+    /// point feedfold at the network it runs in).
+    Article,
+}
+
+/// An article page as fetched ([`HttpFetcher::get_article`]).
+#[derive(Debug, Clone)]
+pub struct ArticlePage {
+    /// The URL the page was read from, after redirects.
+    pub url: String,
+    /// The body, at most [`ARTICLE_MAX_BODY`] bytes.
+    pub bytes: Vec<u8>,
+    /// The `charset` of its `Content-Type`.
+    pub http_charset: Option<String>,
+}
+
+/// Whether a `Content-Type` is HTML (`text/html`, `application/xhtml+xml`).
+pub fn is_html_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(essence.as_str(), "text/html" | "application/xhtml+xml")
+}
+
 /// The config's `[http]` table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -302,21 +342,56 @@ impl HttpFetcher {
         };
         let _permits = self.unless_stopped(self.permits(&host)).await?;
         let timeout = self.config.timeout;
-        tokio::time::timeout(timeout.0, self.get_inner(parsed, validators))
+        tokio::time::timeout(timeout.0, self.get_inner(parsed, validators, Purpose::Feed))
             .await
             .unwrap_or(Err(FetchError::Timeout(timeout)))
+    }
+
+    /// Fetches the article page at `url` under the same rules as feeds
+    /// (`http.timeout`, the per-host and global limits of this fetcher,
+    /// redirects), with three more: every hop must be public unless
+    /// `--allow-private` (whatever `http.deny_private_addresses` says), the
+    /// answer must be HTML ([`is_html_type`]; anything else is refused
+    /// before its body is read), and the body is cut off at
+    /// [`ARTICLE_MAX_BODY`] or `http.max_body`, whichever is smaller.
+    /// Not conditional; any answer but a 2xx is an error.
+    pub async fn get_article(&self, url: &str) -> Result<ArticlePage, FetchError> {
+        let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
+        let host = match (parsed.scheme(), parsed.host_str()) {
+            ("http" | "https", Some(h)) => h.to_string(),
+            _ => return Err(FetchError::BadUrl(url.to_string())),
+        };
+        let _permits = self.unless_stopped(self.permits(&host)).await?;
+        let timeout = self.config.timeout;
+        let fetched = tokio::time::timeout(
+            timeout.0,
+            self.get_inner(parsed, &Validators::default(), Purpose::Article),
+        )
+        .await
+        .unwrap_or(Err(FetchError::Timeout(timeout)))?;
+        match fetched {
+            Fetched::Document { doc, .. } => Ok(ArticlePage {
+                url: doc.fetched_url.unwrap_or(doc.name),
+                bytes: doc.bytes,
+                http_charset: doc.http_charset,
+            }),
+            Fetched::NotModified { .. } => Err(FetchError::Status { status: 304 }),
+            Fetched::Gone => Err(FetchError::Status { status: 410 }),
+            Fetched::RateLimited { status, .. } => Err(FetchError::Status { status }),
+        }
     }
 
     async fn get_inner(
         &self,
         start: url::Url,
         validators: &Validators,
+        purpose: Purpose,
     ) -> Result<Fetched, FetchError> {
         // Whether every hop from here on must be public.
         let mut guard = match self.reach {
             Reach::PublicOnly => true,
             Reach::Anything => false,
-            Reach::NoPublicToPrivate => false,
+            Reach::NoPublicToPrivate => purpose == Purpose::Article,
         };
         let mut url = start;
         let mut visited: HashSet<String> = HashSet::new();
@@ -328,7 +403,11 @@ impl HttpFetcher {
                 return Err(FetchError::Stopped);
             }
             let client = self.client_for(&url, guard)?;
-            let mut request = client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+            let accept = match purpose {
+                Purpose::Feed => ACCEPT,
+                Purpose::Article => ACCEPT_HTML,
+            };
+            let mut request = client.get(url.clone()).header(header::ACCEPT, accept);
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -409,7 +488,20 @@ impl HttpFetcher {
                 }
                 s if s.is_success() => {
                     let final_url = url.to_string();
-                    let bytes = self.read_body(response).await?;
+                    let limit = match purpose {
+                        Purpose::Feed => self.config.max_body,
+                        Purpose::Article => {
+                            let content_type =
+                                header_str(&headers, header::CONTENT_TYPE).unwrap_or_default();
+                            if !is_html_type(content_type) {
+                                return Err(FetchError::NotHtml {
+                                    content_type: content_type.chars().take(100).collect(),
+                                });
+                            }
+                            self.config.max_body.min(ARTICLE_MAX_BODY)
+                        }
+                    };
+                    let bytes = self.read_body(response, limit).await?;
                     let mut hints = response_hints(&headers, now);
                     hints.retry_after = None;
                     hints.ttl = hints::rss_ttl(&bytes);
@@ -457,8 +549,11 @@ impl HttpFetcher {
 
     /// Reads the (decompressed) body chunk by chunk, refusing it as soon as
     /// it passes `http.max_body`.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
-        let limit = self.config.max_body;
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
         if response.content_length().is_some_and(|n| n > limit) {
             return Err(FetchError::TooLarge { limit });
         }

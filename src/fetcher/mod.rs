@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::OwnedSemaphorePermit;
 
-pub use http::{HttpConfig, HttpFetcher};
+pub use http::{ArticlePage, HttpConfig, HttpFetcher};
 
 use crate::model::{Hints, Interval, RawDocument, Validators};
 
@@ -184,6 +184,12 @@ pub enum FetchError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// An article page answered with something other than HTML.
+    #[error("not an HTML page (Content-Type: {content_type:?})")]
+    NotHtml {
+        /// The `Content-Type` given (empty if none), cut to 100 characters.
+        content_type: String,
+    },
     /// The daemon is stopping: the request was not sent.
     #[error("not fetched: feedfold is stopping")]
     Stopped,
@@ -241,6 +247,12 @@ impl Fetcher {
     /// brought.
     pub fn timeout(&self) -> Interval {
         self.timeout
+    }
+
+    /// The HTTP client, for article pages
+    /// ([`HttpFetcher::get_article`]).
+    pub fn http(&self) -> &HttpFetcher {
+        &self.http
     }
 
     /// How many requests are under way.

@@ -1,4 +1,4 @@
-//! Reports of one-shot commands: `parse`, `ingest`, `eval` and `prune`.
+//! Reports of one-shot commands: `parse`, `extract`, `ingest`, `eval` and `prune`.
 
 use std::io::Write;
 
@@ -186,4 +186,62 @@ pub fn prune(out: &mut impl Write, r: &PruneReport) -> std::io::Result<()> {
         "pruned {} entries dated and last seen before {}: {} stories removed, {} stories kept with fewer copies",
         r.entries, r.before, r.stories_removed, r.stories_updated
     )
+}
+
+/// `feedfold extract --json`: the page's URL and what extraction found.
+#[derive(Debug, serde::Serialize)]
+pub struct ArticleReport<'a> {
+    /// The page's URL after redirects (a file: its path).
+    pub url: &'a str,
+    /// What extraction found.
+    #[serde(flatten)]
+    pub article: &'a crate::extractor::Article,
+}
+
+impl<'a> ArticleReport<'a> {
+    /// The report of one read page.
+    pub fn new(read: &'a crate::fulltext::ReadArticle) -> Self {
+        ArticleReport {
+            url: &read.url,
+            article: &read.article,
+        }
+    }
+}
+
+/// `feedfold extract`: the fields, then the text.
+pub fn article(out: &mut impl Write, read: &crate::fulltext::ReadArticle) -> std::io::Result<()> {
+    let a = &read.article;
+    writeln!(out, "url:        {}", Inert(&read.url))?;
+    writeln!(
+        out,
+        "title:      {}",
+        Inert(a.title.as_deref().unwrap_or("-"))
+    )?;
+    writeln!(
+        out,
+        "byline:     {}",
+        Inert(a.byline.as_deref().unwrap_or("-"))
+    )?;
+    let published = match (&a.published, &a.published_raw) {
+        (Some(t), _) => format_time(*t),
+        (None, Some(raw)) => format!("{raw} (unreadable)"),
+        (None, None) => "-".into(),
+    };
+    writeln!(out, "published:  {}", Inert(&published))?;
+    writeln!(out, "words:      {}", a.word_count)?;
+    writeln!(
+        out,
+        "article:    {}",
+        if a.looks_like_article {
+            "yes"
+        } else {
+            "no (its text would not be used)"
+        }
+    )?;
+    writeln!(out, "encoding:   {}", a.encoding)?;
+    writeln!(out)?;
+    for line in a.text.lines() {
+        writeln!(out, "{}", Inert(line))?;
+    }
+    Ok(())
 }

@@ -196,6 +196,7 @@ pub fn story_csv(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
             "figures",
             "hamming",
             "gap_seconds",
+            "text",
         ],
     )?;
     for e in &d.entries {
@@ -221,6 +222,7 @@ pub fn story_csv(out: &mut impl Write, d: &StoryDetail) -> std::io::Result<()> {
                 m.map(|m| m.numbers.to_string()).unwrap_or_default(),
                 m.map(|m| m.hamming.to_string()).unwrap_or_default(),
                 m.map(|m| m.gap_seconds.to_string()).unwrap_or_default(),
+                e.text.clone(),
             ],
         )?;
     }
@@ -269,6 +271,14 @@ pub fn story(out: &mut impl Write, style: &Style, d: &StoryDetail) -> std::io::R
         if let Some(url) = &e.url {
             writeln!(out, "  link:  {}", Inert(url))?;
         }
+        match &e.article_fetched_at {
+            Some(at) if e.text == "article" => writeln!(
+                out,
+                "  text:  the article page (fetched {})",
+                short_time(at)
+            )?,
+            _ => writeln!(out, "  text:  the feed's")?,
+        }
         match &e.matched {
             None => writeln!(out, "  why:   {}", style.dim("started the story"))?,
             Some(m) if m.rule.starts_with("fold:") => {
@@ -314,12 +324,17 @@ pub fn explanation(out: &mut impl Write, e: &Explanation) -> std::io::Result<()>
     for (label, x) in [("A", &e.a), ("B", &e.b)] {
         writeln!(
             out,
-            "{label}: entry {} [{}] {}  {}  (story {})",
+            "{label}: entry {} [{}] {}  {}  (story {}; text from {})",
             x.id,
             Inert(&x.feed),
             short_time(&x.published),
             Inert(&x.title),
-            x.story_id
+            x.story_id,
+            if x.text == "article" {
+                "the article page"
+            } else {
+                "the feed"
+            }
         )?;
     }
     let s = &e.similarity;

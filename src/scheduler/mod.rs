@@ -7,7 +7,10 @@
 //!   reschedules it from what the store recorded. `feedfold run --once`
 //!   is the same loop primed with every feed due now, ending when none is
 //!   left.
+//! - [`articles`] fetches the articles the store queued for summary-only
+//!   entries, beside the polls.
 
+pub mod articles;
 pub mod policy;
 pub mod queue;
 pub mod runner;

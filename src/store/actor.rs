@@ -17,7 +17,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::subscriptions::{Added, Origin, Poll, PollRecord, Recorded, Subscription, Synced};
 use super::writer::polls::FetchedPoll;
-use super::writer::{Document, PruneReport, RegroupReport, Writer};
+use super::writer::{
+    ArticleJob, ArticleOutcome, ArticlesReport, Document, FullTextSettings, PruneReport,
+    RegroupReport, Writer,
+};
 use super::StoreError;
 use crate::detector::Settings;
 use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
@@ -74,6 +77,23 @@ pub(super) enum Command {
     ActiveFeeds { reply: Reply<Vec<Subscription>> },
     /// A round trip, to prove the writer is alive.
     Ping { reply: Reply<()> },
+    /// Set what the writer does about full text.
+    SetFullText {
+        settings: Box<FullTextSettings>,
+        reply: Reply<()>,
+    },
+    /// Hand out due article fetches.
+    ClaimArticles {
+        limit: usize,
+        now: DateTime<Utc>,
+        reply: Reply<Vec<ArticleJob>>,
+    },
+    /// Record article fetches and place their entries again.
+    StoreArticles {
+        outcomes: Vec<ArticleOutcome>,
+        now: DateTime<Utc>,
+        reply: Reply<ArticlesReport>,
+    },
 }
 
 impl Command {
@@ -211,6 +231,19 @@ fn handle(writer: &mut Writer, cmd: Command) {
         }
         Command::Ping { reply } => {
             let _ = reply.send(Ok(()));
+        }
+        Command::SetFullText { settings, reply } => {
+            let _ = reply.send(writer.set_full_text(*settings));
+        }
+        Command::ClaimArticles { limit, now, reply } => {
+            let _ = reply.send(writer.claim_articles(limit, now));
+        }
+        Command::StoreArticles {
+            outcomes,
+            now,
+            reply,
+        } => {
+            let _ = reply.send(writer.store_articles(&outcomes, now));
         }
     }
 }

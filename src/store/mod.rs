@@ -35,7 +35,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::actor::Command;
 use self::subscriptions::{Added, Origin, Poll, Recorded, Subscription, Synced};
-use self::writer::{PruneReport, RegroupReport};
+use self::writer::{
+    ArticleJob, ArticleOutcome, ArticlesReport, FullTextSettings, PruneReport, RegroupReport,
+};
 use crate::detector::Settings;
 use crate::model::{FeedSpec, IngestReport, NormalizedFeed};
 
@@ -480,6 +482,43 @@ impl Store {
     /// Every subscription to poll.
     pub async fn active_feeds(&self) -> Result<Vec<Subscription>, StoreError> {
         self.ask(|reply| Command::ActiveFeeds { reply }).await
+    }
+
+    /// Sets what the writer does about full text: which documents queue
+    /// article fetches, and `[full_text]`'s limits.
+    pub async fn set_full_text(&self, settings: FullTextSettings) -> Result<(), StoreError> {
+        self.ask(|reply| Command::SetFullText {
+            settings: Box::new(settings),
+            reply,
+        })
+        .await
+    }
+
+    /// Hands out at most `limit` article fetches due at `now`, each marked
+    /// as under way (see [`writer::Writer::claim_articles`]).
+    pub async fn claim_articles(
+        &self,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ArticleJob>, StoreError> {
+        self.ask(|reply| Command::ClaimArticles { limit, now, reply })
+            .await
+    }
+
+    /// Records what came of article fetches and places the entries that
+    /// got their article's text again, in one transaction (see
+    /// [`writer::Writer::store_articles`]).
+    pub async fn store_articles(
+        &self,
+        outcomes: Vec<ArticleOutcome>,
+        now: DateTime<Utc>,
+    ) -> Result<ArticlesReport, StoreError> {
+        self.ask(|reply| Command::StoreArticles {
+            outcomes,
+            now,
+            reply,
+        })
+        .await
     }
 
     /// A round trip through the writer: proves it is alive and not stuck.

@@ -401,7 +401,39 @@ SELECT e.story_id                   AS story_id,
   JOIN feeds f ON f.id = e.feed_id
   JOIN stories s ON s.id = e.story_id;
 "#,
+    // Full text: where an entry's content comes from (its feed, or the
+    // article page its link points to, and when that was fetched), the
+    // article it waits for, each feed's full-text mode, and one row per
+    // article URL: fetched at most once, failures retried with backoff.
+    r#"
+ALTER TABLE entries ADD COLUMN content_source TEXT NOT NULL DEFAULT 'feed'
+    CHECK (content_source IN ('feed', 'article'));
+ALTER TABLE entries ADD COLUMN article_url TEXT;
+ALTER TABLE entries ADD COLUMN article_fetched_at TEXT;
+CREATE INDEX entries_article_url ON entries(article_url);
+
+ALTER TABLE subscriptions ADD COLUMN full_text TEXT
+    CHECK (full_text IN ('auto', 'always', 'never'));
+
+CREATE TABLE article_fetches (
+    url             TEXT PRIMARY KEY,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'fetching', 'done', 'failed')),
+    queued_at       TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    fetched_at      TEXT,
+    final_url       TEXT,
+    word_count      INTEGER
+);
+CREATE INDEX article_fetches_due ON article_fetches(state, next_attempt_at);
+"#,
 ];
+
+/// The first schema version with full-text provenance
+/// (`entries.content_source`, `article_fetches`).
+pub const FULL_TEXT_VERSION: i64 = 7;
 
 /// The first schema version with the event level (`events`,
 /// `stories.event_id`).

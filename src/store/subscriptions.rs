@@ -313,6 +313,7 @@ mod tests {
             url: url.into(),
             name: None,
             interval: None,
+            full_text: None,
         }
     }
 

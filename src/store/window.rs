@@ -10,6 +10,8 @@
 //! story's first loaded entry adds the story, later ones their vectors).
 //! Reads only; the writer applies the detector's decisions.
 
+use std::collections::BTreeSet;
+
 use chrono::DateTime;
 use rusqlite::{params, Connection};
 
@@ -29,6 +31,9 @@ pub struct Window {
     covered_from: i64,
     /// The newest entry date seen.
     high_water: i64,
+    /// Entries left out of loads: those being placed again (their text
+    /// changed), until they are.
+    excluded: BTreeSet<i64>,
 }
 
 impl Window {
@@ -38,7 +43,24 @@ impl Window {
             detector: Detector::new(settings),
             covered_from: i64::MAX,
             high_water: i64::MIN,
+            excluded: BTreeSet::new(),
         }
+    }
+
+    /// Empties the index and reloads it like [`Window::reload`], leaving
+    /// `entries` out (of this load and of later ones) until each is
+    /// [`Window::insert`]ed again: they are to be placed again, as if new.
+    pub fn reload_without(
+        &mut self,
+        conn: &Connection,
+        entries: BTreeSet<i64>,
+    ) -> Result<(), StoreError> {
+        self.excluded = entries;
+        let result = self.reload(conn);
+        if result.is_err() {
+            self.excluded.clear();
+        }
+        result
     }
 
     /// The detector, for lookups and decisions.
@@ -48,6 +70,7 @@ impl Window {
 
     /// Adds an entry stored (or changed) through the writer's transaction.
     pub fn insert(&mut self, id: i64, entry: Indexed) {
+        self.excluded.remove(&id);
         self.high_water = self.high_water.max(entry.time);
         self.detector.insert(id, entry);
     }
@@ -74,7 +97,7 @@ impl Window {
             Some(t) => {
                 self.high_water = t.timestamp();
                 let from = t.timestamp() - self.detector.config().window_seconds();
-                load_range(conn, &mut self.detector, from, i64::MAX)?;
+                load_range(conn, &mut self.detector, from, i64::MAX, &self.excluded)?;
                 self.covered_from = from;
             }
             None => self.covered_from = i64::MIN,
@@ -85,6 +108,7 @@ impl Window {
     /// Empties the index for entries to be placed again from the start
     /// (`regroup`): nothing is loaded from the store.
     pub fn restart(&mut self) {
+        self.excluded.clear();
         self.detector.clear();
         self.covered_from = i64::MIN;
         self.high_water = i64::MIN;
@@ -96,7 +120,13 @@ impl Window {
     pub fn cover(&mut self, conn: &Connection, time: i64) -> Result<(), StoreError> {
         let need = time.saturating_sub(self.detector.config().window_seconds());
         if need < self.covered_from {
-            load_range(conn, &mut self.detector, need, self.covered_from)?;
+            load_range(
+                conn,
+                &mut self.detector,
+                need,
+                self.covered_from,
+                &self.excluded,
+            )?;
             self.covered_from = need;
         }
         Ok(())
@@ -119,12 +149,13 @@ impl Window {
 }
 
 /// Adds the stored entries dated in `[from, until)` to the detector's
-/// index, and their stories to their events.
+/// index, and their stories to their events; `except` stays out.
 pub fn load_range(
     conn: &Connection,
     detector: &mut Detector,
     from: i64,
     until: i64,
+    except: &BTreeSet<i64>,
 ) -> Result<(), StoreError> {
     let bound = |t: i64, none: &str| {
         DateTime::from_timestamp(t, 0)
@@ -142,7 +173,7 @@ pub fn load_range(
     let mut loaded: Vec<(i64, i64, i64)> = Vec::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
-        if detector.contains(id) {
+        if detector.contains(id) || except.contains(&id) {
             continue;
         }
         let published: String = r.get(3)?;

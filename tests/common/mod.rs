@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod articles;
 pub mod feeds;
 pub mod fixtures;
 pub mod http;

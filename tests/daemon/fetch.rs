@@ -323,6 +323,7 @@ async fn gone_410_stops_polling_visibly_and_add_resumes() {
         url: url.clone(),
         name: None,
         interval: None,
+        full_text: None,
     };
     let added = ctx.store().add_feed(spec, Origin::Cli).await.expect("add");
     assert_eq!(added, subscriptions::Added::Revived);

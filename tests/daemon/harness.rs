@@ -58,6 +58,7 @@ impl Ctx {
             url: url.into(),
             name: None,
             interval: None,
+            full_text: None,
         };
         self.store().add_feed(spec, Origin::Cli).await.expect("add");
         self.sub_by_configured(url).await.id

@@ -14,11 +14,12 @@ use rusqlite::Connection;
 use crate::common::{assert_consistent, feedfold};
 
 /// Writes a config polling `feeds` every second or two into `db`; `http`
-/// goes into its `[http]` table (after a 5 s timeout).
+/// goes into its `[http]` table (after a 5 s timeout). No articles are
+/// fetched (`[full_text] mode = "never"`): these feeds' links lead nowhere.
 pub fn write_config(path: &Path, db: &Path, feeds: &[String], http: &str) {
     let mut text = format!(
         "database = {:?}\n[polling]\nmin_interval = \"1s\"\ndefault_interval = \"1s\"\nmax_interval = \"2s\"\n\
-         jitter = 0.0\nshutdown_grace = \"5s\"\n[http]\ntimeout = \"5s\"\n{http}\n",
+         jitter = 0.0\nshutdown_grace = \"5s\"\n[full_text]\nmode = \"never\"\n[http]\ntimeout = \"5s\"\n{http}\n",
         db.display().to_string()
     );
     for f in feeds {

@@ -235,6 +235,7 @@ pub fn explain_stories(
         &mut detector,
         ta.saturating_sub(window),
         ta.saturating_add(1),
+        &Default::default(),
     )?;
     let cosine = events::cosine(&detector.event_vector(&fa), &detector.event_vector(&fb));
     let text = shared_text(&fa, &fb, detector.index());

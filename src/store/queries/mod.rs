@@ -147,6 +147,30 @@ pub struct EntryRow {
     pub representative: bool,
     /// Why it joined; `None` for the entry that started the story.
     pub matched: Option<MatchInfo>,
+    /// Which text its features, and so its matches, come from: `feed`, or
+    /// `article` (the page its link points to; `entries.content_source`).
+    /// Left out of JSON when it is `feed`.
+    #[serde(skip_serializing_if = "is_feed")]
+    pub text: String,
+    /// When its article page was fetched, if its text is the article's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article_fetched_at: Option<String>,
+}
+
+fn is_feed(text: &str) -> bool {
+    text == "feed"
+}
+
+/// The columns of `entries.content_source` and `article_fetched_at`, or
+/// their values in a store older than schema 7.
+fn text_columns(conn: &Connection) -> Result<&'static str, StoreError> {
+    Ok(
+        if super::schema::version(conn)? >= super::schema::FULL_TEXT_VERSION {
+            "e.content_source, e.article_fetched_at"
+        } else {
+            "'feed', NULL"
+        },
+    )
 }
 
 /// A story with all its entries, oldest first.
@@ -179,7 +203,7 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
                 e.id = s.representative_id,
                 e.matched_entry_id, e.match_rule, e.match_hamming, e.match_containment,
                 e.match_resemblance, e.match_title, e.match_numbers, e.match_gap_seconds,
-                {}
+                {}, {}
            FROM entries e
            JOIN feeds f ON f.id = e.feed_id
            JOIN stories s ON s.id = e.story_id
@@ -189,7 +213,8 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
             "e.match_names, e.match_alignment"
         } else {
             "NULL, NULL"
-        }
+        },
+        text_columns(conn)?
     ))?;
     let entries = stmt
         .query_map([id], |r| {
@@ -217,6 +242,8 @@ pub fn story(conn: &Connection, id: i64) -> Result<StoryDetail, StoreError> {
                 published: r.get(5)?,
                 representative: r.get(6)?,
                 matched,
+                text: r.get(17)?,
+                article_fetched_at: r.get(18)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -418,6 +445,9 @@ pub struct ExplainedEntry {
     pub published: String,
     /// `stories.id`.
     pub story_id: i64,
+    /// Which text the figures come from: `feed`, or `article` (the page
+    /// its link points to).
+    pub text: String,
 }
 
 /// The figures for any two stored entries, and what the current settings decide.
@@ -453,9 +483,9 @@ struct Explained {
 
 fn explained_entry(conn: &Connection, id: i64) -> Result<Explained, StoreError> {
     conn.query_row(
-        "SELECT e.id, coalesce(f.title, f.url), e.title, e.published, e.story_id, e.feed_id, e.features,
-                e.outlet, e.canonical_url, coalesce(nullif(e.content_text, ''), e.summary_text, '')
-           FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1",
+        &format!("SELECT e.id, coalesce(f.title, f.url), e.title, e.published, e.story_id, e.feed_id, e.features,
+                e.outlet, e.canonical_url, coalesce(nullif(e.content_text, ''), e.summary_text, ''), {}
+           FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1", text_columns(conn)?),
         [id],
         |r| {
             let published: String = r.get(3)?;
@@ -474,6 +504,7 @@ fn explained_entry(conn: &Connection, id: i64) -> Result<Explained, StoreError> 
                     title,
                     published: published.clone(),
                     story_id: r.get(4)?,
+                    text: r.get(10)?,
                 },
                 outlet: outlet_key(feed_id, outlet.as_deref()),
                 link: link_key(canonical.as_deref()),
@@ -501,6 +532,7 @@ pub fn explain(
         &mut detector,
         ea.time.saturating_sub(window),
         ea.time.saturating_add(1),
+        &Default::default(),
     )?;
     let mut similarity = detector.compare(&ea.features, &eb.features, ea.time - eb.time);
     let pair = Pair {

@@ -17,7 +17,10 @@
 //! - [`rows`]: the SQL statements of grouped storage.
 //! - [`polls`]: subscription writes and poll records.
 //! - [`maintenance`]: `regroup` and `prune`.
+//! - [`articles`]: the article fetch queue, and entries placed again when
+//!   their article's text arrives.
 
+pub mod articles;
 pub mod maintenance;
 pub mod polls;
 pub mod rows;
@@ -42,12 +45,18 @@ use crate::detector::{
 };
 use crate::model::{format_time, IngestReport, NormalizedEntry, NormalizedFeed};
 
+use crate::model::FullTextMode;
+use articles::{mark_wanted, stored_article, with_article, DocArticles};
+pub use articles::{
+    ArticleFailure, ArticleJob, ArticleOutcome, ArticlesReport, FetchedArticle, FullTextSettings,
+};
 pub use maintenance::{PruneReport, RegroupReport};
 
 /// The writer's state: the connection and the grouping window.
 pub struct Writer {
     conn: Connection,
     window: Window,
+    full_text: FullTextSettings,
 }
 
 /// One document of a batch, with the poll that fetched it (the daemon)
@@ -67,6 +76,7 @@ impl Writer {
         let mut w = Writer {
             conn,
             window: Window::new(grouping.into()),
+            full_text: FullTextSettings::default(),
         };
         w.reload()?;
         tracing::debug!(indexed = w.window.detector().len(), "writer ready");
@@ -174,7 +184,11 @@ impl Writer {
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<IngestReport, StoreError>>, StoreError> {
         let now_s = format_time(now);
-        let Writer { conn, window } = self;
+        let Writer {
+            conn,
+            window,
+            full_text,
+        } = self;
         let mut tx = conn.transaction()?;
         // Entries with ids above this are not in the full-text index yet.
         let mut indexed: i64 =
@@ -187,11 +201,20 @@ impl Writer {
             let sp = tx.savepoint()?;
             let mut touched = Touched::default();
             let indexed_before = indexed;
-            let result = ingest_doc(&sp, window, doc.feed, &now_s, &mut touched, &mut indexed)
-                .and_then(|report| match doc.poll {
-                    Some(poll) => polls::record_fetched(&sp, poll, &report).map(|()| report),
-                    None => Ok(report),
-                });
+            let mut articles = doc_articles(&sp, full_text, doc)?;
+            let result = ingest_doc(
+                &sp,
+                window,
+                doc.feed,
+                &now_s,
+                &mut touched,
+                &mut indexed,
+                &mut articles,
+            )
+            .and_then(|report| match doc.poll {
+                Some(poll) => polls::record_fetched(&sp, poll, &report).map(|()| report),
+                None => Ok(report),
+            });
             match result {
                 Ok(report) => {
                     sp.commit()?;
@@ -237,6 +260,39 @@ pub(crate) struct Touched {
     events: BTreeSet<i64>,
 }
 
+/// A stored entry of the document: id, content hash, story, and its
+/// article's HTML and text if it holds them.
+type Existing = (i64, i64, i64, Option<(String, String)>);
+
+/// How a document's new entries queue articles: an ingested one by
+/// `--full-text`, a polled one (in the daemon) by its feed's mode, else
+/// `[full_text] mode`, at most `full_text.per_poll` of them.
+fn doc_articles(
+    conn: &Connection,
+    settings: &FullTextSettings,
+    doc: &Document<'_>,
+) -> Result<DocArticles, StoreError> {
+    let config = &settings.config;
+    Ok(match doc.poll {
+        None => match settings.ingest {
+            Some(mode) => DocArticles::new(doc.feed, mode, config, usize::MAX),
+            None => DocArticles::none(),
+        },
+        Some(_) if !settings.polls => DocArticles::none(),
+        Some(poll) => {
+            let own: Option<String> = conn
+                .prepare_cached("SELECT full_text FROM subscriptions WHERE id = ?1")?
+                .query_row([poll.id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            let mode = own
+                .and_then(|m| m.parse::<FullTextMode>().ok())
+                .unwrap_or(config.mode);
+            DocArticles::new(doc.feed, mode, config, config.per_poll)
+        }
+    })
+}
+
 /// Groups and stores one document's entries through `conn` (a savepoint
 /// of the batch), adding the stories and events it changed to `touched`.
 fn ingest_doc(
@@ -246,6 +302,7 @@ fn ingest_doc(
     now_s: &str,
     touched: &mut Touched,
     indexed: &mut i64,
+    articles: &mut DocArticles,
 ) -> Result<IngestReport, StoreError> {
     let feed_id = upsert_feed(conn, feed, now_s)?;
     let mut report = IngestReport {
@@ -256,12 +313,19 @@ fn ingest_doc(
     let aggregator = is_aggregator(feed.entries.iter().map(|e| e.url.as_deref()));
     for entry in &feed.entries {
         let hash = content_hash(entry);
-        let existing: Option<(i64, i64, i64)> = conn
+        let existing: Option<Existing> = conn
             .prepare_cached(
-                "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ?1 AND guid = ?2",
+                "SELECT id, content_hash, story_id,
+                        CASE WHEN content_source = 'article' THEN content_html END,
+                        CASE WHEN content_source = 'article' THEN content_text END
+                   FROM entries WHERE feed_id = ?1 AND guid = ?2",
             )?
             .query_row(params![feed_id, entry.guid], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                let article = match (r.get(3)?, r.get(4)?) {
+                    (Some(h), Some(t)) => Some((h, t)),
+                    _ => None,
+                };
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, article))
             })
             .optional()?;
         let outlet = aggregator
@@ -273,7 +337,7 @@ fn ingest_doc(
             link: link_key(entry.canonical_url.as_deref()),
         };
         match existing {
-            Some((id, old_hash, _)) if old_hash == hash => {
+            Some((id, old_hash, _, _)) if old_hash == hash => {
                 exec(
                     conn,
                     "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
@@ -281,18 +345,42 @@ fn ingest_doc(
                 )?;
                 report.unchanged += 1;
             }
-            Some((id, _, story_id)) => {
+            Some((id, _, story_id, article)) => {
                 if id > *indexed {
                     // The update trigger takes the old text out of the
                     // full-text index: it has to be there.
                     index_full_text(conn, indexed)?;
                 }
+                // An entry holding its article's text keeps it.
+                let kept;
+                let entry = match article {
+                    Some((html, text)) => {
+                        kept = with_article(entry, html, text);
+                        &kept
+                    }
+                    None => entry,
+                };
                 update_entry(conn, id, entry, hash, now_s)?;
                 window.insert(id, indexed_entry(feed_id, arrival, story_id, entry));
                 touched.stories.insert(story_id);
                 report.updated += 1;
             }
             None => {
+                // An entry that wants its article takes it at once if it
+                // was fetched already; else it waits for it.
+                let wanted = articles.wanted(entry);
+                let known = match &wanted {
+                    Some(url) => stored_article(conn, url)?,
+                    None => None,
+                };
+                let with_text;
+                let (entry, fetched_at) = match known {
+                    Some((html, text, at)) => {
+                        with_text = with_article(entry, html, text);
+                        (&with_text, Some(at))
+                    }
+                    None => (entry, None),
+                };
                 // Loading older days reads committed rows only; this
                 // transaction's own rows are already in the index.
                 window.cover(conn, arrival.time)?;
@@ -308,6 +396,9 @@ fn ingest_doc(
                     placed.best.as_ref(),
                     outlet.as_deref(),
                 )?;
+                if let Some(url) = &wanted {
+                    mark_wanted(conn, id, url, fetched_at.as_deref(), now_s)?;
+                }
                 for (m, starters) in &placed.folded {
                     mark_folded(conn, starters, id, m)?;
                     touched.stories.remove(&m.story_id);

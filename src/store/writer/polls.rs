@@ -246,14 +246,15 @@ fn insert(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO subscriptions (url, configured_url, name, interval_seconds, origin, added_at)
-         VALUES (?1, ?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO subscriptions (url, configured_url, name, interval_seconds, origin, added_at, full_text)
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             spec.url,
             spec.name,
             spec.interval.map(secs),
             origin.as_str(),
-            format_time(now)
+            format_time(now),
+            spec.full_text.map(|m| m.as_str()),
         ],
     )?;
     Ok(())
@@ -271,8 +272,9 @@ fn sync(
         match find(&tx, &spec.url)? {
             Some((id, _)) => {
                 tx.execute(
-                    "UPDATE subscriptions SET name = ?2, interval_seconds = ?3, origin = 'config' WHERE id = ?1",
-                    params![id, spec.name, spec.interval.map(secs)],
+                    "UPDATE subscriptions SET name = ?2, interval_seconds = ?3, origin = 'config', full_text = ?4
+                      WHERE id = ?1",
+                    params![id, spec.name, spec.interval.map(secs), spec.full_text.map(|m| m.as_str())],
                 )?;
                 keep.insert(id);
             }
@@ -310,9 +312,10 @@ fn add(
         Some((id, true)) => {
             conn.execute(
                 "UPDATE subscriptions SET gone_at = NULL, error_count = 0, next_check_at = NULL,
-                        name = coalesce(?2, name), interval_seconds = coalesce(?3, interval_seconds)
+                        name = coalesce(?2, name), interval_seconds = coalesce(?3, interval_seconds),
+                        full_text = coalesce(?4, full_text)
                   WHERE id = ?1",
-                params![id, spec.name, spec.interval.map(secs)],
+                params![id, spec.name, spec.interval.map(secs), spec.full_text.map(|m| m.as_str())],
             )?;
             Ok(Added::Revived)
         }

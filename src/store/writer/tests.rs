@@ -150,3 +150,104 @@ fn a_failing_document_of_a_batch_is_rolled_back_alone() {
         1
     );
 }
+
+/// A feed of one summary entry (`guid`) linking to `link`.
+fn summary_feed(guid: &str, link: &str) -> NormalizedFeed {
+    let xml = format!(
+        "<rss version=\"2.0\"><channel><title>s</title><link>https://s.test/</link>\
+         <item><guid>{guid}</guid><title>Teaser</title><link>{link}</link>\
+         <description>A line about it. Read more</description>\
+         <pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+    );
+    let doc = RawDocument {
+        name: "s".into(),
+        fetched_url: Some("https://s.test/rss".into()),
+        path: None,
+        http_charset: None,
+        bytes: xml.into_bytes(),
+    };
+    let identity = Identity {
+        fetched_url: Some("https://s.test/rss"),
+        ..Default::default()
+    };
+    normalize(&doc, &identity, Utc::now()).expect("test feed normalizes")
+}
+
+#[test]
+fn article_fetches_are_retried_with_backoff_then_left_alone() {
+    use super::articles::{ArticleFailure, ArticleOutcome, FullTextSettings};
+    use crate::extractor::FullTextConfig;
+    use crate::model::{FullTextMode, Interval};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w =
+        Writer::open(&dir.path().join("t.db"), GroupingConfig::default()).expect("store opens");
+    w.set_full_text(FullTextSettings {
+        config: FullTextConfig {
+            max_attempts: 2,
+            retry_after: Interval::secs(60),
+            ..FullTextConfig::default()
+        },
+        ingest: Some(FullTextMode::Auto),
+        polls: false,
+    })
+    .expect("settings");
+    let url = "https://news.test/a";
+    let t0 = Utc::now();
+    for r in w.ingest_batch(
+        &[
+            &summary_feed("s1", url),
+            &summary_feed("s2", "https://news.test/b"),
+        ],
+        t0,
+    ) {
+        r.expect("stored");
+    }
+    let fail = |url: &str, permanent: bool| ArticleOutcome {
+        url: url.into(),
+        result: Err(ArticleFailure {
+            message: "timed out".into(),
+            permanent,
+        }),
+    };
+    let claimed = w.claim_articles(10, t0).expect("claim");
+    assert_eq!(claimed.len(), 2, "{claimed:?}");
+    assert!(claimed.iter().all(|j| j.attempt == 1));
+    assert!(
+        w.claim_articles(10, t0).expect("claim").is_empty(),
+        "under way"
+    );
+
+    let r = w
+        .store_articles(&[fail(url, false), fail("https://news.test/b", true)], t0)
+        .expect("store");
+    assert_eq!((r.retrying, r.failed, r.fetched), (1, 1, 0));
+    let later = |s: i64| t0 + chrono::Duration::seconds(s);
+    assert!(w.claim_articles(10, later(30)).expect("claim").is_empty());
+    let again = w.claim_articles(10, later(61)).expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].url.as_str(), again[0].attempt), (url, 2));
+    let r = w
+        .store_articles(&[fail(url, false)], later(61))
+        .expect("store");
+    assert_eq!((r.retrying, r.failed), (0, 1), "max_attempts reached");
+    assert!(w
+        .claim_articles(10, later(86_400))
+        .expect("claim")
+        .is_empty());
+    assert_eq!(
+        count(
+            &w.conn,
+            "SELECT count(*) FROM article_fetches WHERE state = 'failed' AND last_error = 'timed out'"
+        ),
+        2
+    );
+    // The entries keep their feed text, in their stories.
+    assert_eq!(
+        count(
+            &w.conn,
+            "SELECT count(*) FROM entries WHERE content_source = 'feed'"
+        ),
+        2
+    );
+}
