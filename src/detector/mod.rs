@@ -215,6 +215,18 @@ impl Detector {
         self.index.evict_before(time)
     }
 
+    /// Removes an entry from the index (its words stop counting), if it is
+    /// there.
+    pub fn remove(&mut self, id: i64) -> Option<Indexed> {
+        self.index.remove(id)
+    }
+
+    /// Forgets a story left without entries: its event loses it. Returns
+    /// the event if that left it without stories (and forgotten).
+    pub fn forget_story(&mut self, story: i64) -> Option<i64> {
+        self.events.fold(story, story)
+    }
+
     /// Records that story `from` was folded into story `to`; returns
     /// `from`'s event if that left it without stories.
     pub fn merge_story(&mut self, from: i64, to: i64) -> Option<i64> {

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use chrono::DateTime;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::detector::outlet::link_key;
@@ -47,20 +47,39 @@ impl Window {
         }
     }
 
-    /// Empties the index and reloads it like [`Window::reload`], leaving
-    /// `entries` out (of this load and of later ones) until each is
-    /// [`Window::insert`]ed again: they are to be placed again, as if new.
-    pub fn reload_without(
+    /// Sets `entries` aside to be placed again, as if new (their text
+    /// changed): each leaves the index, and loads leave it out, until it
+    /// is [`Window::insert`]ed again; a story only they belong to (in the
+    /// store, read through `conn`) leaves its event. Cheap, but an event
+    /// keeps the words its stories had (its centroid is a sum) until the
+    /// next load; [`Window::reload_without`] rebuilds instead.
+    pub fn set_aside(
         &mut self,
         conn: &Connection,
-        entries: BTreeSet<i64>,
+        entries: &BTreeSet<i64>,
     ) -> Result<(), StoreError> {
-        self.excluded = entries;
-        let result = self.reload(conn);
-        if result.is_err() {
-            self.excluded.clear();
+        let mut stories = BTreeSet::new();
+        for id in entries {
+            self.detector.remove(*id);
+            self.excluded.insert(*id);
+            let story: Option<i64> = conn
+                .prepare_cached("SELECT story_id FROM entries WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            stories.extend(story);
         }
-        result
+        for story in stories {
+            let mut stmt = conn.prepare_cached("SELECT id FROM entries WHERE story_id = ?1")?;
+            let members = stmt.query_map([story], |r| r.get::<_, i64>(0))?;
+            let mut others = false;
+            for m in members {
+                others |= !entries.contains(&m?);
+            }
+            if !others {
+                self.detector.forget_story(story);
+            }
+        }
+        Ok(())
     }
 
     /// The detector, for lookups and decisions.
@@ -89,6 +108,28 @@ impl Window {
     /// Empties the index and reloads, through `conn`, the window before
     /// the newest entry `conn` sees.
     pub fn reload(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        self.excluded.clear();
+        self.load(conn)
+    }
+
+    /// [`Window::reload`] leaving `entries` out (of this load and of later
+    /// ones) until each is [`Window::insert`]ed again: they are to be
+    /// placed again, as if new. Unlike [`Window::set_aside`], the events
+    /// are rebuilt without their words.
+    pub fn reload_without(
+        &mut self,
+        conn: &Connection,
+        entries: &BTreeSet<i64>,
+    ) -> Result<(), StoreError> {
+        self.excluded = entries.clone();
+        let loaded = self.load(conn);
+        if loaded.is_err() {
+            self.excluded.clear();
+        }
+        loaded
+    }
+
+    fn load(&mut self, conn: &Connection) -> Result<(), StoreError> {
         self.detector.clear();
         self.covered_from = i64::MAX;
         let newest: Option<String> =

@@ -18,11 +18,14 @@
 //!   stays `failed`; a page that is no article fails for good. The text of
 //!   an article goes to every entry waiting for that URL (`content_source
 //!   = 'article'`), their features are computed again, and they are
-//!   placed again together, in id order, as if new: they leave the index,
-//!   the index is reloaded without them, and each is placed with the
-//!   detector like a new entry (story and event); stories and events left
-//!   empty go. The same entries and pages stored in the same batches give
-//!   the same stories and events.
+//!   placed again together, in id order, as if new: they all leave the
+//!   index (a batch of 256 or more, or a quarter of the index,
+//!   by reloading it without them, events included; a smaller one by
+//!   taking each out, and a story only they belong to out of its event,
+//!   whose centroid keeps their words until the next load), then each is
+//!   placed with the detector like a new entry (story and event); stories
+//!   and events left empty go. The same entries and pages stored in the
+//!   same batches give the same stories and events.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +41,11 @@ use crate::detector::{outlet_key, Arrival, Indexed};
 use crate::extractor::policy::{carries_full_text, wants_article};
 use crate::extractor::FullTextConfig;
 use crate::model::{format_time, parse_time, FullTextMode, NormalizedEntry, NormalizedFeed};
+
+/// From this many entries placed again at once, the index and its events
+/// are rebuilt without them rather than the entries taken out one by one
+/// (which leaves their words in their events' sums).
+const RELOAD_FROM: usize = 256;
 
 /// How long a claimed fetch may stay unanswered before it is handed out
 /// again (the process that claimed it stopped).
@@ -398,7 +406,13 @@ impl Writer {
         changed.dedup_by_key(|c| c.0);
         if !changed.is_empty() {
             let ids: BTreeSet<i64> = changed.iter().map(|c| c.0).collect();
-            window.reload_without(&tx, ids)?;
+            // Many at once (`ingest --full-text`): rebuild the index and
+            // the events without them; a few (the daemon): take them out.
+            if ids.len() >= RELOAD_FROM || ids.len() * 4 >= window.detector().len() {
+                window.reload_without(&tx, &ids)?;
+            } else {
+                window.set_aside(&tx, &ids)?;
+            }
             let mut touched = Touched::default();
             let mut old_stories = BTreeSet::new();
             for (id, html, text, fetched_at) in &changed {
