@@ -396,17 +396,22 @@ fn a_full_copy_folds_the_stories_of_its_halves_and_story_names_the_fold() {
         )),
         "{folded}"
     );
-    // The folded story's starter is the younger half.
-    let starter = run
-        .stdout
-        .lines()
-        .collect::<Vec<_>>()
-        .windows(4)
-        .find(|w| w.iter().any(|l| l.contains("folded in:")))
-        .map(|w| w[0].to_string())
+    // The folded story's starter is the younger half: the entry whose
+    // block holds the fold.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("folded in:"))
+        .unwrap_or_default();
+    let starter = lines[..at]
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("entry "))
+        .copied()
         .unwrap_or_default();
     assert!(
-        starter.contains(&format!("entry {rest}")) && !starter.contains(&format!("entry {top}")),
+        starter.starts_with(&format!("entry {rest} "))
+            && !starter.starts_with(&format!("entry {top} ")),
         "{}",
         run.stdout
     );
