@@ -645,28 +645,12 @@ fn opml_and_the_root_page_lead_a_reader_to_the_feeds() {
 
 #[test]
 fn wire_dev_gives_one_entry_per_multi_copy_story_with_its_copies_related() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = root.join("../shared/corpus/wire-dev");
-    let Ok(list) = std::fs::read_to_string(corpus.join("files.txt")) else {
-        println!(
-            "note: {} is absent; the wire-dev feed check is skipped",
-            corpus.display()
-        );
+    let Some((store, corpus)) = TestStore::with_corpus(
+        "../shared/corpus/wire-dev",
+        "the wire-dev feed check is skipped",
+    ) else {
         return;
     };
-    let files: Vec<&str> = list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let store = TestStore::new();
-    let mut cmd = feedfold();
-    cmd.current_dir(&corpus)
-        .arg("ingest")
-        .arg("--db")
-        .arg(&store.db)
-        .args(&files);
-    run(&mut cmd, None).assert_ok();
     let multi = store.int("SELECT count(*) FROM stories WHERE entry_count >= 2");
     // The truth's story of every link.
     let truth = std::fs::read_to_string(corpus.join("truth.tsv")).expect("truth.tsv");
@@ -1380,28 +1364,12 @@ fn the_event_api_answers_what_the_store_holds_and_the_cli_prints() {
 
 #[test]
 fn basil_events_served_are_at_least_90_percent_pure() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = root.join("../shared/corpus/real-dev/basil");
-    let Ok(list) = std::fs::read_to_string(corpus.join("files.txt")) else {
-        println!(
-            "note: {} is absent; the basil event check is skipped",
-            corpus.display()
-        );
+    let Some((store, corpus)) = TestStore::with_corpus(
+        "../shared/corpus/real-dev/basil",
+        "the basil event check is skipped",
+    ) else {
         return;
     };
-    let files: Vec<&str> = list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let store = TestStore::new();
-    let mut cmd = feedfold();
-    cmd.current_dir(&corpus)
-        .arg("ingest")
-        .arg("--db")
-        .arg(&store.db)
-        .args(&files);
-    run(&mut cmd, None).assert_ok();
     // The truth's event of every link (columns: guid, link, story,
     // outlet, transform, event, note).
     let truth = std::fs::read_to_string(corpus.join("truth.tsv")).expect("truth.tsv");

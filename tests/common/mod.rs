@@ -18,7 +18,7 @@ pub mod server;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -225,6 +225,32 @@ impl TestStore {
         let mut cmd = feedfold();
         cmd.arg(subcommand).arg("--db").arg(&self.db).args(args);
         run(&mut cmd, None)
+    }
+
+    /// A store holding a labelled corpus next to the crate
+    /// (`../shared/corpus/...`, its `files.txt` ingested in order), and the
+    /// corpus's folder; `None`, with a note naming `what` is skipped, where
+    /// the corpus is absent.
+    pub fn with_corpus(relative: &str, what: &str) -> Option<(TestStore, PathBuf)> {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        let Ok(list) = std::fs::read_to_string(corpus.join("files.txt")) else {
+            println!("note: {} is absent; {what}", corpus.display());
+            return None;
+        };
+        let files: Vec<&str> = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let store = TestStore::new();
+        let mut cmd = feedfold();
+        cmd.current_dir(&corpus)
+            .arg("ingest")
+            .arg("--db")
+            .arg(&store.db)
+            .args(&files);
+        run(&mut cmd, None).assert_ok();
+        Some((store, corpus))
     }
 
     /// A read-only connection to the store.
