@@ -382,7 +382,7 @@ pub struct Events {
     stories: HashMap<i64, StoryVector>,
     /// Per term, the events whose sum carries it, with that sum and the
     /// event's slot.
-    by_term: HashMap<u32, BTreeMap<i64, (f32, u32)>>,
+    by_term: HashMap<u32, HashMap<i64, (f32, u32)>>,
     /// Per slot, the first and last date of the event holding it.
     spans: Vec<(i64, i64)>,
     /// Slots no event holds.
