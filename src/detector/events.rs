@@ -23,9 +23,12 @@
 //! stories carries its figures, and a story joins an event of figures
 //! reports only if it carries the figures of one of them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
+
+use super::index::KeyHasher;
 
 use super::similarity::FIGURES_SHARE;
 
@@ -71,6 +74,10 @@ impl EventsConfig {
     }
 }
 
+/// Maps keyed by terms and ids, with the index's fast hasher (the results
+/// never depend on a map's order).
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<KeyHasher>>;
+
 /// A sparse, unit-length vector of event terms, sorted by term.
 pub type Vector = Vec<(u32, f32)>;
 
@@ -96,15 +103,8 @@ pub fn weighted(terms: &[(u32, f32)], weight: &impl TermWeight, cap: usize) -> V
 /// and sorted by term.
 pub fn unit_top(weights: impl IntoIterator<Item = (u32, f32)>, cap: usize) -> Vector {
     let mut v: Vec<(u32, f32)> = weights.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    // The order is total (weight, then term), so selecting the strongest
-    // `cap` first keeps exactly the terms a full sort would.
-    let stronger = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if v.len() > cap && cap > 0 {
-        v.select_nth_unstable_by(cap - 1, stronger);
-    }
+    v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(cap);
-    // In that order, so the norm sums the same numbers in the same order.
-    v.sort_unstable_by(stronger);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 {
         for (_, w) in &mut v {
@@ -113,33 +113,6 @@ pub fn unit_top(weights: impl IntoIterator<Item = (u32, f32)>, cap: usize) -> Ve
     }
     v.sort_unstable_by_key(|(k, _)| *k);
     v
-}
-
-/// The events whose sum carries a term of `vector` (a unit vector) and
-/// whose centroid's cosine with `vector` may reach `min`, by id, each with
-/// the most that cosine can be: the length of `vector` on the terms they
-/// share (Cauchy-Schwarz; the centroid is a unit vector whose terms are
-/// among the sum's). The others can be passed over without computing
-/// their centroid.
-fn cosine_bounds(
-    vector: &[(u32, f32)],
-    by_term: &HashMap<u32, BTreeSet<i64>>,
-    min: f64,
-) -> Vec<(i64, f64)> {
-    let mut mass: HashMap<i64, f64> = HashMap::new();
-    for (k, w) in vector {
-        for id in by_term.get(k).into_iter().flatten() {
-            *mass.entry(*id).or_default() += f64::from(*w) * f64::from(*w);
-        }
-    }
-    // A margin for rounding: the bound must never fall under the cosine.
-    let mut found: Vec<(i64, f64)> = mass
-        .into_iter()
-        .map(|(id, m)| (id, m.sqrt() + 1e-6))
-        .filter(|(_, bound)| *bound >= min)
-        .collect();
-    found.sort_unstable_by_key(|(id, _)| *id);
-    found
 }
 
 /// The cosine of two unit vectors sorted by term.
@@ -178,6 +151,105 @@ struct Event {
     tmin: i64,
     tmax: i64,
     stories: BTreeSet<i64>,
+    /// The [`TOP_TERMS`] terms with the largest sums (ties by term), with
+    /// their sums: what bounds the length of the weighted centroid from
+    /// below.
+    top: Vec<(u32, f32)>,
+    /// Its place in [`Events::spans`] and in the scratch of
+    /// [`Events::shared_terms`].
+    slot: u32,
+}
+
+/// What an event shares with a vector, for the bounds of
+/// [`Event::cosine_bound`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Shared {
+    /// The sum over the shared terms of the vector's value times the
+    /// event's weighted sum.
+    dot: f64,
+    /// How many shared terms have a weighted sum above 0.
+    count: usize,
+    /// The sum of the squares of those weighted sums.
+    squares: f64,
+    /// Whether the event carries a term of the vector at all (of weight 0
+    /// or not).
+    any: bool,
+    /// Whether the event is among the ones looked at.
+    seen: bool,
+}
+
+/// How many of an event's largest (unweighted) terms [`Event::top`] keeps.
+const TOP_TERMS: usize = 8;
+
+/// Relative and absolute margins on an upper bound of a cosine, far above
+/// the rounding of the `f32` arithmetic the exact figure goes through: a
+/// candidate is passed over only when even its bound with these margins is
+/// below what it would have to reach.
+const BOUND_MARGIN: (f64, f64) = (1e-4, 1e-6);
+
+/// An upper bound with the margins of [`BOUND_MARGIN`].
+fn with_margin(bound: f64) -> f64 {
+    bound * (1.0 + BOUND_MARGIN.0) + BOUND_MARGIN.1
+}
+
+/// The rarity weights of one comparison, each term's computed once: the
+/// same values as `weight`, without recomputing them for every event.
+struct Memo<'w, W: TermWeight> {
+    weight: &'w W,
+    cache: std::cell::RefCell<HashMap<u32, f32>>,
+}
+
+impl<'w, W: TermWeight> Memo<'w, W> {
+    fn new(weight: &'w W) -> Self {
+        Memo {
+            weight,
+            cache: std::cell::RefCell::new(HashMap::default()),
+        }
+    }
+}
+
+impl<W: TermWeight> TermWeight for Memo<'_, W> {
+    fn weight(&self, term: u32) -> f32 {
+        if let Some(w) = self.cache.borrow().get(&term) {
+            return *w;
+        }
+        let w = self.weight.weight(term);
+        self.cache.borrow_mut().insert(term, w);
+        w
+    }
+}
+
+/// The cosine of a unit vector sorted by term with the unit vector
+/// [`unit_top`] makes of `weights`, computed as `cosine(a, &unit_top(weights,
+/// cap))` computes it (the same figure to the bit), with `buf` as scratch:
+/// only the `cap` strongest are sorted.
+fn cosine_with_top(
+    a: &[(u32, f32)],
+    weights: impl IntoIterator<Item = (u32, f32)>,
+    cap: usize,
+    buf: &mut Vec<(u32, f32)>,
+) -> f64 {
+    buf.clear();
+    buf.extend(weights.into_iter().filter(|(_, w)| *w > 0.0));
+    let strongest = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
+    if buf.len() > cap {
+        if cap == 0 {
+            buf.clear();
+        } else {
+            buf.select_nth_unstable_by(cap - 1, strongest);
+            buf.truncate(cap);
+        }
+    }
+    // The order `unit_top` sums the squares in.
+    buf.sort_unstable_by(strongest);
+    let norm = buf.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in buf.iter_mut() {
+            *w /= norm;
+        }
+    }
+    buf.sort_unstable_by_key(|(k, _)| *k);
+    cosine(a, buf)
 }
 
 impl Event {
@@ -191,6 +263,18 @@ impl Event {
         }
         self.tmin = self.tmin.min(time);
         self.tmax = self.tmax.max(time);
+        self.update_top();
+    }
+
+    /// Recomputes [`Event::top`] from the sums.
+    fn update_top(&mut self) {
+        let mut all: Vec<(u32, f32)> = self.sum.iter().map(|(k, w)| (*k, *w)).collect();
+        let largest = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
+        if all.len() > TOP_TERMS {
+            all.select_nth_unstable_by(TOP_TERMS - 1, largest);
+            all.truncate(TOP_TERMS);
+        }
+        self.top = all;
     }
 
     fn centroid(&self, weight: &impl TermWeight, cap: usize) -> Vector {
@@ -198,6 +282,77 @@ impl Event {
             self.sum.iter().map(|(k, w)| (*k, w * weight.weight(*k))),
             cap,
         )
+    }
+
+    /// `cosine(a, &self.centroid(weight, cap))`, to the bit, with `buf` as
+    /// scratch.
+    fn cosine_with_centroid(
+        &self,
+        a: &[(u32, f32)],
+        weight: &impl TermWeight,
+        cap: usize,
+        buf: &mut Vec<(u32, f32)>,
+    ) -> f64 {
+        cosine_with_top(
+            a,
+            self.sum.iter().map(|(k, w)| (*k, w * weight.weight(*k))),
+            cap,
+            buf,
+        )
+    }
+
+    /// A quicker, looser bound than [`Event::cosine_bound`]: the shared
+    /// terms alone bound the centroid's length from below.
+    fn quick_bound(shared: Shared) -> f64 {
+        let Shared { dot, squares, .. } = shared;
+        if dot <= 0.0 || squares <= 0.0 {
+            return 0.0;
+        }
+        (dot / squares.sqrt()).min(1.0)
+    }
+
+    /// An upper bound of `cosine(a, &self.centroid(weight, cap))` (before
+    /// rounding) given `shared`: the sum over the terms of `a` the event
+    /// carries of `a`'s value times the event's weighted sum, and how many
+    /// such terms and the sum of the squares of those weighted sums. The
+    /// centroid is the event's weighted sums over the length of its `cap`
+    /// strongest, which is at least the length of any `cap` of them: those
+    /// shared terms and, as far as `cap` allows, the event's [`Event::top`]
+    /// terms `a` does not carry.
+    fn cosine_bound(
+        &self,
+        a: &[(u32, f32)],
+        shared: Shared,
+        weight: &impl TermWeight,
+        cap: usize,
+    ) -> f64 {
+        let Shared {
+            dot,
+            count,
+            mut squares,
+            ..
+        } = shared;
+        if dot <= 0.0 {
+            return 0.0;
+        }
+        let mut room = cap.saturating_sub(count);
+        for (k, sum) in &self.top {
+            if room == 0 {
+                break;
+            }
+            if a.binary_search_by_key(k, |(t, _)| *t).is_ok() {
+                continue;
+            }
+            let w = sum * weight.weight(*k);
+            if w > 0.0 {
+                squares += f64::from(w) * f64::from(w);
+                room -= 1;
+            }
+        }
+        if squares <= 0.0 {
+            return 1.0;
+        }
+        (dot / squares.sqrt()).min(1.0)
     }
 }
 
@@ -225,8 +380,13 @@ pub struct Events {
     events: BTreeMap<i64, Event>,
     story_event: HashMap<i64, i64>,
     stories: HashMap<i64, StoryVector>,
-    /// Per term, the events whose sum carries it.
-    by_term: HashMap<u32, BTreeSet<i64>>,
+    /// Per term, the events whose sum carries it, with that sum and the
+    /// event's slot.
+    by_term: HashMap<u32, HashMap<i64, (f32, u32)>>,
+    /// Per slot, the first and last date of the event holding it.
+    spans: Vec<(i64, i64)>,
+    /// Slots no event holds.
+    free: Vec<u32>,
 }
 
 impl Events {
@@ -263,36 +423,76 @@ impl Events {
         weight: &impl TermWeight,
     ) -> EventPlacement {
         let window = config.window_seconds();
+        let weight = &Memo::new(weight);
         let vector = weighted(&story.vector, weight, config.terms);
-        let mut best: Option<(i64, f64, f64)> = None;
-        for (id, bound) in cosine_bounds(
-            &vector,
-            &self.by_term,
-            config.join - config.shared_text_bonus,
-        ) {
+        // Every event sharing a term, with an upper bound of its cosine;
+        // the exact cosine (a sort of its weighted terms) only for those
+        // whose bound could make them the best at or above `config.join`.
+        // The events of the stories the entry shares enough text with may
+        // get the bonus; the others have to reach `config.join` by their
+        // cosine alone.
+        let bonus = config.shared_text_bonus.max(0.0);
+        let with_bonus: Vec<i64> = if bonus > 0.0 {
+            shared_text
+                .iter()
+                .filter(|(_, t)| *t >= config.shared_text)
+                .filter_map(|(s, _)| self.story_event.get(s).copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut bounds: Vec<(f64, i64)> = Vec::new();
+        let near = |(tmin, tmax): (i64, i64)| {
+            tmin.saturating_sub(window) <= time && time <= tmax.saturating_add(window)
+        };
+        for (id, shared) in self.shared_terms(&vector, weight, config.join, &with_bonus, near) {
             let Some(event) = self.events.get(&id) else {
                 continue;
             };
             if !event.near(time, window) {
                 continue;
             }
-            let text = shared_text
-                .iter()
-                .filter(|(s, _)| event.stories.contains(s))
-                .map(|(_, t)| *t)
-                .fold(0.0, f64::max);
-            let bonus = if text >= config.shared_text {
+            let bonus = config.shared_text_bonus.max(0.0);
+            if with_margin(Event::quick_bound(shared)) + bonus < config.join {
+                continue;
+            }
+            let bonus = if Self::text_shared(event, shared_text) >= config.shared_text {
                 config.shared_text_bonus
             } else {
                 0.0
             };
-            // An event that cannot reach the threshold cannot be joined,
-            // and cannot be the best of those that can.
-            if bound + bonus < config.join {
+            if with_margin(Event::quick_bound(shared)) + bonus < config.join {
                 continue;
             }
-            let similarity = cosine(&vector, &event.centroid(weight, config.terms)) + bonus;
-            if best.is_none_or(|(_, b, _)| similarity > b) {
+            let bound =
+                with_margin(event.cosine_bound(&vector, shared, weight, config.terms)) + bonus;
+            if bound >= config.join {
+                bounds.push((bound, id));
+            }
+        }
+        // Highest bound first: once a bound is below the best cosine, no
+        // later event can beat it. The best is the highest cosine, the
+        // lowest id among equals (the first in id order, as a scan by id
+        // keeping only a strictly better one finds).
+        bounds.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut buf = Vec::new();
+        let mut best: Option<(i64, f64, f64)> = None;
+        for (bound, id) in bounds {
+            if best.is_some_and(|(_, b, _)| bound < b) {
+                break;
+            }
+            let event = &self.events[&id];
+            let mut similarity =
+                event.cosine_with_centroid(&vector, weight, config.terms, &mut buf);
+            let text = Self::text_shared(event, shared_text);
+            if text >= config.shared_text {
+                similarity += config.shared_text_bonus;
+            }
+            let better = match best {
+                None => true,
+                Some((b_id, b, _)) => similarity > b || (similarity == b && id < b_id),
+            };
+            if better {
                 best = Some((id, similarity, text));
             }
         }
@@ -319,6 +519,158 @@ impl Events {
             shared_text,
             closest,
         }
+    }
+
+    /// The most text an entry shares with a story of `event`
+    /// (`shared_text[story]`), 0 if none.
+    fn text_shared(event: &Event, shared_text: &[(i64, f64)]) -> f64 {
+        shared_text
+            .iter()
+            .filter(|(s, _)| event.stories.contains(s))
+            .map(|(_, t)| *t)
+            .fold(0.0, f64::max)
+    }
+
+    /// Per event sharing a term with `vector` (sorted by term) that could
+    /// reach a cosine of `floor` with it, and per event of `also`, what
+    /// [`Event::cosine_bound`] needs: the sum of `vector`'s value times the
+    /// event's weighted sum over the shared terms, how many shared terms
+    /// weigh more than 0, and the sum of the squares of their weighted
+    /// sums.
+    ///
+    /// The events that share only `vector`'s weakest terms are left out
+    /// without being looked at: whatever an event's sums, its cosine with
+    /// `vector` is at most the length of `vector` over the terms they share
+    /// (Cauchy-Schwarz), so an event sharing only terms whose squares add
+    /// up to less than `floor` squared (with [`BOUND_MARGIN`]) cannot reach
+    /// `floor`. The other events are found through the stronger terms, and
+    /// the weak terms they share are added to their figures.
+    fn shared_terms(
+        &self,
+        vector: &[(u32, f32)],
+        weight: &impl TermWeight,
+        floor: f64,
+        also: &[i64],
+        in_time: impl Fn((i64, i64)) -> bool,
+    ) -> Vec<(i64, Shared)> {
+        // The weakest terms, as long as their length stays under `floor`.
+        let mut by_value: Vec<(u32, f32)> = vector.to_vec();
+        by_value.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let mut squares = 0.0f64;
+        let mut weak = 0;
+        for (_, v) in &by_value {
+            let next = squares + f64::from(*v) * f64::from(*v);
+            if with_margin(next.sqrt()) >= floor {
+                break;
+            }
+            squares = next;
+            weak += 1;
+        }
+        let (weak, strong) = by_value.split_at(weak);
+        let add = |e: &mut Shared, v: f32, w: f32| {
+            // (A shared term of weight 0 still makes the event a
+            // candidate, as the lists of `by_term` do.)
+            e.any = true;
+            e.seen = true;
+            if w > 0.0 {
+                let w = f64::from(w);
+                e.dot += f64::from(v) * w;
+                e.count += 1;
+                e.squares += w * w;
+            }
+        };
+        // Indexed by slot; `seen` lists the events touched.
+        let mut shared: Vec<Shared> = vec![Shared::default(); self.spans.len()];
+        let mut seen: Vec<(u32, i64)> = Vec::new();
+        for (k, v) in strong {
+            let Some(events) = self.by_term.get(k) else {
+                continue;
+            };
+            let r = weight.weight(*k);
+            for (id, (sum, slot)) in events {
+                let (Some(span), Some(e)) = (
+                    self.spans.get(*slot as usize),
+                    shared.get_mut(*slot as usize),
+                ) else {
+                    continue;
+                };
+                if !in_time(*span) {
+                    continue;
+                }
+                if !e.seen {
+                    seen.push((*slot, *id));
+                }
+                add(e, *v, sum * r);
+            }
+        }
+        for id in also {
+            let Some(event) = self.events.get(id) else {
+                continue;
+            };
+            let slot = event.slot;
+            if let Some(e) = shared.get_mut(slot as usize) {
+                if !e.seen && in_time((event.tmin, event.tmax)) {
+                    e.seen = true;
+                    seen.push((slot, *id));
+                }
+            }
+        }
+        // What the weak terms can add to an event's cosine is at most
+        // their length (Cauchy-Schwarz again, the event's weighted sums
+        // over them being at most the centroid's length): an event whose
+        // bound from the strong terms plus that length is under `floor`
+        // is left out before its weak terms are looked up.
+        let weak_length = squares.sqrt();
+        let mut alive: Vec<(u32, i64)> = Vec::with_capacity(seen.len());
+        for (slot, id) in seen {
+            let Some(e) = shared.get_mut(slot as usize) else {
+                continue;
+            };
+            if also.contains(&id) || with_margin(Event::quick_bound(*e) + weak_length) >= floor {
+                alive.push((slot, id));
+            } else {
+                e.seen = false;
+            }
+        }
+        // The weak terms of the events left: through a term's list of
+        // events when it is short, else by looking the term up in each.
+        let mut resolved: Option<Vec<(u32, &Event)>> = None;
+        for (k, v) in weak {
+            let Some(events) = self.by_term.get(k) else {
+                continue;
+            };
+            let r = weight.weight(*k);
+            if events.len() <= alive.len() * 4 {
+                for (sum, slot) in events.values() {
+                    if let Some(e) = shared.get_mut(*slot as usize) {
+                        if e.seen {
+                            add(e, *v, sum * r);
+                        }
+                    }
+                }
+            } else {
+                let resolved = resolved.get_or_insert_with(|| {
+                    alive
+                        .iter()
+                        .filter_map(|(slot, id)| Some((*slot, self.events.get(id)?)))
+                        .collect()
+                });
+                for (slot, event) in resolved.iter() {
+                    if let (Some(sum), Some(e)) = (event.sum.get(k), shared.get_mut(*slot as usize))
+                    {
+                        add(e, *v, sum * r);
+                    }
+                }
+            }
+        }
+        // Only the events that carry a term of `vector`.
+        alive
+            .into_iter()
+            .filter_map(|(slot, id)| {
+                let e = shared.get(slot as usize)?;
+                e.any.then_some((id, *e))
+            })
+            .collect()
     }
 
     /// A figures report joins an event holding figures reports only if one
@@ -363,18 +715,36 @@ impl Events {
             return Vec::new();
         };
         let window = config.window_seconds();
+        let weight = &Memo::new(weight);
         let centroid = e.centroid(weight, config.terms);
-        let mut found: Vec<(i64, f64)> = cosine_bounds(&centroid, &self.by_term, config.merge)
+        // The exact cosine only for the events whose bound reaches
+        // `config.merge`.
+        let mut buf = Vec::new();
+        let mut candidates: Vec<(i64, Shared)> = self
+            .shared_terms(&centroid, weight, config.merge, &[], |(tmin, tmax)| {
+                tmin.saturating_sub(window) <= e.tmax && e.tmin <= tmax.saturating_add(window)
+            })
             .into_iter()
-            .filter(|(id, bound)| *id != event && *bound >= config.merge)
-            .filter_map(|(id, _)| {
+            .filter(|(id, _)| *id != event)
+            .collect();
+        candidates.sort_unstable_by_key(|(id, _)| *id);
+        let mut found: Vec<(i64, f64)> = candidates
+            .into_iter()
+            .filter_map(|(id, shared)| {
                 let other = self.events.get(&id)?;
                 let overlaps = other.tmin.saturating_sub(window) <= e.tmax
                     && e.tmin <= other.tmax.saturating_add(window);
                 if !overlaps {
                     return None;
                 }
-                let c = cosine(&centroid, &other.centroid(weight, config.terms));
+                if with_margin(Event::quick_bound(shared)) < config.merge {
+                    return None;
+                }
+                let bound = other.cosine_bound(&centroid, shared, weight, config.terms);
+                if with_margin(bound) < config.merge {
+                    return None;
+                }
+                let c = other.cosine_with_centroid(&centroid, weight, config.terms, &mut buf);
                 (c >= config.merge && self.events_figures_agree(event, id)).then_some((id, c))
             })
             .collect();
@@ -414,36 +784,56 @@ impl Events {
         let Some(e) = self.events.remove(&from) else {
             return;
         };
-        for k in e.sum.keys() {
-            if let Some(set) = self.by_term.get_mut(k) {
-                set.remove(&from);
-                set.insert(into);
-            }
-        }
         for s in &e.stories {
             self.story_event.insert(*s, into);
         }
         if let Some(target) = self.events.get_mut(&into) {
-            for (k, w) in e.sum {
-                *target.sum.entry(k).or_default() += w;
+            for (k, w) in &e.sum {
+                *target.sum.entry(*k).or_default() += *w;
             }
             target.tmin = target.tmin.min(e.tmin);
             target.tmax = target.tmax.max(e.tmax);
             target.stories.extend(e.stories);
+            target.update_top();
+            if let Some(span) = self.spans.get_mut(target.slot as usize) {
+                *span = (target.tmin, target.tmax);
+            }
+            for k in e.sum.keys() {
+                if let Some(set) = self.by_term.get_mut(k) {
+                    set.remove(&from);
+                    let sum = target.sum.get(k).copied().unwrap_or_default();
+                    set.insert(into, (sum, target.slot));
+                }
+            }
         }
+        self.free.push(e.slot);
     }
 
     /// Adds a story to an event (a new event if `event` is unknown).
     pub fn add_story(&mut self, event: i64, story: i64, vector: StoryVector, time: i64) {
-        let e = self.events.entry(event).or_insert_with(|| Event {
-            tmin: time,
-            tmax: time,
-            ..Event::default()
+        let e = self.events.entry(event).or_insert_with(|| {
+            let slot = self.free.pop().unwrap_or_else(|| {
+                self.spans.push((time, time));
+                (self.spans.len() - 1) as u32
+            });
+            Event {
+                tmin: time,
+                tmax: time,
+                slot,
+                ..Event::default()
+            }
         });
         e.stories.insert(story);
         e.add(&vector.vector, time);
+        if let Some(span) = self.spans.get_mut(e.slot as usize) {
+            *span = (e.tmin, e.tmax);
+        }
         for (k, _) in &vector.vector {
-            self.by_term.entry(*k).or_default().insert(event);
+            let sum = e.sum.get(k).copied().unwrap_or_default();
+            self.by_term
+                .entry(*k)
+                .or_default()
+                .insert(event, (sum, e.slot));
         }
         self.story_event.insert(story, event);
         self.stories.insert(story, vector);
@@ -453,8 +843,15 @@ impl Events {
     pub fn add_entry(&mut self, event: i64, vector: &[(u32, f32)], time: i64) {
         if let Some(e) = self.events.get_mut(&event) {
             e.add(vector, time);
+            if let Some(span) = self.spans.get_mut(e.slot as usize) {
+                *span = (e.tmin, e.tmax);
+            }
             for (k, _) in vector {
-                self.by_term.entry(*k).or_default().insert(event);
+                let sum = e.sum.get(k).copied().unwrap_or_default();
+                self.by_term
+                    .entry(*k)
+                    .or_default()
+                    .insert(event, (sum, e.slot));
             }
         }
     }
@@ -489,6 +886,7 @@ impl Events {
                 self.story_event.remove(&s);
                 self.stories.remove(&s);
             }
+            self.free.push(e.slot);
         }
     }
 
@@ -670,5 +1068,195 @@ mod tests {
         events.add_story(5, 50, story(&[(8, 1.0), (9, 1.0)], &[], false), 0);
         assert!(events.mergeable(5, &off, &uniform).is_empty());
         assert!(!events.mergeable(5, &config, &uniform).is_empty());
+    }
+
+    /// `place` as it was before the bounds (every candidate's centroid
+    /// sorted in full), to check the bounds change nothing.
+    fn place_in_full(
+        events: &Events,
+        story: &StoryVector,
+        time: i64,
+        shared_text: &[(i64, f64)],
+        config: &EventsConfig,
+        weight: &impl TermWeight,
+    ) -> EventPlacement {
+        let window = config.window_seconds();
+        let vector = weighted(&story.vector, weight, config.terms);
+        let candidates: BTreeSet<i64> = vector
+            .iter()
+            .filter_map(|(k, _)| events.by_term.get(k))
+            .flat_map(|m| m.keys())
+            .copied()
+            .collect();
+        let mut best: Option<(i64, f64, f64)> = None;
+        for id in candidates {
+            let event = &events.events[&id];
+            if !event.near(time, window) {
+                continue;
+            }
+            let mut similarity = cosine(&vector, &event.centroid(weight, config.terms));
+            let text = Events::text_shared(event, shared_text);
+            if text >= config.shared_text {
+                similarity += config.shared_text_bonus;
+            }
+            if best.is_none_or(|(_, b, _)| similarity > b) {
+                best = Some((id, similarity, text));
+            }
+        }
+        let Some((event, similarity, shared_text)) = best.filter(|b| b.1 >= config.join) else {
+            return EventPlacement::Start;
+        };
+        if !events.figures_agree(event, story) {
+            return EventPlacement::Start;
+        }
+        let closest = events.events[&event]
+            .stories
+            .iter()
+            .filter_map(|s| {
+                let theirs = weighted(&events.stories.get(s)?.vector, weight, config.terms);
+                Some((*s, cosine(&vector, &theirs)))
+            })
+            .fold(None, |best: Option<(i64, f64)>, (s, c)| match best {
+                Some((_, b)) if b >= c => best,
+                _ => Some((s, c)),
+            });
+        EventPlacement::Join {
+            event,
+            similarity,
+            shared_text,
+            closest,
+        }
+    }
+
+    /// `mergeable` as it was before the bounds.
+    fn mergeable_in_full(
+        events: &Events,
+        event: i64,
+        config: &EventsConfig,
+        weight: &impl TermWeight,
+    ) -> Vec<(i64, f64)> {
+        let e = &events.events[&event];
+        let window = config.window_seconds();
+        let centroid = e.centroid(weight, config.terms);
+        let candidates: BTreeSet<i64> = centroid
+            .iter()
+            .filter_map(|(k, _)| events.by_term.get(k))
+            .flat_map(|m| m.keys())
+            .copied()
+            .filter(|id| *id != event)
+            .collect();
+        let mut found: Vec<(i64, f64)> = candidates
+            .into_iter()
+            .filter_map(|id| {
+                let other = events.events.get(&id)?;
+                let overlaps = other.tmin.saturating_sub(window) <= e.tmax
+                    && e.tmin <= other.tmax.saturating_add(window);
+                if !overlaps {
+                    return None;
+                }
+                let c = cosine(&centroid, &other.centroid(weight, config.terms));
+                (c >= config.merge && events.events_figures_agree(event, id)).then_some((id, c))
+            })
+            .collect();
+        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        found
+    }
+
+    #[test]
+    fn bounds_change_no_placement_and_no_merge() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Rarities from 0 (a term in every entry) to about 5, fixed per term.
+        let rarity = |k: u32| -> f32 {
+            let h = (u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 1000;
+            if h < 30 {
+                0.0
+            } else {
+                (h as f32) / 200.0
+            }
+        };
+        for config in [
+            EventsConfig::default(),
+            EventsConfig {
+                terms: 8,
+                join: 0.1,
+                merge: 0.2,
+                ..EventsConfig::default()
+            },
+        ] {
+            let mut events = Events::new();
+            let mut story_id = 0;
+            let random_story = |next: &mut dyn FnMut() -> u64| {
+                // Topics: terms near a topic's base, plus common terms.
+                let topic = (next() % 40) as u32 * 20;
+                let n = 3 + (next() % 40) as usize;
+                let terms: Vec<(u32, f32)> = (0..n)
+                    .map(|_| {
+                        let k = if next() % 4 == 0 {
+                            (next() % 30) as u32
+                        } else {
+                            1000 + topic + (next() % 25) as u32
+                        };
+                        (k, 1.0 + (next() % 100) as f32 / 10.0)
+                    })
+                    .collect::<BTreeMap<u32, f32>>()
+                    .into_iter()
+                    .collect();
+                let numbers: Vec<u32> = (0..(next() % 4))
+                    .map(|_| (next() % 6) as u32)
+                    .collect::<BTreeSet<u32>>()
+                    .into_iter()
+                    .collect();
+                story(&terms, &numbers, next() % 5 == 0)
+            };
+            let (mut joins, mut merges) = (0, 0);
+            for round in 0..600 {
+                let time = (round as i64) * 600 + (next() % 3600) as i64;
+                let new = random_story(&mut next);
+                let shared: Vec<(i64, f64)> = (0..(next() % 3))
+                    .map(|_| {
+                        (
+                            (next() % (story_id + 1)) as i64,
+                            (next() % 40) as f64 / 100.0,
+                        )
+                    })
+                    .collect::<BTreeMap<i64, f64>>()
+                    .into_iter()
+                    .collect();
+                let fast = events.place(&new, time, &shared, &config, &rarity);
+                let full = place_in_full(&events, &new, time, &shared, &config, &rarity);
+                assert_eq!(fast, full, "round {round}");
+                story_id += 1;
+                let event = match fast {
+                    EventPlacement::Join { event, .. } => {
+                        joins += 1;
+                        event
+                    }
+                    EventPlacement::Start => 10_000 + round as i64,
+                };
+                events.add_story(event, story_id as i64, new.clone(), time);
+                if next() % 3 == 0 {
+                    let extra = random_story(&mut next);
+                    events.add_entry(event, &extra.vector, time);
+                }
+                let fast = events.mergeable(event, &config, &rarity);
+                let full = mergeable_in_full(&events, event, &config, &rarity);
+                assert_eq!(fast, full, "round {round}");
+                if let Some((other, _)) = fast.first() {
+                    merges += 1;
+                    events.merge(event.max(*other), event.min(*other));
+                }
+                if round % 100 == 99 {
+                    events.evict_before(time - 3 * 86_400);
+                }
+            }
+            // Both outcomes were checked, and merges.
+            assert!(joins > 50 && joins < 550 && merges > 5, "{joins} {merges}");
+        }
     }
 }

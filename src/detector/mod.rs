@@ -264,6 +264,8 @@ impl Detector {
         let window = self.config.window_seconds();
         let mut found = Found::default();
         let mut ranked: Vec<(f64, i64, Match)> = Vec::new();
+        // The new entry's weights, once for all its candidates.
+        let weights = similarity::Weights::of(features, &self.index);
         for id in self
             .index
             .candidates(features, arrival.time, window, self.config.max_candidates)
@@ -272,8 +274,10 @@ impl Detector {
                 continue;
             };
             let gap = arrival.time - other.time;
-            let mut s = similarity::compare(features, &other.features, gap, &self.index);
-            let text = similarity::shared_text(features, &other.features, &self.index);
+            let mut s =
+                similarity::compare_weighted(features, &weights, &other.features, gap, &self.index);
+            let text =
+                similarity::shared_text_weighted(features, &weights, &other.features, &self.index);
             match found
                 .shared_text
                 .iter_mut()

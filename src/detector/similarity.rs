@@ -149,12 +149,24 @@ struct Overlap {
 }
 
 fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
+    overlap_with(a, |i| weight(a[i]), b, &weight)
+}
+
+/// [`overlap`] with the weight of `a[i]` given by `a_weight(i)` (the same
+/// figures, summed in the same order, when `a_weight(i)` is
+/// `weight(a[i])`): `a`'s weights can be computed once for many `b`.
+fn overlap_with(
+    a: &[u32],
+    a_weight: impl Fn(usize) -> f64,
+    b: &[u32],
+    weight: impl Fn(u32) -> f64,
+) -> Overlap {
     let (mut i, mut j) = (0, 0);
     let mut o = Overlap::default();
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => {
-                o.w_a += weight(a[i]);
+                o.w_a += a_weight(i);
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
@@ -162,7 +174,7 @@ fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let w = weight(a[i]);
+                let w = a_weight(i);
                 o.shared += 1;
                 o.w_shared += w;
                 o.w_a += w;
@@ -172,9 +184,28 @@ fn overlap(a: &[u32], b: &[u32], weight: impl Fn(u32) -> f64) -> Overlap {
             }
         }
     }
-    o.w_a += a[i..].iter().map(|k| weight(*k)).sum::<f64>();
+    o.w_a += (i..a.len()).map(&a_weight).sum::<f64>();
     o.w_b += b[j..].iter().map(|k| weight(*k)).sum::<f64>();
     o
+}
+
+/// The rarity weights of one entry's shingle keys (`narrative` and
+/// `shingles`), computed once to compare the entry with many others
+/// ([`compare_weighted`], [`shared_text_weighted`]).
+#[derive(Debug, Clone, Default)]
+pub struct Weights {
+    narrative: Vec<f64>,
+    shingles: Vec<f64>,
+}
+
+impl Weights {
+    /// The weights of `f`'s keys.
+    pub fn of(f: &Features, rarity: &impl Rarity) -> Weights {
+        Weights {
+            narrative: f.narrative.iter().map(|k| rarity.shingle(*k)).collect(),
+            shingles: f.shingles.iter().map(|k| rarity.shingle(*k)).collect(),
+        }
+    }
 }
 
 /// How many keys two sorted sets share.
@@ -228,6 +259,24 @@ pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
     ratio(o.w_shared, o.w_a.min(o.w_b))
 }
 
+/// [`shared_text`] with `a`'s weights computed beforehand (`a_weights` is
+/// `Weights::of(a, rarity)`): the same figure.
+pub fn shared_text_weighted(
+    a: &Features,
+    a_weights: &Weights,
+    b: &Features,
+    rarity: &impl Rarity,
+) -> f64 {
+    if a.shingles.is_empty() || b.shingles.is_empty() {
+        return 0.0;
+    }
+    let o = match a_weights.shingles.get(..a.shingles.len()) {
+        Some(w) => overlap_with(&a.shingles, |i| w[i], &b.shingles, |k| rarity.shingle(k)),
+        None => overlap(&a.shingles, &b.shingles, |k| rarity.shingle(k)),
+    };
+    ratio(o.w_shared, o.w_a.min(o.w_b))
+}
+
 /// Share (by weight) of the shorter text's sentences that have a reworded
 /// counterpart in the other: a sentence whose weighted word Jaccard with
 /// it reaches `SENTENCE_JACCARD`.
@@ -257,7 +306,26 @@ pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 /// Computes the figures for two entries `gap_seconds` apart (alignment
 /// is left for [`decide`] to compute when a rule needs it).
 pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarity) -> Similarity {
-    let body = overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k));
+    let weights = Weights {
+        narrative: a.narrative.iter().map(|k| rarity.shingle(*k)).collect(),
+        shingles: Vec::new(),
+    };
+    compare_weighted(a, &weights, b, gap_seconds, rarity)
+}
+
+/// [`compare`] with `a`'s weights computed beforehand (`a_weights` is
+/// `Weights::of(a, rarity)`): the same figures.
+pub fn compare_weighted(
+    a: &Features,
+    a_weights: &Weights,
+    b: &Features,
+    gap_seconds: i64,
+    rarity: &impl Rarity,
+) -> Similarity {
+    let body = match a_weights.narrative.get(..a.narrative.len()) {
+        Some(w) => overlap_with(&a.narrative, |i| w[i], &b.narrative, |k| rarity.shingle(k)),
+        None => overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k)),
+    };
     let union = a.narrative.len() + b.narrative.len() - body.shared;
     let title = if a.title.len().min(b.title.len()) >= 2 {
         let t = overlap(&a.title, &b.title, |k| rarity.title(k));

@@ -8,6 +8,8 @@
 //! sentence it belongs to.
 
 /// Words too common to carry meaning; retranslation adds and drops them freely.
+/// [`is_stopword`] matches these words; the tests check the two agree.
+#[cfg(test)]
 pub(crate) const STOPWORDS: &[&str] = &[
     "a", "about", "after", "also", "an", "and", "are", "as", "at", "be", "been", "but", "by",
     "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it",
@@ -67,7 +69,72 @@ fn fold_variant(word: &str) -> &str {
 }
 
 fn is_stopword(word: &str) -> bool {
-    word.len() <= 5 && STOPWORDS.binary_search(&word).is_ok()
+    // The words of STOPWORDS (words too common to carry meaning), as a
+    // match (a few length and byte comparisons, like `fold_variant`)
+    // rather than a binary search of string comparisons: it runs for every
+    // word of every entry.
+    matches!(
+        word,
+        "a" | "about"
+            | "after"
+            | "also"
+            | "an"
+            | "and"
+            | "are"
+            | "as"
+            | "at"
+            | "be"
+            | "been"
+            | "but"
+            | "by"
+            | "for"
+            | "from"
+            | "had"
+            | "has"
+            | "have"
+            | "he"
+            | "her"
+            | "his"
+            | "i"
+            | "if"
+            | "in"
+            | "into"
+            | "is"
+            | "it"
+            | "its"
+            | "more"
+            | "not"
+            | "of"
+            | "on"
+            | "or"
+            | "our"
+            | "over"
+            | "s"
+            | "said"
+            | "says"
+            | "she"
+            | "so"
+            | "than"
+            | "that"
+            | "the"
+            | "their"
+            | "them"
+            | "there"
+            | "they"
+            | "this"
+            | "to"
+            | "up"
+            | "was"
+            | "we"
+            | "were"
+            | "which"
+            | "while"
+            | "who"
+            | "will"
+            | "with"
+            | "would"
+            | "you"
+    )
 }
 
 /// Opening quotation marks other than `"`.
@@ -424,5 +491,24 @@ mod tests {
         assert_eq!(q, [true, true, true, true, false, false]);
         let stray = tokens("A stray \" mark\nline two\nline three\nline four\nline five");
         assert!(!stray.iter().last().expect("tokens").1.quoted);
+    }
+
+    #[test]
+    fn stopwords_are_the_list() {
+        for w in STOPWORDS {
+            assert!(is_stopword(w), "{w}");
+        }
+        let text = "Abouts aboutt the THE their theirs them themselves i if ii s ss so son \
+                    which whiche will willow with within would wouldn't you your a an and andes";
+        for w in text
+            .split_whitespace()
+            .chain(["", "b", "aa", "said.", "says"])
+        {
+            assert_eq!(
+                is_stopword(w),
+                w.len() <= 5 && STOPWORDS.binary_search(&w).is_ok(),
+                "{w}"
+            );
+        }
     }
 }
