@@ -33,6 +33,26 @@ fn prune_removes_old_entries_their_text_rows_and_empty_stories() {
         ],
     )
     .expect("still carried");
+    // An article an old entry took its text from, and one nobody refers to
+    // any more: both go; one a kept entry waits for stays.
+    for (url, guid) in [
+        ("https://article.test/old", Some(guid::WIRE_FULL)),
+        ("https://article.test/orphan", None),
+        ("https://article.test/kept", Some(guid::AGG_TRACKED)),
+    ] {
+        conn.execute(
+            "INSERT INTO article_fetches (url, state, queued_at) VALUES (?1, 'done', '2026-01-01T00:00:00Z')",
+            [url],
+        )
+        .expect("article row");
+        if let Some(guid) = guid {
+            conn.execute(
+                "UPDATE entries SET article_url = ?1 WHERE guid = ?2",
+                [url, guid],
+            )
+            .expect("link the article");
+        }
+    }
     drop(conn);
     let feed = store.path("fresh.xml");
     write_rss(
@@ -66,6 +86,12 @@ fn prune_removes_old_entries_their_text_rows_and_empty_stories() {
     let kept = ["fresh-today", "fresh-old", guid::AGG_TRACKED];
     let expected_gone = entries_before - kept.len() as i64;
     assert_eq!(report[0]["entries"], expected_gone, "{}", run.stdout);
+    assert_eq!(report[0]["articles"], 2, "{}", run.stdout);
+    assert_eq!(
+        store.int("SELECT count(*) FROM article_fetches WHERE url = 'https://article.test/kept'"),
+        1
+    );
+    assert_eq!(store.int("SELECT count(*) FROM article_fetches"), 1);
     let (_, entries, stories) = store.counts();
     assert_eq!(entries, kept.len() as i64);
     let left: BTreeSet<String> = store.assignment().into_keys().collect();

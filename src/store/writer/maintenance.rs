@@ -209,9 +209,18 @@ impl Writer {
             "DELETE FROM entries WHERE published < ?1 AND last_seen < ?1",
             [&cutoff],
         )?;
+        // An article no entry waits for or took its text from any more is
+        // forgotten, so an entry that links to it later fetches it again
+        // (its text went with the entries that held it).
+        let articles = tx.execute(
+            "DELETE FROM article_fetches
+              WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.article_url = article_fetches.url)",
+            [],
+        )?;
         let mut report = PruneReport {
             before: cutoff,
             entries,
+            articles,
             ..Default::default()
         };
         let mut events = std::collections::BTreeSet::new();
@@ -259,6 +268,8 @@ pub struct PruneReport {
     pub before: String,
     /// Entries removed (with their full-text rows).
     pub entries: usize,
+    /// Article fetches forgotten: no entry refers to them any more.
+    pub articles: usize,
     /// Stories removed because none of their copies were left.
     pub stories_removed: usize,
     /// Stories that lost copies and were recomputed.
