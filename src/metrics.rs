@@ -160,6 +160,11 @@ pub struct Registry {
     pub stories_created: Counter,
     /// Events created (new stories that started one).
     pub events_created: Counter,
+    /// Article fetches stored: text stored, failed to be tried again,
+    /// failed for good.
+    articles: [Counter; 3],
+    /// Entries placed again with their article's text.
+    pub entries_placed_again: Counter,
     /// Commands waiting for the writer, as of its last command.
     pub writer_queue: Gauge,
     /// Time of each writer batch (one transaction of documents).
@@ -181,6 +186,8 @@ pub static METRICS: Registry = Registry {
     entries_joined: Counter::new(),
     stories_created: Counter::new(),
     events_created: Counter::new(),
+    articles: [const { Counter::new() }; 3],
+    entries_placed_again: Counter::new(),
     writer_queue: Gauge::new(),
     writer_batch_seconds: Histogram::new(),
     last_cycle_micros: Gauge::new(),
@@ -216,6 +223,20 @@ pub fn poll_recorded(
         .add(new.saturating_sub(joined) as u64);
     METRICS.events_created.add(new_events as u64);
 }
+
+/// The outcomes of article fetches the writer stored: `fetched` texts,
+/// `retrying` failures to be tried again, `failed` failures for good, and
+/// the entries `placed_again` with their article's text.
+pub fn articles_stored(fetched: usize, retrying: usize, failed: usize, placed_again: usize) {
+    for (counter, n) in METRICS.articles.iter().zip([fetched, retrying, failed]) {
+        counter.add(n as u64);
+    }
+    METRICS.entries_placed_again.add(placed_again as u64);
+}
+
+/// The label values of the article outcomes, in the order of
+/// `Registry::articles`.
+const ARTICLE_OUTCOMES: [&str; 3] = ["fetched", "retrying", "failed"];
 
 /// The scheduler started a poll while none was under way: a busy period
 /// (a "cycle": the polls that came due together) begins.
@@ -378,6 +399,21 @@ impl Exposition {
             "Events created (new stories that started an event).",
             &[(&[], m.events_created.get())],
         );
+        let articles: Vec<(&[(&str, &str)], u64)> = ARTICLE_LABELS
+            .iter()
+            .zip(&m.articles)
+            .map(|(l, c)| (*l, c.get()))
+            .collect();
+        self.counter(
+            "articles",
+            "Article fetches of summary-only entries, stored by outcome (fetched, retrying, failed).",
+            &articles,
+        );
+        self.counter(
+            "entries_placed_again",
+            "Entries placed again (story and event) with their article's text.",
+            &[(&[], m.entries_placed_again.get())],
+        );
         self.gauge(
             "writer_queue_depth",
             "Commands waiting for the store's writer, as of its last command.",
@@ -405,6 +441,13 @@ impl Exposition {
         self.out
     }
 }
+
+/// [`ARTICLE_OUTCOMES`] as label sets.
+const ARTICLE_LABELS: [&[(&str, &str)]; 3] = [
+    &[("outcome", ARTICLE_OUTCOMES[0])],
+    &[("outcome", ARTICLE_OUTCOMES[1])],
+    &[("outcome", ARTICLE_OUTCOMES[2])],
+];
 
 fn outcome_label(o: PollOutcome) -> &'static [(&'static str, &'static str)] {
     match o {

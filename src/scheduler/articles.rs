@@ -105,13 +105,16 @@ async fn store_outcomes(store: Store, mut rx: mpsc::Receiver<ArticleOutcome>) {
             }
         }
         match store.store_articles(batch, Utc::now()).await {
-            Ok(r) => tracing::info!(
-                fetched = r.fetched,
-                failed = r.failed,
-                retrying = r.retrying,
-                placed_again = r.placed_again,
-                "Articles stored."
-            ),
+            Ok(r) => {
+                crate::metrics::articles_stored(r.fetched, r.retrying, r.failed, r.placed_again);
+                tracing::info!(
+                    fetched = r.fetched,
+                    failed = r.failed,
+                    retrying = r.retrying,
+                    placed_again = r.placed_again,
+                    "Articles stored."
+                )
+            }
             Err(StoreError::WriterGone) => return,
             Err(e) => {
                 tracing::error!(error = %crate::telemetry::chain(&e), "Storing articles failed.")

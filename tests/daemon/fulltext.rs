@@ -14,6 +14,7 @@ use super::process::{count, wait_for_entries, Daemon};
 use crate::common::articles::{story, Story};
 use crate::common::feedfold;
 use crate::common::feeds::{Feed, Item};
+use crate::common::http::{get, logged_address};
 use crate::common::server::{Response, Server};
 
 const N: usize = 20;
@@ -99,6 +100,7 @@ fn slow_article_pages_arrive_after_the_poll_without_delaying_the_next() {
              max_interval = \"1s\"\njitter = 0.0\nshutdown_grace = \"2s\"\n\
              [http]\nper_host = 4\ntimeout = \"10s\"\n\
              [full_text]\nper_poll = {N}\nconcurrency = 4\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n\
              [[feeds]]\nurl = {:?}\n[[feeds]]\nurl = {:?}\n",
             db.display().to_string(),
             feeds.url("/wire.xml"),
@@ -183,5 +185,18 @@ fn slow_article_pages_arrive_after_the_poll_without_delaying_the_next() {
         assert_eq!(articles.hits(&format!("/a/{i}.html")), 1, "page {i} once");
     }
     drop(conn);
+    // Operators see the articles in /metrics.
+    let addr = logged_address("Serving the folded feeds", || daemon.log());
+    let metrics = get(&addr, "/metrics").text();
+    for line in [
+        format!("feedfold_articles_total{{outcome=\"fetched\"}} {N}"),
+        "feedfold_articles_total{outcome=\"failed\"} 0".to_string(),
+        format!("feedfold_entries_placed_again_total {N}"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
     daemon.stop();
 }
