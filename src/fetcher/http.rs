@@ -488,8 +488,8 @@ impl HttpFetcher {
                 }
                 s if s.is_success() => {
                     let final_url = url.to_string();
-                    let limit = match purpose {
-                        Purpose::Feed => self.config.max_body,
+                    let (limit, setting) = match purpose {
+                        Purpose::Feed => (self.config.max_body, super::MAX_BODY_SETTING),
                         Purpose::Article => {
                             let content_type =
                                 header_str(&headers, header::CONTENT_TYPE).unwrap_or_default();
@@ -498,10 +498,14 @@ impl HttpFetcher {
                                     content_type: content_type.chars().take(100).collect(),
                                 });
                             }
-                            self.config.max_body.min(ARTICLE_MAX_BODY)
+                            if ARTICLE_MAX_BODY < self.config.max_body {
+                                (ARTICLE_MAX_BODY, "the article page limit")
+                            } else {
+                                (self.config.max_body, super::MAX_BODY_SETTING)
+                            }
                         }
                     };
-                    let bytes = self.read_body(response, limit).await?;
+                    let bytes = self.read_body(response, limit, setting).await?;
                     let mut hints = response_hints(&headers, now);
                     hints.retry_after = None;
                     hints.ttl = hints::rss_ttl(&bytes);
@@ -548,19 +552,20 @@ impl HttpFetcher {
     }
 
     /// Reads the (decompressed) body chunk by chunk, refusing it as soon as
-    /// it passes `http.max_body`.
+    /// it passes `limit` (which `setting` names).
     async fn read_body(
         &self,
         mut response: reqwest::Response,
         limit: u64,
+        setting: &'static str,
     ) -> Result<Vec<u8>, FetchError> {
         if response.content_length().is_some_and(|n| n > limit) {
-            return Err(FetchError::TooLarge { limit });
+            return Err(FetchError::TooLarge { limit, setting });
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.request_error(e))? {
             if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(FetchError::TooLarge { limit });
+                return Err(FetchError::TooLarge { limit, setting });
             }
             bytes.extend_from_slice(&chunk);
         }

@@ -106,6 +106,9 @@ pub enum Fetched {
     },
 }
 
+/// The setting a feed document's size limit comes from.
+pub(crate) const MAX_BODY_SETTING: &str = "http.max_body";
+
 /// Why a source could not be read. In the daemon every one of these is
 /// retried with backoff.
 ///
@@ -137,11 +140,14 @@ pub enum FetchError {
         /// The status code.
         status: u16,
     },
-    /// The document exceeds `http.max_body`.
-    #[error("document larger than the {limit}-byte limit (http.max_body)")]
+    /// The document exceeds `http.max_body` (or, for an article page,
+    /// the smaller article limit).
+    #[error("document larger than the {limit}-byte limit ({setting})")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
+        /// Where the limit comes from: `http.max_body`, or the article limit.
+        setting: &'static str,
     },
     /// A redirect led back to a URL already visited.
     #[error("redirect loop at {url}")]
@@ -285,6 +291,7 @@ impl Fetcher {
         if len as u64 > self.max_body {
             Err(FetchError::TooLarge {
                 limit: self.max_body,
+                setting: MAX_BODY_SETTING,
             })
         } else {
             Ok(())
@@ -386,6 +393,9 @@ mod tests {
             .fetch(&Source::File(path), &Validators::default())
             .await
             .expect_err("too large");
-        assert!(matches!(err, FetchError::TooLarge { limit: 100 }), "{err}");
+        assert!(
+            matches!(err, FetchError::TooLarge { limit: 100, .. }),
+            "{err}"
+        );
     }
 }

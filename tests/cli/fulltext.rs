@@ -336,7 +336,7 @@ fn hostile_article_pages_end_in_recorded_failures() {
         .expect("rows");
     let expect = [
         ("/charset", "not an article"),
-        ("/huge", "larger than"),
+        ("/huge", "limit (the article page limit)"),
         ("/missing", "404"),
         ("/nested", "nesting depth"),
         ("/pdf", "not an HTML page"),
