@@ -200,3 +200,93 @@ fn slow_article_pages_arrive_after_the_poll_without_delaying_the_next() {
     }
     daemon.stop();
 }
+
+/// `run --once` polls, then fetches the articles its polls queued, and
+/// exits with the summaries placed with their wire copies.
+#[test]
+fn run_once_fetches_the_articles_its_polls_queued() {
+    const M: usize = 4;
+    let all: Vec<Story> = (0..M).map(story).collect();
+    let pages = all.clone();
+    let articles = Server::handler(move |req| {
+        let n = req
+            .path
+            .strip_prefix("/a/")
+            .and_then(|p| p.strip_suffix(".html"))
+            .and_then(|n| n.parse::<usize>().ok());
+        match n.and_then(|n| pages.get(n)) {
+            Some(s) => Response::ok(s.page(&[])).header("Content-Type", "text/html; charset=utf-8"),
+            None => Response::not_found(),
+        }
+    });
+    let now = chrono::Utc::now();
+    let wire = Feed::new("Wire")
+        .items(all.iter().enumerate().map(|(i, s)| {
+            Item::new(
+                &format!("w{i}"),
+                &s.title,
+                &s.text(),
+                now - chrono::Duration::minutes(90),
+            )
+        }))
+        .rss();
+    let summary = Feed::new("Summaries")
+        .items(all.iter().enumerate().map(|(i, s)| {
+            Item::new(
+                &format!("s{i}"),
+                &s.teaser_title,
+                &s.teaser,
+                now - chrono::Duration::minutes(80),
+            )
+            .link(&articles.url(&format!("/a/{i}.html")))
+        }))
+        .rss();
+    let feeds = Server::routes([
+        ("/wire.xml", vec![Response::ok(wire)]),
+        ("/summary.xml", vec![Response::ok(summary)]),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, config) = (dir.path().join("ff.db"), dir.path().join("ff.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "database = {:?}\n[[feeds]]\nurl = {:?}\n[[feeds]]\nurl = {:?}\n",
+            db.display().to_string(),
+            feeds.url("/wire.xml"),
+            feeds.url("/summary.xml"),
+        ),
+    )
+    .expect("config");
+    let out = feedfold()
+        .arg("--allow-private")
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run --once");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        done(&db),
+        M as i64,
+        "every queued article fetched: {stderr}"
+    );
+    let after = stories_of(&db);
+    for i in 0..M {
+        assert_eq!(
+            after[&format!("s{i}")],
+            after[&format!("w{i}")],
+            "summary {i} is with its wire copy"
+        );
+        assert_eq!(articles.hits(&format!("/a/{i}.html")), 1, "page {i} once");
+    }
+    let conn = reader(&db);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM entries WHERE content_source = 'article'"
+        ),
+        M as i64
+    );
+}
