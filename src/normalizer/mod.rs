@@ -33,6 +33,8 @@ pub mod decode;
 pub mod fixups;
 pub mod html;
 pub mod limits;
+#[cfg(test)]
+mod test_inputs;
 pub mod url;
 mod walk;
 

@@ -129,6 +129,7 @@ pub fn canonicalize(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalizer::test_inputs::fuzz_inputs;
 
     fn url(s: &str) -> Url {
         match Url::parse(s) {
@@ -289,25 +290,6 @@ mod tests {
         ] {
             assert!(!is_tracking_param(name), "{name}");
         }
-    }
-
-    /// Deterministic pseudo-random documents built from tricky fragments.
-    fn fuzz_inputs(pieces: &[&str], count: usize) -> Vec<String> {
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let len = (next() % 24) as usize;
-                (0..len)
-                    .map(|_| pieces[(next() % pieces.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
     }
 
     #[test]

@@ -437,25 +437,7 @@ mod tests {
     use super::super::detect::looks_like_markup;
     use super::*;
     use crate::normalizer::limits::MAX_HTML_FORMATTING;
-
-    /// Deterministic pseudo-random documents built from tricky fragments.
-    fn fuzz_inputs(pieces: &[&str], count: usize) -> Vec<String> {
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let len = (next() % 24) as usize;
-                (0..len)
-                    .map(|_| pieces[(next() % pieces.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
+    use crate::normalizer::test_inputs::fuzz_inputs;
 
     #[test]
     fn shape_of_ordinary_html_is_shallow() {
