@@ -153,6 +153,18 @@ fn check_json_feed(v: &Value) {
     }
 }
 
+/// Subscribes the store to the feeds of an OPML document, through
+/// `feedfold opml import`.
+fn subscribe(store: &TestStore, opml: &str) {
+    let path = store.path("subs.opml");
+    std::fs::write(&path, opml).expect("write OPML");
+    let mut cmd = feedfold();
+    cmd.args(["opml", "import", "--db"])
+        .arg(&store.db)
+        .arg(&path);
+    run(&mut cmd, None).assert_ok();
+}
+
 #[test]
 fn served_feeds_parse_in_feed_rs_and_feedparser_and_revalidate() {
     let store = TestStore::with_samples_and_good_feeds();
@@ -349,20 +361,13 @@ fn cli_lines(store: &TestStore, args: &[&str]) -> Value {
 #[test]
 fn the_json_api_answers_what_the_cli_prints() {
     let store = TestStore::with_samples_and_good_feeds();
-    let opml = store.path("subs.opml");
-    std::fs::write(
-        &opml,
+    subscribe(
+        &store,
         r#"<opml version="2.0"><body>
 <outline text="Wire" xmlUrl="https://wire.example.com/feed.xml"/>
 <outline text="Private" xmlUrl="https://reader:hunter2@private.example.com/feed"/>
 </body></opml>"#,
-    )
-    .expect("write OPML");
-    let mut cmd = feedfold();
-    cmd.args(["opml", "import", "--db"])
-        .arg(&store.db)
-        .arg(&opml);
-    run(&mut cmd, None).assert_ok();
+    );
     let serve = Serve::start(&store.db, &[]);
 
     let api = get(&serve.addr, "/api/stories?limit=500").json();
@@ -614,17 +619,10 @@ fn metrics_pass_a_strict_reader_and_promtool() {
 #[test]
 fn opml_and_the_root_page_lead_a_reader_to_the_feeds() {
     let store = TestStore::with_samples_and_good_feeds();
-    let opml = store.path("subs.opml");
-    std::fs::write(
-        &opml,
+    subscribe(
+        &store,
         r#"<opml version="2.0"><body><outline text="Wire" xmlUrl="https://wire.example.com/feeds/top.xml"/></body></opml>"#,
-    )
-    .expect("write OPML");
-    let mut cmd = feedfold();
-    cmd.args(["opml", "import", "--db"])
-        .arg(&store.db)
-        .arg(&opml);
-    run(&mut cmd, None).assert_ok();
+    );
     let serve = Serve::start(&store.db, &[]);
     let r = get(&serve.addr, "/opml");
     r.expect(200);
@@ -803,17 +801,10 @@ fn keys(v: &Value) -> BTreeSet<String> {
 #[test]
 fn the_openapi_document_describes_what_is_served() {
     let store = TestStore::with_samples_and_good_feeds();
-    let opml = store.path("subs.opml");
-    std::fs::write(
-        &opml,
+    subscribe(
+        &store,
         r#"<opml version="2.0"><body><outline text="Wire" xmlUrl="https://wire.example.com/feeds/top.xml"/></body></opml>"#,
-    )
-    .expect("write OPML");
-    let mut cmd = feedfold();
-    cmd.args(["opml", "import", "--db"])
-        .arg(&store.db)
-        .arg(&opml);
-    run(&mut cmd, None).assert_ok();
+    );
     let serve = Serve::start(&store.db, &[]);
     let doc = get(&serve.addr, "/openapi.json").json();
     assert_eq!(doc["openapi"], "3.0.3");
