@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::KeyHasher;
 
-use super::similarity::FIGURES_SHARE;
+use super::similarity::{shared, FIGURES_SHARE};
 
 /// The config's `[events]` table: when a story joins an event.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -698,11 +698,9 @@ impl Events {
             !members.is_empty() && reports.len() == members.len()
         };
         !applies
-            || reports.iter().any(|theirs| {
-                let few = story.numbers.len().min(theirs.numbers.len());
-                let shared = shared_count(&story.numbers, &theirs.numbers);
-                few > 0 && shared as f64 >= FIGURES_SHARE * few as f64
-            })
+            || reports
+                .iter()
+                .any(|theirs| same_figures(&story.numbers, &theirs.numbers))
     }
 
     /// The events near `event` (in time) whose centroid is at least
@@ -773,12 +771,8 @@ impl Events {
         if ra.is_empty() || rb.is_empty() {
             return true;
         }
-        ra.iter().any(|x| {
-            rb.iter().any(|y| {
-                let few = x.numbers.len().min(y.numbers.len());
-                few > 0 && shared_count(&x.numbers, &y.numbers) as f64 >= FIGURES_SHARE * few as f64
-            })
-        })
+        ra.iter()
+            .any(|x| rb.iter().any(|y| same_figures(&x.numbers, &y.numbers)))
     }
 
     /// Moves every story of event `from` into event `into` (`from` is
@@ -911,20 +905,11 @@ impl Events {
     }
 }
 
-fn shared_count(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
+/// Whether two figures reports carry the same figures: at least
+/// [`FIGURES_SHARE`] of the fewer figures (sorted keys) are in both.
+fn same_figures(a: &[u32], b: &[u32]) -> bool {
+    let few = a.len().min(b.len());
+    few > 0 && shared(a, b) as f64 >= FIGURES_SHARE * few as f64
 }
 
 #[cfg(test)]

@@ -209,7 +209,7 @@ impl Weights {
 }
 
 /// How many keys two sorted sets share.
-fn shared(a: &[u32], b: &[u32]) -> usize {
+pub(super) fn shared(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
