@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::articles::{story, Story};
+use crate::common::articles::{page_number, story, summary_feed, wire_feed, Story};
 use crate::common::feeds::{Feed, Item};
 use crate::common::server::{Response, Server};
 use crate::common::{feedfold, run, TestStore};
@@ -27,17 +27,7 @@ fn stories() -> Vec<Story> {
 fn newsroom(delay: Duration) -> Server {
     let all = stories();
     let now = chrono::Utc::now();
-    let wire = Feed::new("Wire")
-        .site("http://127.0.0.1:9/wire/")
-        .items(all.iter().enumerate().map(|(i, s)| {
-            Item::new(
-                &format!("w{i}"),
-                &s.title,
-                &s.text(),
-                now - chrono::Duration::minutes(60 - i as i64),
-            )
-        }))
-        .rss();
+    let wire = wire_feed(&all, |i| now - chrono::Duration::minutes(60 - i as i64));
     Server::handler(move |req| {
         let path = req.path.as_str();
         if path == "/wire.xml" {
@@ -45,24 +35,14 @@ fn newsroom(delay: Duration) -> Server {
         }
         if path == "/summary.xml" {
             let base = format!("http://{}", req.header("host").unwrap_or_default());
-            let summary = Feed::new("Summaries")
-                .items(all.iter().enumerate().map(|(i, s)| {
-                    Item::new(
-                        &format!("s{i}"),
-                        &s.teaser_title,
-                        &s.teaser,
-                        now - chrono::Duration::minutes(50 - i as i64),
-                    )
-                    .link(&format!("{base}/a/{i}.html"))
-                }))
-                .rss();
+            let summary = summary_feed(
+                &all,
+                |i| now - chrono::Duration::minutes(50 - i as i64),
+                |i| format!("{base}/a/{i}.html"),
+            );
             return Response::ok(summary);
         }
-        let page = path
-            .strip_prefix("/a/")
-            .and_then(|p| p.strip_suffix(".html"))
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| all.get(n).map(|s| (n, s)));
+        let page = page_number(path).and_then(|n| all.get(n).map(|s| (n, s)));
         match page {
             Some((n, s)) => {
                 let others: Vec<Story> =

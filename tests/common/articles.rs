@@ -7,7 +7,9 @@
 //! shares none with its own story's text: only the article page can
 //! tell which story a summary belongs to.
 
-use super::feeds::xml;
+use chrono::{DateTime, Utc};
+
+use super::feeds::{xml, Feed, Item};
 
 /// One made-up story.
 #[derive(Debug, Clone)]
@@ -100,4 +102,39 @@ impl Story {
             t = xml(&self.title)
         )
     }
+}
+
+/// A full-text feed ("Wire") carrying each story's text as entry `w{i}`,
+/// dated `dated(i)`.
+pub fn wire_feed(stories: &[Story], dated: impl Fn(usize) -> DateTime<Utc>) -> String {
+    Feed::new("Wire")
+        .site("http://127.0.0.1:9/wire/")
+        .items(
+            stories
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Item::new(&format!("w{i}"), &s.title, &s.text(), dated(i))),
+        )
+        .rss()
+}
+
+/// A summary-only feed ("Summaries") carrying each story's teaser as
+/// entry `s{i}`, dated `dated(i)` and linking to `link(i)`.
+pub fn summary_feed(
+    stories: &[Story],
+    dated: impl Fn(usize) -> DateTime<Utc>,
+    link: impl Fn(usize) -> String,
+) -> String {
+    Feed::new("Summaries")
+        .items(stories.iter().enumerate().map(|(i, s)| {
+            Item::new(&format!("s{i}"), &s.teaser_title, &s.teaser, dated(i)).link(&link(i))
+        }))
+        .rss()
+}
+
+/// The story number of an article page's path, `/a/{n}.html`.
+pub fn page_number(path: &str) -> Option<usize> {
+    path.strip_prefix("/a/")
+        .and_then(|p| p.strip_suffix(".html"))
+        .and_then(|n| n.parse().ok())
 }

@@ -307,16 +307,7 @@ impl TestStore {
 
     /// guid -> story_id of every entry.
     pub fn assignment(&self) -> BTreeMap<String, i64> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT guid, story_id FROM entries")
-            .expect("prepare");
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        rows
+        assignment(&self.conn())
     }
 
     /// Row counts of feeds, entries and stories.
@@ -332,6 +323,19 @@ impl TestStore {
     pub fn assert_consistent(&self) {
         assert_consistent(&self.conn());
     }
+}
+
+/// guid -> story_id of every entry of the store `conn` reads.
+pub fn assignment(conn: &Connection) -> BTreeMap<String, i64> {
+    let mut stmt = conn
+        .prepare("SELECT guid, story_id FROM entries")
+        .expect("prepare");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows
 }
 
 /// Every entry belongs to exactly one existing story, every story has

@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use super::process::{count, wait_for_entries, Daemon};
-use crate::common::articles::{story, Story};
-use crate::common::feedfold;
-use crate::common::feeds::{Feed, Item};
+use crate::common::articles::{page_number, story, summary_feed, wire_feed, Story};
 use crate::common::http::{get, logged_address};
 use crate::common::server::{Response, Server};
+use crate::common::{assignment, feedfold};
 
 const N: usize = 20;
 const PAGE_DELAY: Duration = Duration::from_secs(2);
@@ -27,16 +26,7 @@ fn reader(db: &Path) -> Connection {
 }
 
 fn stories_of(db: &Path) -> BTreeMap<String, i64> {
-    let conn = reader(db);
-    let mut stmt = conn
-        .prepare("SELECT guid, story_id FROM entries")
-        .expect("prepare");
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    rows
+    assignment(&reader(db))
 }
 
 fn done(db: &Path) -> i64 {
@@ -50,42 +40,22 @@ fn done(db: &Path) -> i64 {
 fn slow_article_pages_arrive_after_the_poll_without_delaying_the_next() {
     let all: Vec<Story> = (0..N).map(story).collect();
     let pages = all.clone();
-    let articles = Server::handler(move |req| {
-        let n = req
-            .path
-            .strip_prefix("/a/")
-            .and_then(|p| p.strip_suffix(".html"))
-            .and_then(|n| n.parse::<usize>().ok());
-        match n.and_then(|n| pages.get(n)) {
-            Some(s) => Response::ok(s.page(&[]))
-                .header("Content-Type", "text/html; charset=utf-8")
-                .delay(PAGE_DELAY),
-            None => Response::not_found(),
-        }
-    });
+    let articles =
+        Server::handler(
+            move |req| match page_number(&req.path).and_then(|n| pages.get(n)) {
+                Some(s) => Response::ok(s.page(&[]))
+                    .header("Content-Type", "text/html; charset=utf-8")
+                    .delay(PAGE_DELAY),
+                None => Response::not_found(),
+            },
+        );
     let now = chrono::Utc::now();
-    let wire = Feed::new("Wire")
-        .site("http://127.0.0.1:9/wire/")
-        .items(all.iter().enumerate().map(|(i, s)| {
-            Item::new(
-                &format!("w{i}"),
-                &s.title,
-                &s.text(),
-                now - chrono::Duration::minutes(90 - i as i64),
-            )
-        }))
-        .rss();
-    let summary = Feed::new("Summaries")
-        .items(all.iter().enumerate().map(|(i, s)| {
-            Item::new(
-                &format!("s{i}"),
-                &s.teaser_title,
-                &s.teaser,
-                now - chrono::Duration::minutes(80 - i as i64),
-            )
-            .link(&articles.url(&format!("/a/{i}.html")))
-        }))
-        .rss();
+    let wire = wire_feed(&all, |i| now - chrono::Duration::minutes(90 - i as i64));
+    let summary = summary_feed(
+        &all,
+        |i| now - chrono::Duration::minutes(80 - i as i64),
+        |i| articles.url(&format!("/a/{i}.html")),
+    );
     let feeds = Server::routes([
         ("/wire.xml", vec![Response::ok(wire)]),
         ("/summary.xml", vec![Response::ok(summary)]),
@@ -208,39 +178,22 @@ fn run_once_fetches_the_articles_its_polls_queued() {
     const M: usize = 4;
     let all: Vec<Story> = (0..M).map(story).collect();
     let pages = all.clone();
-    let articles = Server::handler(move |req| {
-        let n = req
-            .path
-            .strip_prefix("/a/")
-            .and_then(|p| p.strip_suffix(".html"))
-            .and_then(|n| n.parse::<usize>().ok());
-        match n.and_then(|n| pages.get(n)) {
-            Some(s) => Response::ok(s.page(&[])).header("Content-Type", "text/html; charset=utf-8"),
-            None => Response::not_found(),
-        }
-    });
+    let articles =
+        Server::handler(
+            move |req| match page_number(&req.path).and_then(|n| pages.get(n)) {
+                Some(s) => {
+                    Response::ok(s.page(&[])).header("Content-Type", "text/html; charset=utf-8")
+                }
+                None => Response::not_found(),
+            },
+        );
     let now = chrono::Utc::now();
-    let wire = Feed::new("Wire")
-        .items(all.iter().enumerate().map(|(i, s)| {
-            Item::new(
-                &format!("w{i}"),
-                &s.title,
-                &s.text(),
-                now - chrono::Duration::minutes(90),
-            )
-        }))
-        .rss();
-    let summary = Feed::new("Summaries")
-        .items(all.iter().enumerate().map(|(i, s)| {
-            Item::new(
-                &format!("s{i}"),
-                &s.teaser_title,
-                &s.teaser,
-                now - chrono::Duration::minutes(80),
-            )
-            .link(&articles.url(&format!("/a/{i}.html")))
-        }))
-        .rss();
+    let wire = wire_feed(&all, |_| now - chrono::Duration::minutes(90));
+    let summary = summary_feed(
+        &all,
+        |_| now - chrono::Duration::minutes(80),
+        |i| articles.url(&format!("/a/{i}.html")),
+    );
     let feeds = Server::routes([
         ("/wire.xml", vec![Response::ok(wire)]),
         ("/summary.xml", vec![Response::ok(summary)]),
