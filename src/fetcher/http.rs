@@ -335,6 +335,17 @@ impl HttpFetcher {
 
     /// Fetches `url` with the stored validators, within `http.timeout`.
     pub async fn get(&self, url: &str, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch(url, validators, Purpose::Feed).await
+    }
+
+    /// Fetches an http(s) `url` for `purpose` under this fetcher's per-host
+    /// and global permits, within `http.timeout`.
+    async fn fetch(
+        &self,
+        url: &str,
+        validators: &Validators,
+        purpose: Purpose,
+    ) -> Result<Fetched, FetchError> {
         let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
         let host = match (parsed.scheme(), parsed.host_str()) {
             ("http" | "https", Some(h)) => h.to_string(),
@@ -342,7 +353,7 @@ impl HttpFetcher {
         };
         let _permits = self.unless_stopped(self.permits(&host)).await?;
         let timeout = self.config.timeout;
-        tokio::time::timeout(timeout.0, self.get_inner(parsed, validators, Purpose::Feed))
+        tokio::time::timeout(timeout.0, self.get_inner(parsed, validators, purpose))
             .await
             .unwrap_or(Err(FetchError::Timeout(timeout)))
     }
@@ -356,19 +367,9 @@ impl HttpFetcher {
     /// [`ARTICLE_MAX_BODY`] or `http.max_body`, whichever is smaller.
     /// Not conditional; any answer but a 2xx is an error.
     pub async fn get_article(&self, url: &str) -> Result<ArticlePage, FetchError> {
-        let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
-        let host = match (parsed.scheme(), parsed.host_str()) {
-            ("http" | "https", Some(h)) => h.to_string(),
-            _ => return Err(FetchError::BadUrl(url.to_string())),
-        };
-        let _permits = self.unless_stopped(self.permits(&host)).await?;
-        let timeout = self.config.timeout;
-        let fetched = tokio::time::timeout(
-            timeout.0,
-            self.get_inner(parsed, &Validators::default(), Purpose::Article),
-        )
-        .await
-        .unwrap_or(Err(FetchError::Timeout(timeout)))?;
+        let fetched = self
+            .fetch(url, &Validators::default(), Purpose::Article)
+            .await?;
         match fetched {
             Fetched::Document { doc, .. } => Ok(ArticlePage {
                 url: doc.fetched_url.unwrap_or(doc.name),
