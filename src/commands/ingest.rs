@@ -65,12 +65,7 @@ pub fn ingest(
             bar.inc(1);
         })
         .await;
-        let articles = match full_text {
-            Some(_) => fulltext::fetch_queued(&store, fetcher.http(), config.full_text.concurrency)
-                .await
-                .map(Some),
-            None => Ok(None),
-        };
+        let articles = queued_articles(&store, &fetcher, config, full_text).await;
         (outcomes, articles)
     });
     session.close();
@@ -105,6 +100,22 @@ pub fn ingest(
 
 /// What the writer does about full text in a one-shot command:
 /// `--full-text`'s mode for the documents ingested, none without it.
+/// With `--full-text`, fetches the articles the ingest queued and stores
+/// their outcomes; `None` without it.
+async fn queued_articles(
+    store: &store::Store,
+    fetcher: &Fetcher,
+    config: &Config,
+    full_text: Option<FullTextMode>,
+) -> Result<Option<ArticlesReport>, store::StoreError> {
+    match full_text {
+        Some(_) => fulltext::fetch_queued(store, fetcher.http(), config.full_text.concurrency)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
 fn full_text_settings(config: &Config, mode: Option<FullTextMode>) -> FullTextSettings {
     FullTextSettings {
         config: config.full_text.clone(),
@@ -254,12 +265,7 @@ pub fn eval(
             bar.inc(1);
         })
         .await;
-        let articles = match full_text {
-            Some(_) => fulltext::fetch_queued(&store, fetcher.http(), config.full_text.concurrency)
-                .await
-                .map(Some),
-            None => Ok(None),
-        };
+        let articles = queued_articles(&store, &fetcher, config, full_text).await;
         (outcomes, articles)
     });
     session.close();
