@@ -17,7 +17,10 @@
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::features::Features;
+use super::similarity::TextWeights;
 
 /// A fast hasher for keys that are already hashes or row ids (Fx-style
 /// multiply); the index is not exposed to keys an attacker picks freely
@@ -125,6 +128,24 @@ struct Slot {
     id: i64,
     entry: Indexed,
     counted: Vec<u64>,
+    sums: CachedSums,
+}
+
+/// How many changes to the index (entries added or removed) an entry's
+/// cached [`TextWeights`] may lag behind before they are computed again.
+/// The sums move only as other stories carrying the same word pairs come
+/// and go, slowly: recomputing them for every comparison was most of the
+/// cost of verifying a candidate.
+pub const SUMS_LAG: u64 = 1024;
+
+/// An entry's sums of `ln(df + 1)` over its narrative shingles and over
+/// all its shingles, and the index version they were computed at (0:
+/// never). Atomics, so lookups stay `&self` and the index `Sync`.
+#[derive(Debug, Default)]
+struct CachedSums {
+    version: AtomicU64,
+    narrative: AtomicU64,
+    shingles: AtomicU64,
 }
 
 /// What a lookup needs of a slot besides its hit count.
@@ -348,6 +369,11 @@ pub struct CandidateIndex {
     /// Scratch space of lookups (only the writer looks up; the lock is
     /// never contended).
     hits: std::sync::Mutex<Hits>,
+    /// Changes so far (entries added or removed): the clock of the cached
+    /// sums.
+    version: u64,
+    /// `ln(len + PRIOR_ENTRIES)`, the numerator of every weight.
+    ln_prior: f64,
 }
 
 fn band(simhash: u64, i: usize) -> u16 {
@@ -370,7 +396,45 @@ impl CandidateIndex {
             links: HashMap::default(),
             members: HashMap::default(),
             hits: Default::default(),
+            version: 0,
+            ln_prior: PRIOR_ENTRIES.ln(),
         }
+    }
+
+    /// Counts a change of the entries held.
+    fn changed(&mut self) {
+        self.version += 1;
+        self.ln_prior = (self.len() as f64 + PRIOR_ENTRIES).ln();
+    }
+
+    /// An indexed entry and the summed rarity weights of its shingles
+    /// (see [`TextWeights`]). The sums of `ln(df + 1)` they derive from are
+    /// cached and computed again once [`SUMS_LAG`] changes old, so they may
+    /// lag a little behind the frequencies; deterministically: the same
+    /// changes and lookups in the same order give the same figures.
+    pub fn get_weighted(&self, id: i64) -> Option<(&Indexed, TextWeights)> {
+        let slot = self.slot(*self.by_id.get(&id)?)?;
+        let f = &slot.entry.features;
+        let cached = &slot.sums;
+        let at = cached.version.load(Ordering::Relaxed);
+        let (narrative, shingles) = if at != 0 && self.version - at <= SUMS_LAG {
+            (
+                f64::from_bits(cached.narrative.load(Ordering::Relaxed)),
+                f64::from_bits(cached.shingles.load(Ordering::Relaxed)),
+            )
+        } else {
+            let sum = |keys: &[u32]| -> f64 { keys.iter().map(|k| ln_count(self.df.get(*k))).sum() };
+            let (n, s) = (sum(&f.narrative), sum(&f.shingles));
+            cached.narrative.store(n.to_bits(), Ordering::Relaxed);
+            cached.shingles.store(s.to_bits(), Ordering::Relaxed);
+            cached.version.store(self.version.max(1), Ordering::Relaxed);
+            (n, s)
+        };
+        let weights = TextWeights {
+            narrative: (f.narrative.len() as f64 * self.ln_prior - narrative).max(0.0),
+            shingles: (f.shingles.len() as f64 * self.ln_prior - shingles).max(0.0),
+        };
+        Some((&slot.entry, weights))
     }
 
     /// How many entries it holds.
@@ -450,7 +514,13 @@ impl CandidateIndex {
                 link: entry.link,
             });
         self.by_id.insert(id, slot);
-        self.slots[slot as usize] = Some(Slot { id, entry, counted });
+        self.slots[slot as usize] = Some(Slot {
+            id,
+            entry,
+            counted,
+            sums: CachedSums::default(),
+        });
+        self.changed();
     }
 
     /// The shingles of a story's indexed entries, sorted and unique.
@@ -476,6 +546,7 @@ impl CandidateIndex {
             counted,
             ..
         } = self.slots.get_mut(slot as usize)?.take()?;
+        self.changed();
         self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
@@ -656,16 +727,16 @@ impl CandidateIndex {
 /// entry carries weighs most, one every entry carries weighs little.
 impl super::similarity::Rarity for CandidateIndex {
     fn shingle(&self, key: u32) -> f64 {
-        idf(self.len(), self.df.get(key))
+        idf(self.ln_prior, self.df.get(key))
     }
     fn title(&self, key: u32) -> f64 {
-        idf(self.len(), self.title_df.get(key))
+        idf(self.ln_prior, self.title_df.get(key))
     }
     fn word(&self, key: u32) -> f64 {
-        idf(self.len(), self.word_df.get(key))
+        idf(self.ln_prior, self.word_df.get(key))
     }
     fn term(&self, key: u32) -> f64 {
-        idf(self.len(), self.term_df.get(key))
+        idf(self.ln_prior, self.term_df.get(key))
     }
 }
 
@@ -674,11 +745,24 @@ impl super::similarity::Rarity for CandidateIndex {
 /// handful of documents.
 const PRIOR_ENTRIES: f64 = 200.0;
 
-fn idf(n: usize, df: usize) -> f64 {
+/// `ln((n + PRIOR_ENTRIES) / (df + 1))` given `ln_prior`, the logarithm
+/// of the numerator.
+fn idf(ln_prior: f64, df: usize) -> f64 {
     // (Never negative, even where the approximate counts exceed `n`.)
-    ((n as f64 + PRIOR_ENTRIES) / (df as f64 + 1.0))
-        .ln()
-        .max(0.0)
+    (ln_prior - ln_count(df)).max(0.0)
+}
+
+/// Counts up to this have their `ln(df + 1)` in a table.
+const LN_TABLE: usize = 4096;
+
+/// `ln(df + 1)`, from a table for the counts most keys have.
+fn ln_count(df: usize) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..LN_TABLE).map(|d| (d as f64 + 1.0).ln()).collect());
+    match table.get(df) {
+        Some(ln) => *ln,
+        None => (df as f64 + 1.0).ln(),
+    }
 }
 
 #[cfg(test)]

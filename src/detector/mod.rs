@@ -270,14 +270,19 @@ impl Detector {
             .index
             .candidates(features, arrival.time, window, self.config.max_candidates)
         {
-            let Some(other) = self.index.get(id) else {
+            let Some((other, sums)) = self.index.get_weighted(id) else {
                 continue;
             };
             let gap = arrival.time - other.time;
-            let mut s =
-                similarity::compare_weighted(features, &weights, &other.features, gap, &self.index);
-            let text =
-                similarity::shared_text_weighted(features, &weights, &other.features, &self.index);
+            let mut s = similarity::compare_weighted(
+                features,
+                &weights,
+                &other.features,
+                sums,
+                gap,
+                &self.index,
+            );
+            let text = similarity::shared_text_weighted(features, &weights, &other.features, sums);
             match found
                 .shared_text
                 .iter_mut()

@@ -191,21 +191,68 @@ fn overlap_with(
 
 /// The rarity weights of one entry's shingle keys (`narrative` and
 /// `shingles`), computed once to compare the entry with many others
-/// ([`compare_weighted`], [`shared_text_weighted`]).
+/// ([`compare_weighted`], [`shared_text_weighted`]), and their sums.
 #[derive(Debug, Clone, Default)]
 pub struct Weights {
     narrative: Vec<f64>,
     shingles: Vec<f64>,
+    sums: TextWeights,
 }
 
 impl Weights {
     /// The weights of `f`'s keys.
     pub fn of(f: &Features, rarity: &impl Rarity) -> Weights {
+        let narrative: Vec<f64> = f.narrative.iter().map(|k| rarity.shingle(*k)).collect();
+        let shingles: Vec<f64> = f.shingles.iter().map(|k| rarity.shingle(*k)).collect();
+        let sums = TextWeights {
+            narrative: narrative.iter().sum(),
+            shingles: shingles.iter().sum(),
+        };
         Weights {
-            narrative: f.narrative.iter().map(|k| rarity.shingle(*k)).collect(),
-            shingles: f.shingles.iter().map(|k| rarity.shingle(*k)).collect(),
+            narrative,
+            shingles,
+            sums,
         }
     }
+
+    /// The sums of the weights.
+    pub fn sums(&self) -> TextWeights {
+        self.sums
+    }
+}
+
+/// The summed rarity weights of an entry's narrative shingles and of all
+/// its shingles: the denominators of containment and of shared text.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TextWeights {
+    /// The sum over `Features::narrative`.
+    pub narrative: f64,
+    /// The sum over `Features::shingles`.
+    pub shingles: f64,
+}
+
+/// [`overlap`] of `a`, whose keys weigh `a_weights` (summing to `a_sum`),
+/// with `b`, whose keys sum to `b_sum`: only the shared keys are looked at.
+fn overlap_summed(a: &[u32], a_weights: &[f64], a_sum: f64, b: &[u32], b_sum: f64) -> Overlap {
+    let (mut i, mut j) = (0, 0);
+    let mut o = Overlap {
+        w_a: a_sum,
+        w_b: b_sum,
+        ..Overlap::default()
+    };
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                o.shared += 1;
+                o.w_shared += a_weights.get(i).copied().unwrap_or(0.0);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    o
 }
 
 /// How many keys two sorted sets share.
@@ -260,20 +307,25 @@ pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 }
 
 /// [`shared_text`] with `a`'s weights computed beforehand (`a_weights` is
-/// `Weights::of(a, rarity)`): the same figure.
+/// `Weights::of(a, rarity)`) and the sums of `b`'s (`b_sums`, from the
+/// index's cache, see `CandidateIndex::text_weights`): the same figure,
+/// but for how far that cache lags behind the index.
 pub fn shared_text_weighted(
     a: &Features,
     a_weights: &Weights,
     b: &Features,
-    rarity: &impl Rarity,
+    b_sums: TextWeights,
 ) -> f64 {
     if a.shingles.is_empty() || b.shingles.is_empty() {
         return 0.0;
     }
-    let o = match a_weights.shingles.get(..a.shingles.len()) {
-        Some(w) => overlap_with(&a.shingles, |i| w[i], &b.shingles, |k| rarity.shingle(k)),
-        None => overlap(&a.shingles, &b.shingles, |k| rarity.shingle(k)),
-    };
+    let o = overlap_summed(
+        &a.shingles,
+        &a_weights.shingles,
+        a_weights.sums.shingles,
+        &b.shingles,
+        b_sums.shingles,
+    );
     ratio(o.w_shared, o.w_a.min(o.w_b))
 }
 
@@ -306,26 +358,41 @@ pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 /// Computes the figures for two entries `gap_seconds` apart (alignment
 /// is left for [`decide`] to compute when a rule needs it).
 pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarity) -> Similarity {
-    let weights = Weights {
-        narrative: a.narrative.iter().map(|k| rarity.shingle(*k)).collect(),
-        shingles: Vec::new(),
-    };
-    compare_weighted(a, &weights, b, gap_seconds, rarity)
+    let body = overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k));
+    figures(a, b, body, gap_seconds, rarity)
 }
 
 /// [`compare`] with `a`'s weights computed beforehand (`a_weights` is
-/// `Weights::of(a, rarity)`): the same figures.
+/// `Weights::of(a, rarity)`) and the sums of `b`'s (`b_sums`, from the
+/// index's cache, see `CandidateIndex::text_weights`): the same figures,
+/// but for how far that cache lags behind the index.
 pub fn compare_weighted(
     a: &Features,
     a_weights: &Weights,
     b: &Features,
+    b_sums: TextWeights,
     gap_seconds: i64,
     rarity: &impl Rarity,
 ) -> Similarity {
-    let body = match a_weights.narrative.get(..a.narrative.len()) {
-        Some(w) => overlap_with(&a.narrative, |i| w[i], &b.narrative, |k| rarity.shingle(k)),
-        None => overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k)),
-    };
+    let body = overlap_summed(
+        &a.narrative,
+        &a_weights.narrative,
+        a_weights.sums.narrative,
+        &b.narrative,
+        b_sums.narrative,
+    );
+    figures(a, b, body, gap_seconds, rarity)
+}
+
+/// The figures of two entries whose narrative shingles overlap as `body`
+/// says.
+fn figures(
+    a: &Features,
+    b: &Features,
+    body: Overlap,
+    gap_seconds: i64,
+    rarity: &impl Rarity,
+) -> Similarity {
     let union = a.narrative.len() + b.narrative.len() - body.shared;
     let title = if a.title.len().min(b.title.len()) >= 2 {
         let t = overlap(&a.title, &b.title, |k| rarity.title(k));
