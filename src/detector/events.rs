@@ -152,8 +152,9 @@ pub struct StoryVector {
 
 #[derive(Debug, Clone, Default)]
 struct Event {
-    /// The sum of the (unweighted) term vectors of its entries.
-    sum: HashMap<u32, f32>,
+    /// The sum of the (unweighted) term vectors of its entries, per term,
+    /// with the event's place in the term's list of [`Events::by_term`].
+    sum: HashMap<u32, (f32, u32)>,
     tmin: i64,
     tmax: i64,
     stories: BTreeSet<i64>,
@@ -198,33 +199,6 @@ fn with_margin(bound: f64) -> f64 {
     bound * (1.0 + BOUND_MARGIN.0) + BOUND_MARGIN.1
 }
 
-/// The rarity weights of one comparison, each term's computed once: the
-/// same values as `weight`, without recomputing them for every event.
-struct Memo<'w, W: TermWeight> {
-    weight: &'w W,
-    cache: std::cell::RefCell<HashMap<u32, f32>>,
-}
-
-impl<'w, W: TermWeight> Memo<'w, W> {
-    fn new(weight: &'w W) -> Self {
-        Memo {
-            weight,
-            cache: std::cell::RefCell::new(HashMap::default()),
-        }
-    }
-}
-
-impl<W: TermWeight> TermWeight for Memo<'_, W> {
-    fn weight(&self, term: u32) -> f32 {
-        if let Some(w) = self.cache.borrow().get(&term) {
-            return *w;
-        }
-        let w = self.weight.weight(term);
-        self.cache.borrow_mut().insert(term, w);
-        w
-    }
-}
-
 /// The cosine of a unit vector sorted by term with the unit vector
 /// [`unit_top`] makes of `weights`, computed as `cosine(a, &unit_top(weights,
 /// cap))` computes it (the same figure to the bit), with `buf` as scratch:
@@ -263,18 +237,9 @@ impl Event {
         self.tmin.saturating_sub(window) <= time && time <= self.tmax.saturating_add(window)
     }
 
-    fn add(&mut self, vector: &[(u32, f32)], time: i64) {
-        for (k, w) in vector {
-            *self.sum.entry(*k).or_default() += *w;
-        }
-        self.tmin = self.tmin.min(time);
-        self.tmax = self.tmax.max(time);
-        self.update_top();
-    }
-
     /// Recomputes [`Event::top`] from the sums.
     fn update_top(&mut self) {
-        let mut all: Vec<(u32, f32)> = self.sum.iter().map(|(k, w)| (*k, *w)).collect();
+        let mut all: Vec<(u32, f32)> = self.sum.iter().map(|(k, (w, _))| (*k, *w)).collect();
         let largest = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
         if all.len() > TOP_TERMS {
             all.select_nth_unstable_by(TOP_TERMS - 1, largest);
@@ -285,7 +250,7 @@ impl Event {
 
     fn centroid(&self, weight: &impl TermWeight, cap: usize) -> Vector {
         unit_top(
-            self.sum.iter().map(|(k, w)| (*k, w * weight.weight(*k))),
+            self.sum.iter().map(|(k, (w, _))| (*k, w * weight.weight(*k))),
             cap,
         )
     }
@@ -301,7 +266,7 @@ impl Event {
     ) -> f64 {
         cosine_with_top(
             a,
-            self.sum.iter().map(|(k, w)| (*k, w * weight.weight(*k))),
+            self.sum.iter().map(|(k, (w, _))| (*k, w * weight.weight(*k))),
             cap,
             buf,
         )
@@ -386,13 +351,19 @@ pub struct Events {
     events: BTreeMap<i64, Event>,
     story_event: HashMap<i64, i64>,
     stories: HashMap<i64, StoryVector>,
-    /// Per term, the events whose sum carries it, with that sum and the
-    /// event's slot.
-    by_term: HashMap<u32, HashMap<i64, (f32, u32)>>,
+    /// Per term, the events whose sum carries it: each event's slot and
+    /// that sum, in a compact list (the searches read these lists).
+    by_term: HashMap<u32, Vec<(u32, f32)>>,
     /// Per slot, the first and last date of the event holding it.
     spans: Vec<(i64, i64)>,
+    /// Per slot, the event holding it.
+    holders: Vec<i64>,
     /// Slots no event holds.
     free: Vec<u32>,
+    /// Scratch of [`Events::shared_terms`], one per slot, all at their
+    /// default between calls (the lock is never contended: only the
+    /// writer places).
+    scratch: std::sync::Mutex<Vec<Shared>>,
 }
 
 impl Events {
@@ -429,7 +400,6 @@ impl Events {
         weight: &impl TermWeight,
     ) -> EventPlacement {
         let window = config.window_seconds();
-        let weight = &Memo::new(weight);
         let vector = weighted(&story.vector, weight, config.terms);
         // Every event sharing a term, with an upper bound of its cosine;
         // the exact cosine (a sort of its weighted terms) only for those
@@ -437,21 +407,20 @@ impl Events {
         // The events of the stories the entry shares enough text with may
         // get the bonus; the others have to reach `config.join` by their
         // cosine alone.
+        // (An event holds a story exactly when `story_event` says so: the
+        // events sharing enough text are those of these stories.)
+        let texty: Vec<i64> = shared_text
+            .iter()
+            .filter(|(_, t)| *t >= config.shared_text)
+            .filter_map(|(s, _)| self.story_event.get(s).copied())
+            .collect();
         let bonus = config.shared_text_bonus.max(0.0);
-        let with_bonus: Vec<i64> = if bonus > 0.0 {
-            shared_text
-                .iter()
-                .filter(|(_, t)| *t >= config.shared_text)
-                .filter_map(|(s, _)| self.story_event.get(s).copied())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let with_bonus: &[i64] = if bonus > 0.0 { &texty } else { &[] };
         let mut bounds: Vec<(f64, i64)> = Vec::new();
         let near = |(tmin, tmax): (i64, i64)| {
             tmin.saturating_sub(window) <= time && time <= tmax.saturating_add(window)
         };
-        for (id, shared) in self.shared_terms(&vector, weight, config.join, &with_bonus, near) {
+        for (id, shared) in self.shared_terms(&vector, weight, config.join, with_bonus, near) {
             let Some(event) = self.events.get(&id) else {
                 continue;
             };
@@ -462,7 +431,7 @@ impl Events {
             if with_margin(Event::quick_bound(shared)) + bonus < config.join {
                 continue;
             }
-            let bonus = if Self::text_shared(event, shared_text) >= config.shared_text {
+            let bonus = if texty.contains(&id) {
                 config.shared_text_bonus
             } else {
                 0.0
@@ -586,14 +555,18 @@ impl Events {
             }
         };
         // Indexed by slot; `seen` lists the events touched.
-        let mut shared: Vec<Shared> = vec![Shared::default(); self.spans.len()];
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        let shared: &mut Vec<Shared> = &mut scratch;
+        if shared.len() < self.spans.len() {
+            shared.resize(self.spans.len(), Shared::default());
+        }
         let mut seen: Vec<(u32, i64)> = Vec::new();
         for (k, v) in strong {
             let Some(events) = self.by_term.get(k) else {
                 continue;
             };
             let r = weight.weight(*k);
-            for (id, (sum, slot)) in events {
+            for (slot, sum) in events {
                 let (Some(span), Some(e)) = (
                     self.spans.get(*slot as usize),
                     shared.get_mut(*slot as usize),
@@ -604,7 +577,7 @@ impl Events {
                     continue;
                 }
                 if !e.seen {
-                    seen.push((*slot, *id));
+                    seen.push((*slot, self.holders[*slot as usize]));
                 }
                 add(e, *v, sum * r);
             }
@@ -628,7 +601,7 @@ impl Events {
         // is left out before its weak terms are looked up.
         let weak_length = squares.sqrt();
         let mut alive: Vec<(u32, i64)> = Vec::with_capacity(seen.len());
-        for (slot, id) in seen {
+        for &(slot, id) in &seen {
             let Some(e) = shared.get_mut(slot as usize) else {
                 continue;
             };
@@ -647,7 +620,7 @@ impl Events {
             };
             let r = weight.weight(*k);
             if events.len() <= alive.len() * 4 {
-                for (sum, slot) in events.values() {
+                for (slot, sum) in events {
                     if let Some(e) = shared.get_mut(*slot as usize) {
                         if e.seen {
                             add(e, *v, sum * r);
@@ -662,7 +635,8 @@ impl Events {
                         .collect()
                 });
                 for (slot, event) in resolved.iter() {
-                    if let (Some(sum), Some(e)) = (event.sum.get(k), shared.get_mut(*slot as usize))
+                    if let (Some((sum, _)), Some(e)) =
+                        (event.sum.get(k), shared.get_mut(*slot as usize))
                     {
                         add(e, *v, sum * r);
                     }
@@ -670,13 +644,20 @@ impl Events {
             }
         }
         // Only the events that carry a term of `vector`.
-        alive
+        let found = alive
             .into_iter()
             .filter_map(|(slot, id)| {
                 let e = shared.get(slot as usize)?;
                 e.any.then_some((id, *e))
             })
-            .collect()
+            .collect();
+        // Every slot touched was seen first: the scratch is clean again.
+        for (slot, _) in seen {
+            if let Some(e) = shared.get_mut(slot as usize) {
+                *e = Shared::default();
+            }
+        }
+        found
     }
 
     /// A figures report joins an event holding figures reports only if one
@@ -719,7 +700,6 @@ impl Events {
             return Vec::new();
         };
         let window = config.window_seconds();
-        let weight = &Memo::new(weight);
         let centroid = e.centroid(weight, config.terms);
         // The exact cosine only for the events whose bound reaches
         // `config.merge`.
@@ -784,56 +764,102 @@ impl Events {
         let Some(e) = self.events.remove(&from) else {
             return;
         };
+        for (k, (_, at)) in &e.sum {
+            self.unlist(*k, *at);
+        }
         for s in &e.stories {
             self.story_event.insert(*s, into);
         }
+        let sums: Vec<(u32, f32)> = e.sum.iter().map(|(k, (w, _))| (*k, *w)).collect();
+        self.add_terms(into, &sums, e.tmin);
+        self.add_terms(into, &[], e.tmax);
         if let Some(target) = self.events.get_mut(&into) {
-            for (k, w) in &e.sum {
-                *target.sum.entry(*k).or_default() += *w;
-            }
-            target.tmin = target.tmin.min(e.tmin);
-            target.tmax = target.tmax.max(e.tmax);
             target.stories.extend(e.stories);
-            target.update_top();
-            if let Some(span) = self.spans.get_mut(target.slot as usize) {
-                *span = (target.tmin, target.tmax);
-            }
-            for k in e.sum.keys() {
-                if let Some(set) = self.by_term.get_mut(k) {
-                    set.remove(&from);
-                    let sum = target.sum.get(k).copied().unwrap_or_default();
-                    set.insert(into, (sum, target.slot));
-                }
-            }
         }
         self.free.push(e.slot);
     }
 
-    /// Adds a story to an event (a new event if `event` is unknown).
-    pub fn add_story(&mut self, event: i64, story: i64, vector: StoryVector, time: i64) {
-        let e = self.events.entry(event).or_insert_with(|| {
-            let slot = self.free.pop().unwrap_or_else(|| {
-                self.spans.push((time, time));
-                (self.spans.len() - 1) as u32
-            });
-            Event {
-                tmin: time,
-                tmax: time,
-                slot,
-                ..Event::default()
+    /// Adds `vector` to the sums of event `id`, and `time` to its dates,
+    /// keeping the term lists of [`Events::by_term`].
+    fn add_terms(&mut self, id: i64, vector: &[(u32, f32)], time: i64) {
+        let Some(e) = self.events.get_mut(&id) else {
+            return;
+        };
+        for (k, w) in vector {
+            match e.sum.entry(*k) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let (sum, at) = o.get_mut();
+                    *sum += *w;
+                    let list = self.by_term.get_mut(k);
+                    if let Some(cell) = list.and_then(|l| l.get_mut(*at as usize)) {
+                        cell.1 = *sum;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let list = self.by_term.entry(*k).or_default();
+                    v.insert((*w, list.len() as u32));
+                    list.push((e.slot, *w));
+                }
             }
-        });
-        e.stories.insert(story);
-        e.add(&vector.vector, time);
+        }
+        e.tmin = e.tmin.min(time);
+        e.tmax = e.tmax.max(time);
+        e.update_top();
         if let Some(span) = self.spans.get_mut(e.slot as usize) {
             *span = (e.tmin, e.tmax);
         }
-        for (k, _) in &vector.vector {
-            let sum = e.sum.get(k).copied().unwrap_or_default();
-            self.by_term
-                .entry(*k)
-                .or_default()
-                .insert(event, (sum, e.slot));
+    }
+
+    /// Takes the entry at `at` out of term `k`'s list, the last entry
+    /// taking its place (and its event learning its new place).
+    fn unlist(&mut self, k: u32, at: u32) {
+        let Some(list) = self.by_term.get_mut(&k) else {
+            return;
+        };
+        let at = at as usize;
+        if at >= list.len() {
+            return;
+        }
+        list.swap_remove(at);
+        if let Some((moved, _)) = list.get(at) {
+            let holder = self.holders.get(*moved as usize);
+            if let Some(e) = holder.and_then(|id| self.events.get_mut(id)) {
+                if let Some(place) = e.sum.get_mut(&k) {
+                    place.1 = at as u32;
+                }
+            }
+        } else if list.is_empty() {
+            self.by_term.remove(&k);
+        }
+    }
+
+    /// Adds a story to an event (a new event if `event` is unknown).
+    pub fn add_story(&mut self, event: i64, story: i64, vector: StoryVector, time: i64) {
+        if !self.events.contains_key(&event) {
+            let slot = match self.free.pop() {
+                Some(slot) => slot,
+                None => {
+                    self.spans.push((time, time));
+                    self.holders.push(event);
+                    (self.spans.len() - 1) as u32
+                }
+            };
+            if let Some(holder) = self.holders.get_mut(slot as usize) {
+                *holder = event;
+            }
+            self.events.insert(
+                event,
+                Event {
+                    tmin: time,
+                    tmax: time,
+                    slot,
+                    ..Event::default()
+                },
+            );
+        }
+        self.add_terms(event, &vector.vector, time);
+        if let Some(e) = self.events.get_mut(&event) {
+            e.stories.insert(story);
         }
         self.story_event.insert(story, event);
         self.stories.insert(story, vector);
@@ -841,19 +867,7 @@ impl Events {
 
     /// Adds the vector of an entry that joined a story of `event`.
     pub fn add_entry(&mut self, event: i64, vector: &[(u32, f32)], time: i64) {
-        if let Some(e) = self.events.get_mut(&event) {
-            e.add(vector, time);
-            if let Some(span) = self.spans.get_mut(e.slot as usize) {
-                *span = (e.tmin, e.tmax);
-            }
-            for (k, _) in vector {
-                let sum = e.sum.get(k).copied().unwrap_or_default();
-                self.by_term
-                    .entry(*k)
-                    .or_default()
-                    .insert(event, (sum, e.slot));
-            }
-        }
+        self.add_terms(event, vector, time);
     }
 
     /// Story `from` was folded into story `into`: `into` keeps its event,
@@ -874,13 +888,8 @@ impl Events {
 
     fn forget(&mut self, event: i64) {
         if let Some(e) = self.events.remove(&event) {
-            for k in e.sum.keys() {
-                if let Some(set) = self.by_term.get_mut(k) {
-                    set.remove(&event);
-                    if set.is_empty() {
-                        self.by_term.remove(k);
-                    }
-                }
+            for (k, (_, at)) in &e.sum {
+                self.unlist(*k, *at);
             }
             for s in e.stories {
                 self.story_event.remove(&s);

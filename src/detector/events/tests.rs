@@ -147,6 +147,21 @@ fn events_that_come_to_resemble_each_other_merge_into_the_older() {
     assert!(!events.mergeable(5, &config, &uniform).is_empty());
 }
 
+/// Every list of `by_term` holds exactly the events whose sum carries the
+/// term, with that sum, at the place the event records.
+fn assert_lists_match(events: &Events) {
+    for (id, e) in &events.events {
+        assert_eq!(events.holders[e.slot as usize], *id);
+        for (k, (sum, at)) in &e.sum {
+            assert_eq!(events.by_term[k][*at as usize], (e.slot, *sum), "term {k}");
+        }
+    }
+    let listed: usize = events.by_term.values().map(Vec::len).sum();
+    let carried: usize = events.events.values().map(|e| e.sum.len()).sum();
+    assert_eq!(listed, carried);
+    assert!(events.by_term.values().all(|l| !l.is_empty()));
+}
+
 /// `place` as it was before the bounds (every candidate's centroid
 /// sorted in full), to check the bounds change nothing.
 fn place_in_full(
@@ -162,8 +177,7 @@ fn place_in_full(
     let candidates: BTreeSet<i64> = vector
         .iter()
         .filter_map(|(k, _)| events.by_term.get(k))
-        .flat_map(|m| m.keys())
-        .copied()
+        .flat_map(|l| l.iter().map(|(slot, _)| events.holders[*slot as usize]))
         .collect();
     let mut best: Option<(i64, f64, f64)> = None;
     for id in candidates {
@@ -218,8 +232,7 @@ fn mergeable_in_full(
     let candidates: BTreeSet<i64> = centroid
         .iter()
         .filter_map(|(k, _)| events.by_term.get(k))
-        .flat_map(|m| m.keys())
-        .copied()
+        .flat_map(|l| l.iter().map(|(slot, _)| events.holders[*slot as usize]))
         .filter(|id| *id != event)
         .collect();
     let mut found: Vec<(i64, f64)> = candidates
@@ -328,9 +341,16 @@ fn bounds_change_no_placement_and_no_merge() {
                 merges += 1;
                 events.merge(event.max(*other), event.min(*other));
             }
+            if next() % 7 == 0 {
+                // A story folded into another (its event may be left
+                // empty and forgotten).
+                let from = (next() % (story_id + 1)) as i64;
+                events.fold(from, story_id as i64);
+            }
             if round % 100 == 99 {
                 events.evict_before(time - 3 * 86_400);
             }
+            assert_lists_match(&events);
         }
         // Both outcomes were checked, and merges.
         assert!(joins > 50 && joins < 550 && merges > 5, "{joins} {merges}");
