@@ -250,7 +250,9 @@ impl Event {
 
     fn centroid(&self, weight: &impl TermWeight, cap: usize) -> Vector {
         unit_top(
-            self.sum.iter().map(|(k, (w, _))| (*k, w * weight.weight(*k))),
+            self.sum
+                .iter()
+                .map(|(k, (w, _))| (*k, w * weight.weight(*k))),
             cap,
         )
     }
@@ -266,7 +268,9 @@ impl Event {
     ) -> f64 {
         cosine_with_top(
             a,
-            self.sum.iter().map(|(k, (w, _))| (*k, w * weight.weight(*k))),
+            self.sum
+                .iter()
+                .map(|(k, (w, _))| (*k, w * weight.weight(*k))),
             cap,
             buf,
         )
@@ -330,8 +334,18 @@ impl Event {
 /// Where a new story goes, and the figures that decided.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventPlacement {
-    /// No event is close enough: a new one.
+    /// No event is close enough: a new one. (Then no event is close
+    /// enough to merge with it either, as long as `events.merge` is at
+    /// least `events.join`: the new event's centroid is the story's vector,
+    /// and no event reached `events.join` with it.)
     Start,
+    /// The closest event reached `events.join`, but the figures say
+    /// another happening (see [`Events::place`]): a new event, which may
+    /// still merge with another.
+    StartApart {
+        /// The closest event.
+        closest: i64,
+    },
     /// Join an event.
     Join {
         /// The event.
@@ -475,7 +489,7 @@ impl Events {
             return EventPlacement::Start;
         };
         if !self.figures_agree(event, story) {
-            return EventPlacement::Start;
+            return EventPlacement::StartApart { closest: event };
         }
         let closest = self.events[&event]
             .stories

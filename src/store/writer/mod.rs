@@ -479,29 +479,34 @@ fn place_entry(
     match detector.place(&found.matches, arrival) {
         Placement::Start => {
             let vector = detector.story_vector(features);
-            let (event, join) =
-                match detector.place_event(&vector, arrival.time, &found.shared_text) {
-                    EventPlacement::Start => (new_event(conn, title, arrival.time, now)?, None),
-                    EventPlacement::Join {
-                        event,
+            let placement = detector.place_event(&vector, arrival.time, &found.shared_text);
+            // A new event no event came close to has none to merge with.
+            let may_merge = placement != EventPlacement::Start
+                || detector.events_config().merge < detector.events_config().join;
+            let (event, join) = match placement {
+                EventPlacement::Start | EventPlacement::StartApart { .. } => {
+                    (new_event(conn, title, arrival.time, now)?, None)
+                }
+                EventPlacement::Join {
+                    event,
+                    similarity,
+                    shared_text,
+                    closest,
+                } => (
+                    event,
+                    Some(EventJoin {
+                        matched_story: closest.map(|(s, _)| s),
+                        rule: if shared_text >= detector.events_config().shared_text {
+                            "centroid_and_text"
+                        } else {
+                            "centroid"
+                        },
                         similarity,
+                        story_similarity: closest.map(|(_, c)| c),
                         shared_text,
-                        closest,
-                    } => (
-                        event,
-                        Some(EventJoin {
-                            matched_story: closest.map(|(s, _)| s),
-                            rule: if shared_text >= detector.events_config().shared_text {
-                                "centroid_and_text"
-                            } else {
-                                "centroid"
-                            },
-                            similarity,
-                            story_similarity: closest.map(|(_, c)| c),
-                            shared_text,
-                        }),
-                    ),
-                };
+                    }),
+                ),
+            };
             let started_event = join.is_none();
             let story_id = new_story(conn, title, arrival.time, now, event)?;
             if let Some(join) = &join {
@@ -511,7 +516,9 @@ fn place_entry(
                 .detector_mut()
                 .add_story_to_event(event, story_id, vector, arrival.time);
             let mut events = vec![event];
-            merge_events(conn, window, event, &mut events)?;
+            if may_merge {
+                merge_events(conn, window, event, &mut events)?;
+            }
             Ok(Placed {
                 story_id,
                 best: None,
