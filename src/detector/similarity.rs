@@ -240,17 +240,16 @@ fn overlap_summed(a: &[u32], a_weights: &[f64], a_sum: f64, b: &[u32], b_sum: f6
         w_b: b_sum,
         ..Overlap::default()
     };
+    // Branch-free: the comparison of two hashes is a coin toss, which a
+    // branch predictor loses half the time.
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                o.shared += 1;
-                o.w_shared += a_weights.get(i).copied().unwrap_or(0.0);
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        let equal = x == y;
+        let w = a_weights.get(i).copied().unwrap_or(0.0);
+        o.shared += usize::from(equal);
+        o.w_shared += if equal { w } else { 0.0 };
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     o
 }
@@ -258,16 +257,12 @@ fn overlap_summed(a: &[u32], a_weights: &[f64], a_sum: f64, b: &[u32], b_sum: f6
 /// How many keys two sorted sets share.
 pub(super) fn shared(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
+    // Branch-free, as in `overlap_summed`.
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        n += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     n
 }
