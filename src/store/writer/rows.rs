@@ -253,14 +253,30 @@ pub(super) fn merge_event(
 /// The representative is the story with the most copies (then the
 /// earliest): the coverage most outlets carried.
 pub(super) fn refresh_event(tx: &Connection, event: i64, now: &str) -> Result<(), StoreError> {
-    let left: i64 = cached_row(
+    let (left, first): (i64, Option<i64>) = cached_row(
         tx,
-        "SELECT count(*) FROM stories WHERE event_id = ?1",
+        "SELECT count(*), min(id) FROM stories WHERE event_id = ?1",
         [event],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if left == 0 {
         exec(tx, "DELETE FROM events WHERE id = ?1", [event])?;
+        return Ok(());
+    }
+    if let (1, Some(only)) = (left, first) {
+        // An event of one story (the common case) takes that story's
+        // figures: what the subqueries below would find, in one statement.
+        exec(
+            tx,
+            "UPDATE events SET story_count = 1, entry_count = coalesce(s.entry_count, 0),
+                    feed_count = s.feed_count, first_seen = s.first_seen, last_seen = s.last_seen,
+                    representative_story_id = s.id,
+                    title = CASE WHEN s.title <> '' THEN s.title ELSE events.title END,
+                    updated_at = ?2
+               FROM stories AS s
+              WHERE s.id = ?3 AND events.id = ?1",
+            params![event, now, only],
+        )?;
         return Ok(());
     }
     exec(tx,
