@@ -391,6 +391,14 @@ pub fn copy_store(cached: &Path, dir: &Path) -> PathBuf {
     to
 }
 
+/// Brings a copied store to this build's schema: a cached store may have
+/// been built before the last migration, and opening it should then time
+/// loading it, not migrating it.
+pub fn migrate(db: &Path) {
+    let mut conn = Connection::open(db).expect("open the copied store");
+    feedfold::store::schema::migrate(&mut conn).expect("migrate the copied store");
+}
+
 /// Size of a file in MB (0 if missing).
 pub fn file_mb(path: &Path) -> f64 {
     std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1e6)
