@@ -363,8 +363,11 @@ mod tests {
         ]
     }
 
-    /// Each entry's guid, story, event, rule and matched entry, in id order.
-    fn placement(path: &std::path::Path) -> Vec<(String, i64, i64, Option<String>, Option<i64>)> {
+    /// An entry's guid, story, event, rule and matched entry.
+    type Placed = (String, i64, i64, Option<String>, Option<i64>);
+
+    /// Each entry's placement, in id order.
+    fn placement(path: &std::path::Path) -> Vec<Placed> {
         let conn = Connection::open(path).expect("open the store");
         let mut stmt = conn
             .prepare(
