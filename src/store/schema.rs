@@ -429,6 +429,13 @@ CREATE TABLE article_fetches (
 );
 CREATE INDEX article_fetches_due ON article_fetches(state, next_attempt_at);
 "#,
+    // Speed at scale: deleting a story (folded into another, or pruned)
+    // sets `event_matched_story_id` to NULL in the stories that name it
+    // (the foreign key's ON DELETE SET NULL); without an index SQLite
+    // found them by reading every story, once per deleted story.
+    r#"
+CREATE INDEX stories_event_matched ON stories(event_matched_story_id);
+"#,
 ];
 
 /// The first schema version with full-text provenance
@@ -509,6 +516,40 @@ mod tests {
             .query_row("SELECT count(*) FROM story_overview", [], |r| r.get(0))
             .expect("view works");
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn deleting_a_story_finds_the_stories_naming_it_by_index() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        migrate(&mut conn).expect("migration");
+        conn.pragma_update(None, "foreign_keys", true)
+            .expect("foreign keys");
+        conn.execute_batch(
+            "INSERT INTO events (id, title, first_seen, last_seen, created_at, updated_at)
+                  VALUES (1, 'e', 't', 't', 't', 't');
+             INSERT INTO stories (id, title, first_seen, last_seen, created_at, updated_at, event_id)
+                  VALUES (1, 'a', 't', 't', 't', 't', 1), (2, 'b', 't', 't', 't', 't', 1);
+             UPDATE stories SET event_matched_story_id = 1, event_rule = 'centroid' WHERE id = 2;
+             DELETE FROM stories WHERE id = 1;",
+        )
+        .expect("delete a story another one names");
+        let named: Option<i64> = conn
+            .query_row(
+                "SELECT event_matched_story_id FROM stories WHERE id = 2",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the other story stays");
+        assert_eq!(named, None, "ON DELETE SET NULL");
+        // The lookup the foreign key's action runs.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE event_matched_story_id = 1",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("stories_event_matched"), "{plan}");
     }
 
     #[test]

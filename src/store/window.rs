@@ -191,6 +191,13 @@ impl Window {
 
 /// Adds the stored entries dated in `[from, until)` to the detector's
 /// index, and their stories to their events; `except` stays out.
+///
+/// Entries go in in id order (the order they were stored in, which the
+/// index's counts and posting lists follow), but are read in date order,
+/// the `entries_published` index's, and sorted here: an `ORDER BY e.id`
+/// made SQLite sort every row with its features (and spill them to
+/// temporary files) before the first was returned. The text is read only
+/// for an entry whose features must be extracted again.
 pub fn load_range(
     conn: &Connection,
     detector: &mut Detector,
@@ -205,20 +212,19 @@ pub fn load_range(
     };
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.feed_id, e.story_id, e.published, e.features, e.outlet, e.canonical_url,
-                s.event_id, e.title, coalesce(nullif(e.content_text, ''), e.summary_text, '')
+                s.event_id
            FROM entries e JOIN stories s ON s.id = e.story_id
-          WHERE e.published >= ?1 AND e.published < ?2
-          ORDER BY e.id",
+          WHERE e.published >= ?1 AND e.published < ?2",
     )?;
     let mut rows = stmt.query(params![bound(from, ""), bound(until, "9999")])?;
-    let mut loaded: Vec<(i64, i64, i64)> = Vec::new();
+    // (entry id, its event, the entry)
+    let mut stored: Vec<(i64, i64, Indexed)> = Vec::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         if detector.contains(id) || except.contains(&id) {
             continue;
         }
         let published: String = r.get(3)?;
-        let blob: Vec<u8> = r.get(4)?;
         let Some(t) = parse_time(&published) else {
             tracing::warn!(
                 entry = id,
@@ -226,33 +232,33 @@ pub fn load_range(
             );
             continue;
         };
-        // Features of an older version are extracted again from the
-        // stored text (without the document's boilerplate pass).
-        let features = match Features::decode(&blob) {
+        // Features of an older version (or unreadable) are extracted again
+        // from the stored text (without the document's boilerplate pass).
+        let features = match r.get_ref(4)?.as_blob().ok().and_then(Features::decode) {
             Some(f) => f,
             None => {
-                let title: String = r.get(8)?;
-                let text: String = r.get(9)?;
+                let (title, text) = stored_text(conn, id)?;
                 crate::detector::features::extract(&title, &text)
             }
         };
         let feed_id: i64 = r.get(1)?;
-        let story_id: i64 = r.get(2)?;
         let outlet: Option<String> = r.get(5)?;
         let canonical: Option<String> = r.get(6)?;
-        let event_id: i64 = r.get(7)?;
-        detector.insert(
-            id,
-            Indexed {
-                feed_id,
-                outlet: outlet_key(feed_id, outlet.as_deref()),
-                link: link_key(canonical.as_deref()),
-                story_id,
-                time: t.timestamp(),
-                features,
-            },
-        );
-        loaded.push((id, story_id, event_id));
+        let entry = Indexed {
+            feed_id,
+            outlet: outlet_key(feed_id, outlet.as_deref()),
+            link: link_key(canonical.as_deref()),
+            story_id: r.get(2)?,
+            time: t.timestamp(),
+            features,
+        };
+        stored.push((id, r.get(7)?, entry));
+    }
+    stored.sort_unstable_by_key(|(id, _, _)| *id);
+    let mut loaded: Vec<(i64, i64, i64)> = Vec::with_capacity(stored.len());
+    for (id, event_id, entry) in stored {
+        loaded.push((id, entry.story_id, event_id));
+        detector.insert(id, entry);
     }
     // The events of the loaded stories, once their words are counted.
     for (id, story, event) in loaded {
@@ -269,4 +275,178 @@ pub fn load_range(
         }
     }
     Ok(())
+}
+
+/// A stored entry's title and text, to extract its features from.
+fn stored_text(conn: &Connection, id: i64) -> Result<(String, String), StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT title, coalesce(nullif(content_text, ''), summary_text, '')
+               FROM entries WHERE id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use rusqlite::Connection;
+
+    use crate::detector::GroupingConfig;
+    use crate::model::{NormalizedFeed, RawDocument};
+    use crate::normalizer::{normalize, Identity};
+    use crate::store::writer::Writer;
+
+    const STRIKE: &str = "Dock workers in Rotterdam walked out on Monday over pay, halting container traffic at Europe's biggest port for the first time since 2002.\nThe union said the strike would last 48 hours unless the port operators improved their offer of a 3 percent rise.\nShipping lines diverted several vessels to Antwerp and Hamburg, a port spokesman said.";
+    const WHEAT: &str = "Wheat futures fell sharply in Chicago on Tuesday as heavy rain across the southern plains eased fears for the winter crop.\nTraders said funds sold after the weather service forecast more showers for Kansas and Oklahoma.\nCorn and soybeans followed wheat lower in thin trade.";
+    const QUAKE: &str = "A magnitude 6.1 earthquake struck off the coast of northern Chile on Wednesday, shaking buildings in Iquique and Arica.\nThe national emergency office said there were no immediate reports of damage or casualties.\nResidents of Iquique fled to higher ground as sirens sounded across the city.";
+
+    /// A feed document of `name` with (guid, title, text, day of March 2026, hour) items.
+    fn feed(name: &str, items: &[(&str, &str, &str, u32, u32)]) -> NormalizedFeed {
+        let mut xml = format!(
+            "<rss version=\"2.0\"><channel><title>{name}</title><link>https://{name}.test/</link>"
+        );
+        for (guid, title, text, day, hour) in items {
+            let date = Utc
+                .with_ymd_and_hms(2026, 3, *day, *hour, 0, 0)
+                .single()
+                .map(|d| d.to_rfc2822())
+                .unwrap_or_default();
+            xml.push_str(&format!(
+                "<item><guid>{guid}</guid><title>{title}</title><description>{}</description>\
+                 <pubDate>{date}</pubDate></item>",
+                text.replace('\n', "&lt;br&gt;")
+            ));
+        }
+        xml.push_str("</channel></rss>");
+        let url = format!("https://{name}.test/rss");
+        let doc = RawDocument {
+            name: name.into(),
+            fetched_url: Some(url.clone()),
+            path: None,
+            http_charset: None,
+            bytes: xml.into_bytes(),
+        };
+        let identity = Identity {
+            fetched_url: Some(&url),
+            ..Default::default()
+        };
+        normalize(&doc, &identity, Utc::now()).expect("test feed normalizes")
+    }
+
+    /// Documents whose entries are stored in another order than their
+    /// dates: the second and third carry copies dated before the first's.
+    fn documents() -> Vec<NormalizedFeed> {
+        vec![
+            feed(
+                "a",
+                &[
+                    ("a1", "Rotterdam dock strike", STRIKE, 10, 12),
+                    ("a2", "Wheat falls on rain", WHEAT, 10, 13),
+                ],
+            ),
+            feed(
+                "b",
+                &[
+                    ("b1", "Dock strike halts Rotterdam port", STRIKE, 10, 9),
+                    ("b2", "Chile quake shakes Iquique", QUAKE, 10, 8),
+                ],
+            ),
+            feed(
+                "c",
+                &[
+                    ("c1", "Strike at Rotterdam port", STRIKE, 10, 7),
+                    ("c2", "Quake off northern Chile", QUAKE, 10, 14),
+                    ("c3", "Chicago wheat lower", WHEAT, 10, 6),
+                ],
+            ),
+        ]
+    }
+
+    /// An entry's guid, story, event, rule and matched entry.
+    type Placed = (String, i64, i64, Option<String>, Option<i64>);
+
+    /// Each entry's placement, in id order.
+    fn placement(path: &std::path::Path) -> Vec<Placed> {
+        let conn = Connection::open(path).expect("open the store");
+        let mut stmt = conn
+            .prepare(
+                "SELECT e.guid, e.story_id, s.event_id, e.match_rule, e.matched_entry_id
+                   FROM entries e JOIN stories s ON s.id = e.story_id ORDER BY e.id",
+            )
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    /// Stores `docs` one by one; `reopen` closes and opens the store between
+    /// documents (the window is then loaded from the store).
+    fn store(path: &std::path::Path, docs: &[NormalizedFeed], reopen: bool) {
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 11, 0, 0, 0)
+            .single()
+            .expect("a date");
+        let open = || Writer::open(path, GroupingConfig::default()).expect("store opens");
+        let mut w = open();
+        for doc in docs {
+            if reopen {
+                w.close();
+                w = open();
+            }
+            let result = w.ingest_batch(&[doc], now).pop();
+            assert!(matches!(result, Some(Ok(_))), "{result:?}");
+        }
+        w.close();
+    }
+
+    #[test]
+    fn a_reopened_store_places_entries_as_one_never_closed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (kept, reopened) = (dir.path().join("kept.db"), dir.path().join("reopened.db"));
+        let docs = documents();
+        store(&kept, &docs, false);
+        store(&reopened, &docs, true);
+        let want = placement(&kept);
+        assert_eq!(placement(&reopened), want);
+        // The copies were grouped: three stories of 3, 2 and 2 entries.
+        let mut sizes: Vec<usize> = want
+            .iter()
+            .map(|(_, story, ..)| want.iter().filter(|(_, s, ..)| s == story).count())
+            .collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![2, 2, 2, 2, 3, 3, 3], "{want:?}");
+    }
+
+    #[test]
+    fn features_that_do_not_decode_are_extracted_again_from_the_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (kept, damaged) = (dir.path().join("kept.db"), dir.path().join("damaged.db"));
+        let docs = documents();
+        store(&kept, &docs[..1], false);
+        store(&damaged, &docs[..1], false);
+        // An older features version, and a value that is no blob at all.
+        let conn = Connection::open(&damaged).expect("open");
+        conn.execute_batch(
+            "UPDATE entries SET features = x'00' WHERE guid = 'a1';
+             UPDATE entries SET features = 'garbage' WHERE guid = 'a2';",
+        )
+        .expect("damage the features");
+        drop(conn);
+        store(&kept, &docs[1..], true);
+        store(&damaged, &docs[1..], true);
+        let want = placement(&kept);
+        assert_eq!(placement(&damaged), want);
+        let joined = want
+            .iter()
+            .filter(|(.., matched)| matched.is_some())
+            .count();
+        assert_eq!(
+            joined, 4,
+            "the later copies joined the stored ones: {want:?}"
+        );
+    }
 }

@@ -151,6 +151,7 @@ fn measure(pool: &Pool, size: usize, total: usize, rt: &tokio::runtime::Runtime)
     let cached = support::cached_store(pool, size);
     let dir = tempfile::tempdir_in(support::cache_dir()).expect("temporary directory");
     let db = support::copy_store(&cached, dir.path());
+    support::migrate(&db);
     let store_mb = support::file_mb(&db);
     let files = write_batch(pool, &db, total, dir.path());
 
