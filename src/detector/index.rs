@@ -423,7 +423,8 @@ impl CandidateIndex {
                 f64::from_bits(cached.shingles.load(Ordering::Relaxed)),
             )
         } else {
-            let sum = |keys: &[u32]| -> f64 { keys.iter().map(|k| ln_count(self.df.get(*k))).sum() };
+            let sum =
+                |keys: &[u32]| -> f64 { keys.iter().map(|k| ln_count(self.df.get(*k))).sum() };
             let (n, s) = (sum(&f.narrative), sum(&f.shingles));
             cached.narrative.store(n.to_bits(), Ordering::Relaxed);
             cached.shingles.store(s.to_bits(), Ordering::Relaxed);
