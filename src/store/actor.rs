@@ -112,7 +112,9 @@ impl Command {
 }
 
 /// Opens the store on a new thread and runs the loop there; returns once
-/// the store is migrated and its index loaded (or failed to be).
+/// the store is opened and migrated (or failed to be). The thread then
+/// loads the grouping window before taking its first command: commands
+/// sent meanwhile wait in the queue, and readers answer at once.
 pub(super) fn spawn(
     path: PathBuf,
     grouping: impl Into<Settings>,
@@ -122,9 +124,14 @@ pub(super) fn spawn(
     let grouping: Settings = grouping.into();
     let handle = std::thread::Builder::new()
         .name("feedfold-writer".into())
-        .spawn(move || match Writer::open(&path, grouping) {
-            Ok(writer) => {
+        .spawn(move || match Writer::open_unloaded(&path, grouping) {
+            Ok(mut writer) => {
                 let _ = ready_tx.send(Ok(()));
+                if let Err(e) = writer.ensure_loaded() {
+                    // Documents fail until a load succeeds (each batch
+                    // tries again); other commands do not need it.
+                    tracing::error!(error = %e, "loading the grouping window failed");
+                }
                 run(writer, rx);
             }
             Err(e) => {

@@ -357,7 +357,9 @@ impl WriterThread {
 
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
-    /// it is migrated and its candidate index is loaded.
+    /// it is migrated. The writer thread then loads its grouping window
+    /// (the candidate index and the events) before it takes the first
+    /// command; commands sent meanwhile wait in its queue.
     pub fn open(
         path: &Path,
         grouping: impl Into<Settings>,

@@ -316,10 +316,11 @@ impl Writer {
         outcomes: &[ArticleOutcome],
         now: DateTime<Utc>,
     ) -> Result<ArticlesReport, StoreError> {
+        self.ensure_loaded()?;
         let result = self.store_articles_tx(outcomes, now);
         if result.is_err() {
             // The index may hold what was rolled back.
-            if let Err(e) = self.window.reload(&self.conn) {
+            if let Err(e) = self.reload() {
                 tracing::error!(error = %e, "reloading the candidate index failed");
             }
         }

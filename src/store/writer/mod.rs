@@ -57,6 +57,9 @@ pub struct Writer {
     conn: Connection,
     window: Window,
     full_text: FullTextSettings,
+    /// Whether the window holds what the store does (see
+    /// [`Writer::open_unloaded`]).
+    loaded: bool,
 }
 
 /// One document of a batch, with the poll that fetched it (the daemon)
@@ -72,15 +75,42 @@ impl Writer {
     /// Opens the store and loads the index with the entries of the window
     /// before the newest stored entry.
     pub fn open(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
-        let conn = open_writer_connection(path)?;
-        let mut w = Writer {
-            conn,
+        let mut w = Writer::open_unloaded(path, grouping)?;
+        w.ensure_loaded()?;
+        Ok(w)
+    }
+
+    /// Opens (and migrates) the store without loading the grouping window
+    /// yet: the first call that groups loads it (see
+    /// [`Writer::ensure_loaded`]). The daemon's writer thread opens the
+    /// store so, answers that it is ready, and loads the window before
+    /// taking its first command, so a restart answers at once however
+    /// many entries the window holds.
+    pub fn open_unloaded(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
+        Ok(Writer {
+            conn: open_writer_connection(path)?,
             window: Window::new(grouping.into()),
             full_text: FullTextSettings::default(),
-        };
-        w.reload()?;
-        tracing::debug!(indexed = w.window.detector().len(), "writer ready");
-        Ok(w)
+            loaded: false,
+        })
+    }
+
+    /// Loads the grouping window (the entries dated within the window
+    /// before the newest stored entry, and their events) unless it holds
+    /// what the store does.
+    pub fn ensure_loaded(&mut self) -> Result<(), StoreError> {
+        if self.loaded {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        self.reload()?;
+        tracing::info!(
+            entries = self.window.detector().len(),
+            events = self.window.detector().events().len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "grouping window loaded"
+        );
+        Ok(())
     }
 
     /// Closes the store, letting SQLite update its statistics.
@@ -118,6 +148,14 @@ impl Writer {
         docs: &[Document<'_>],
         now: DateTime<Utc>,
     ) -> Vec<Result<IngestReport, StoreError>> {
+        if let Err(e) = self.ensure_loaded() {
+            // Nothing is stored without the window: the documents fail
+            // (a poll is retried), and the next batch tries again.
+            let mut results: Vec<_> = (1..docs.len()).map(|_| Err(e.duplicate())).collect();
+            results.insert(0, Err(e));
+            results.truncate(docs.len());
+            return results;
+        }
         let results = match self.batch_tx(docs, now) {
             Ok(results) => {
                 self.truncate_wal_if_large();
@@ -188,6 +226,7 @@ impl Writer {
             conn,
             window,
             full_text,
+            ..
         } = self;
         let mut tx = conn.transaction()?;
         // Entries with ids above this are not in the full-text index yet.
@@ -247,9 +286,12 @@ impl Writer {
         Ok(results)
     }
 
-    /// Empties the index and reloads the window before the newest stored entry.
+    /// Empties the index and reloads the window before the newest stored
+    /// entry (on failure, the next call that groups tries again).
     fn reload(&mut self) -> Result<(), StoreError> {
-        self.window.reload(&self.conn)
+        let loaded = self.window.reload(&self.conn);
+        self.loaded = loaded.is_ok();
+        loaded
     }
 }
 

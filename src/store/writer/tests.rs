@@ -152,6 +152,48 @@ fn a_failing_document_of_a_batch_is_rolled_back_alone() {
 }
 
 /// A feed of one summary entry (`guid`) linking to `link`.
+#[test]
+fn a_store_opened_without_its_window_loads_it_before_grouping() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let text = "Dock workers in Rotterdam walked out on Monday over pay, halting container traffic at Europe's biggest port for the first time since 2002.";
+    let mut w = Writer::open(&path, GroupingConfig::default()).expect("store opens");
+    let stored = w.ingest_batch(&[&feed("a", &[("a1", text)])], Utc::now());
+    assert!(stored[0].is_ok(), "{stored:?}");
+    w.close();
+    // Opened as the daemon's writer thread opens it: nothing loaded yet.
+    let mut w = Writer::open_unloaded(&path, GroupingConfig::default()).expect("store opens");
+    assert_eq!(w.window.detector().len(), 0);
+    // The first document loads the window, and its copy joins the stored
+    // story instead of starting one.
+    let results = w.ingest_batch(&[&feed("c", &[("c1", text)])], Utc::now());
+    assert_eq!(
+        results[0].as_ref().map(|r| r.joined).ok(),
+        Some(1),
+        "{results:?}"
+    );
+    assert_eq!(w.window.detector().len(), 2);
+    assert_eq!(count(&w.conn, "SELECT count(*) FROM stories"), 1);
+    // A load that fails is tried again by the next document: the
+    // documents fail meanwhile, and nothing stored is lost.
+    w.loaded = false;
+    w.conn
+        .execute_batch("ALTER TABLE entries RENAME TO entries_away")
+        .expect("hide the entries");
+    let failed = w.ingest_batch(&[&feed("d", &[("d1", text)])], Utc::now());
+    assert!(failed[0].is_err(), "{failed:?}");
+    w.conn
+        .execute_batch("ALTER TABLE entries_away RENAME TO entries")
+        .expect("restore the entries");
+    let results = w.ingest_batch(&[&feed("d", &[("d1", text)])], Utc::now());
+    assert_eq!(
+        results[0].as_ref().map(|r| r.joined).ok(),
+        Some(1),
+        "{results:?}"
+    );
+    assert_eq!(count(&w.conn, "SELECT count(*) FROM entries"), 3);
+}
+
 fn summary_feed(guid: &str, link: &str) -> NormalizedFeed {
     let xml = format!(
         "<rss version=\"2.0\"><channel><title>s</title><link>https://s.test/</link>\
