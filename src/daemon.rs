@@ -242,6 +242,14 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
             return Err(e.into());
         }
     };
+    // The store answers readers already; the writer loads its grouping
+    // window now rather than when the first poll's entries arrive.
+    let loading = s.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = loading.load_window().await {
+            tracing::error!(error = %chain(&e), "loading the grouping window failed (retried with the next document)");
+        }
+    });
     let count = s.synced.active.len();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (control_tx, control_rx) = mpsc::channel(4);

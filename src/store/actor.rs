@@ -77,6 +77,8 @@ pub(super) enum Command {
     ActiveFeeds { reply: Reply<Vec<Subscription>> },
     /// A round trip, to prove the writer is alive.
     Ping { reply: Reply<()> },
+    /// Load the grouping window now, unless it is loaded.
+    LoadWindow { reply: Reply<()> },
     /// Set what the writer does about full text.
     SetFullText {
         settings: Box<FullTextSettings>,
@@ -112,9 +114,9 @@ impl Command {
 }
 
 /// Opens the store on a new thread and runs the loop there; returns once
-/// the store is opened and migrated (or failed to be). The thread then
-/// loads the grouping window before taking its first command: commands
-/// sent meanwhile wait in the queue, and readers answer at once.
+/// the store is opened and migrated (or failed to be). The grouping
+/// window is loaded by the first command that groups, or by
+/// [`Command::LoadWindow`].
 pub(super) fn spawn(
     path: PathBuf,
     grouping: impl Into<Settings>,
@@ -125,13 +127,8 @@ pub(super) fn spawn(
     let handle = std::thread::Builder::new()
         .name("feedfold-writer".into())
         .spawn(move || match Writer::open_unloaded(&path, grouping) {
-            Ok(mut writer) => {
+            Ok(writer) => {
                 let _ = ready_tx.send(Ok(()));
-                if let Err(e) = writer.ensure_loaded() {
-                    // Documents fail until a load succeeds (each batch
-                    // tries again); other commands do not need it.
-                    tracing::error!(error = %e, "loading the grouping window failed");
-                }
                 run(writer, rx);
             }
             Err(e) => {
@@ -238,6 +235,9 @@ fn handle(writer: &mut Writer, cmd: Command) {
         }
         Command::Ping { reply } => {
             let _ = reply.send(Ok(()));
+        }
+        Command::LoadWindow { reply } => {
+            let _ = reply.send(writer.ensure_loaded());
         }
         Command::SetFullText { settings, reply } => {
             let _ = reply.send(writer.set_full_text(*settings));

@@ -357,9 +357,10 @@ impl WriterThread {
 
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
-    /// it is migrated. The writer thread then loads its grouping window
-    /// (the candidate index and the events) before it takes the first
-    /// command; commands sent meanwhile wait in its queue.
+    /// it is migrated. The grouping window (the candidate index and the
+    /// events) is loaded by the first document stored, or by
+    /// [`Store::load_window`]: opening takes the same time whatever the
+    /// window holds.
     pub fn open(
         path: &Path,
         grouping: impl Into<Settings>,
@@ -526,5 +527,13 @@ impl Store {
     /// A round trip through the writer: proves it is alive and not stuck.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.ask(|reply| Command::Ping { reply }).await
+    }
+
+    /// Has the writer load its grouping window now (the entries dated
+    /// within the window before the newest stored entry, and their
+    /// events) unless it holds it: what the first document stored would
+    /// otherwise wait for. Commands sent meanwhile wait in the queue.
+    pub async fn load_window(&self) -> Result<(), StoreError> {
+        self.ask(|reply| Command::LoadWindow { reply }).await
     }
 }

@@ -17,9 +17,8 @@
 //! carried by several feeds. They go through the real pipeline
 //! (`pipeline::ingest_sources` with `Source::File`), grouping on, as
 //! `feedfold ingest` runs it. Opening the store (until `Store::open`
-//! returns: the daemon answers from then on), the writer's loading of the
-//! grouping window (until it answers a first command) and closing it are
-//! timed separately.
+//! returns: the daemon answers from then on), loading the grouping window
+//! (`Store::load_window`) and closing it are timed separately.
 //!
 //! Run: `cargo bench --bench growth` (building the 1M store the first time
 //! takes a few minutes); `-- --quick` for stores of 10,000 and 100,000;
@@ -161,8 +160,7 @@ fn measure(pool: &Pool, size: usize, total: usize, rt: &tokio::runtime::Runtime)
     let started = Instant::now();
     let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("open the store");
     let open_s = started.elapsed().as_secs_f64();
-    // The writer loads the window before it answers its first command.
-    rt.block_on(store.ping()).expect("the writer answers");
+    rt.block_on(store.load_window()).expect("the window loads");
     let loaded_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -82,10 +82,8 @@ impl Writer {
 
     /// Opens (and migrates) the store without loading the grouping window
     /// yet: the first call that groups loads it (see
-    /// [`Writer::ensure_loaded`]). The daemon's writer thread opens the
-    /// store so, answers that it is ready, and loads the window before
-    /// taking its first command, so a restart answers at once however
-    /// many entries the window holds.
+    /// [`Writer::ensure_loaded`]). The store's writer thread opens it so:
+    /// a restart answers at once however many entries the window holds.
     pub fn open_unloaded(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
         Ok(Writer {
             conn: open_writer_connection(path)?,
