@@ -115,7 +115,9 @@
 //! restarts resume where they left off; stories and events with the
 //! figures of each join. The writer's candidate index and event centroids
 //! ([`store::window`]) are a cache of the stored features of the grouping
-//! window, rebuilt from the store when it opens and after a failed batch.
+//! window, rebuilt from the store after a failed batch and, after the store
+//! opens, before the first document is grouped (the daemon asks for it as
+//! soon as its server is up: opening does not wait for it).
 //! The full-text index (`entries_fts`) gets each transaction's new entries
 //! in one statement from the writer; triggers follow updates and deletes.
 //!
