@@ -215,6 +215,12 @@ impl Detector {
         self.index.evict_before(time)
     }
 
+    /// Forgets the events whose latest story is dated before `time` (the
+    /// index keeps their entries); returns how many.
+    pub fn forget_events_before(&mut self, time: i64) -> usize {
+        self.events.evict_before(time)
+    }
+
     /// Removes an entry from the index (its words stop counting), if it is
     /// there.
     pub fn remove(&mut self, id: i64) -> Option<Indexed> {

@@ -6,7 +6,8 @@
 //! writer opens (the window before the newest stored entry), extended to
 //! older days when an older entry arrives ([`Window::cover`]), trimmed when
 //! it grows past [`EVICT_ABOVE`] entries, and reloaded after a failed
-//! document. The events of the loaded stories are rebuilt with them (each
+//! document. Events are forgotten sooner: two event windows behind the
+//! newest entry (see `Window::insert`). The events of the loaded stories are rebuilt with them (each
 //! story's first loaded entry adds the story, later ones their vectors).
 //! Reads only; the writer applies the detector's decisions.
 
@@ -34,7 +35,12 @@ pub struct Window {
     /// Entries left out of loads: those being placed again (their text
     /// changed), until they are.
     excluded: BTreeSet<i64>,
+    /// Events whose last story is dated before this were forgotten.
+    events_cut: i64,
 }
+
+/// How far the events' cut moves before events are forgotten again.
+const EVENTS_CUT_STEP: i64 = 3600;
 
 impl Window {
     /// An empty window (call [`Window::reload`] to fill it).
@@ -44,6 +50,7 @@ impl Window {
             covered_from: i64::MAX,
             high_water: i64::MIN,
             excluded: BTreeSet::new(),
+            events_cut: i64::MIN,
         }
     }
 
@@ -92,6 +99,28 @@ impl Window {
         self.excluded.remove(&id);
         self.high_water = self.high_water.max(entry.time);
         self.detector.insert(id, entry);
+        self.forget_old_events();
+    }
+
+    /// Forgets the events whose last story is dated more than two event
+    /// windows before the newest entry: only an entry dated over a window
+    /// before the newest could still join one, and a store opened anew
+    /// loads none of them either. Every event sharing a word with a new
+    /// story is looked at, so events kept long after they can be joined
+    /// (the index keeps entries until it holds [`EVICT_ABOVE`]) made
+    /// placement slower as the days went by. The cut moves in steps of
+    /// [`EVENTS_CUT_STEP`], at entries, so placement depends only on the
+    /// entries and their order.
+    fn forget_old_events(&mut self) {
+        let window = self.detector.events_config().window_seconds();
+        let cut = self.high_water.saturating_sub(window.saturating_mul(2));
+        if cut >= self.events_cut.saturating_add(EVENTS_CUT_STEP) {
+            let n = self.detector.forget_events_before(cut);
+            self.events_cut = cut;
+            if n > 0 {
+                tracing::debug!(forgotten = n, "events past the window forgotten");
+            }
+        }
     }
 
     /// The detector, to record events.
@@ -132,6 +161,7 @@ impl Window {
     fn load(&mut self, conn: &Connection) -> Result<(), StoreError> {
         self.detector.clear();
         self.covered_from = i64::MAX;
+        self.events_cut = i64::MIN;
         let newest: Option<String> =
             conn.query_row("SELECT max(published) FROM entries", [], |r| r.get(0))?;
         match newest.as_deref().and_then(parse_time) {
@@ -153,6 +183,7 @@ impl Window {
         self.detector.clear();
         self.covered_from = i64::MIN;
         self.high_water = i64::MIN;
+        self.events_cut = i64::MIN;
     }
 
     /// Makes sure the index holds every stored entry that could match an
@@ -401,6 +432,45 @@ mod tests {
             assert!(matches!(result, Some(Ok(_))), "{result:?}");
         }
         w.close();
+    }
+
+    #[test]
+    fn events_two_windows_behind_the_newest_entry_are_forgotten_and_late_entries_forget_none() {
+        use crate::detector::features::extract;
+        use crate::detector::{Indexed, Settings};
+        let day = 86_400;
+        let mut w = super::Window::new(Settings::default());
+        let add = |w: &mut super::Window, id: i64, time: i64, text: &str| {
+            let features = extract("title", text);
+            let vector = w.detector().story_vector(&features);
+            w.detector_mut().add_story_to_event(id, id, vector, time);
+            w.insert(
+                id,
+                Indexed {
+                    feed_id: id,
+                    outlet: id,
+                    link: 0,
+                    story_id: id,
+                    time,
+                    features,
+                },
+            );
+        };
+        add(&mut w, 1, 0, QUAKE);
+        add(&mut w, 2, day, WHEAT);
+        // An entry dated long before the newest forgets nothing.
+        add(&mut w, 3, -20 * day, STRIKE);
+        assert_eq!(w.detector().events().len(), 3);
+        // Seven days on, the quake's event (six days behind: two event
+        // windows) is forgotten; the wheat's is not yet.
+        add(&mut w, 4, 7 * day, STRIKE);
+        let events = w.detector();
+        assert_eq!(events.event_of(1), None);
+        assert_eq!(events.event_of(3), None);
+        assert_eq!(events.event_of(2), Some(2));
+        assert_eq!(events.event_of(4), Some(4));
+        // The index keeps every entry.
+        assert_eq!(events.len(), 4);
     }
 
     #[test]
