@@ -88,9 +88,12 @@ struct Started {
 
 async fn start(config: &Config, options: &DaemonOptions) -> Result<Started, DaemonError> {
     let (database, grouping) = (options.database.clone(), config.settings());
-    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
-        .await
-        .map_err(|_| DaemonError::Task)??;
+    // The grouping window is loaded at the first fetched document: a cycle
+    // of 304s never needs it.
+    let (store, writer) =
+        tokio::task::spawn_blocking(move || Store::open_deferred(&database, grouping))
+            .await
+            .map_err(|_| DaemonError::Task)??;
     let fetcher = Fetcher::new(&config.http)?;
     let articles = HttpFetcher::new(&config.http)?;
     store

@@ -362,7 +362,29 @@ impl Store {
         path: &Path,
         grouping: impl Into<Settings>,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping.into())?;
+        let (tx, handle) = actor::spawn(
+            path.to_path_buf(),
+            grouping.into(),
+            actor::WindowLoad::AtOpen,
+        )?;
+        Ok((Store { tx }, WriterThread { handle }))
+    }
+
+    /// [`Store::open`] for the daemon: returns once the database is
+    /// migrated, and the writer loads the candidate index only before the
+    /// first command that groups or places entries (a document to store,
+    /// `regroup`, `prune`, articles to place again). A poll cycle in which
+    /// every feed answers 304 never loads it. A failure to load it is the
+    /// error of that command, and the next one tries again.
+    pub fn open_deferred(
+        path: &Path,
+        grouping: impl Into<Settings>,
+    ) -> Result<(Store, WriterThread), StoreError> {
+        let (tx, handle) = actor::spawn(
+            path.to_path_buf(),
+            grouping.into(),
+            actor::WindowLoad::OnDemand,
+        )?;
         Ok((Store { tx }, WriterThread { handle }))
     }
 
