@@ -22,9 +22,11 @@
 //! - cycle B: every feed answers 304.
 //!
 //! For each cycle it prints the wall time and, for the daemon process, the
-//! CPU seconds (user + sys) and peak RSS from `wait4(2)`'s rusage
-//! (`ru_utime`, `ru_stime`, `ru_maxrss`), next to the targets (all-304
-//! cycle under 10 s of CPU; peak RSS under 150 MB), and the daemon's own
+//! CPU seconds (user + sys) from `wait4(2)`'s rusage (`ru_utime`,
+//! `ru_stime`) and its peak RSS (`VmHWM` in `/proc/PID/status`, read while
+//! it runs: `ru_maxrss` counts the bench's own memory at the spawn too, 461
+//! MB after cycle A's documents), next to the targets of issue #14 (all-304
+//! cycle under 5 s of CPU; peak RSS under 150 MB), and the daemon's own
 //! summary line.
 //!
 //! Run: `cargo bench --bench poll_cycle`; `-- --quick` for 1,000 feeds
@@ -226,7 +228,15 @@ struct Usage {
     wall: f64,
     cpu_user: f64,
     cpu_sys: f64,
+    /// `ru_maxrss`: on Linux it counts the bench process's own resident
+    /// set at the spawn too (the child's accounting starts from the
+    /// parent's memory map before `exec`), so it is at least this
+    /// process's size.
     max_rss_mb: f64,
+    /// The daemon's own peak: its `VmHWM`, read from `/proc` every 50 ms
+    /// while it runs (the last reading before it exits; `ru_maxrss` if it
+    /// exited before the first reading).
+    hwm_mb: f64,
     code: i32,
     stdout: String,
 }
@@ -253,6 +263,23 @@ fn measured(cmd: &mut Command) -> Usage {
         s
     });
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // VmHWM only grows; the last reading is the peak (a zombie has none).
+    let status_path = format!("/proc/{pid}/status");
+    let sampler = std::thread::spawn(move || {
+        let mut hwm_kb = 0u64;
+        while let Ok(text) = std::fs::read_to_string(&status_path) {
+            let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            else {
+                break;
+            };
+            hwm_kb = hwm_kb.max(kb);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        hwm_kb
+    });
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero rusage is a valid value to be overwritten.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -270,6 +297,10 @@ fn measured(cmd: &mut Command) -> Usage {
         cpu_user: timeval(usage.ru_utime),
         cpu_sys: timeval(usage.ru_stime),
         max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        hwm_mb: match sampler.join().unwrap_or_default() {
+            0 => usage.ru_maxrss as f64 / 1024.0,
+            kb => kb as f64 / 1024.0,
+        },
         code,
         stdout: reader.join().unwrap_or_default(),
     }
@@ -401,10 +432,11 @@ fn main() {
         let (ok, not_modified, other, connections) = counts.take();
         let cpu = usage.cpu_user + usage.cpu_sys;
         println!(
-            "poll_cycle: cycle {cycle} ({what}): wall {:.1} s, CPU {cpu:.1} s (user {:.1} + sys {:.1}), peak RSS {:.0} MB (rusage of the daemon process via wait4: ru_utime, ru_stime, ru_maxrss); server answered {ok}x200, {not_modified}x304, {other} other on {connections} new connections; exit {}",
+            "poll_cycle: cycle {cycle} ({what}): wall {:.1} s, CPU {cpu:.1} s (user {:.1} + sys {:.1}; rusage of the daemon process via wait4), peak RSS {:.0} MB (the daemon's VmHWM; wait4's ru_maxrss says {:.0} MB, which counts this bench's own memory at the spawn); server answered {ok}x200, {not_modified}x304, {other} other on {connections} new connections; exit {}",
             usage.wall,
             usage.cpu_user,
             usage.cpu_sys,
+            usage.hwm_mb,
             usage.max_rss_mb,
             usage.code
         );
@@ -414,13 +446,13 @@ fn main() {
         );
         let targets = if cycle == "B" {
             format!(
-                "CPU {} 10 s target, peak RSS {} 150 MB target",
-                if cpu < 10.0 {
+                "CPU {} 5 s target, peak RSS {} 150 MB target",
+                if cpu < 5.0 {
                     "meets the <"
                 } else {
                     "MISSES the <"
                 },
-                if usage.max_rss_mb < 150.0 {
+                if usage.hwm_mb < 150.0 {
                     "meets the <"
                 } else {
                     "MISSES the <"
@@ -429,7 +461,7 @@ fn main() {
         } else {
             format!(
                 "peak RSS {} 150 MB target",
-                if usage.max_rss_mb < 150.0 {
+                if usage.hwm_mb < 150.0 {
                     "meets the <"
                 } else {
                     "MISSES the <"
