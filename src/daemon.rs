@@ -88,9 +88,12 @@ struct Started {
 
 async fn start(config: &Config, options: &DaemonOptions) -> Result<Started, DaemonError> {
     let (database, grouping) = (options.database.clone(), config.settings());
-    let (store, writer) = tokio::task::spawn_blocking(move || Store::open(&database, grouping))
-        .await
-        .map_err(|_| DaemonError::Task)??;
+    // The grouping window is loaded at the first fetched document: a cycle
+    // of 304s never needs it.
+    let (store, writer) =
+        tokio::task::spawn_blocking(move || Store::open_deferred(&database, grouping))
+            .await
+            .map_err(|_| DaemonError::Task)??;
     let fetcher = Fetcher::new(&config.http)?;
     let articles = HttpFetcher::new(&config.http)?;
     store
@@ -242,14 +245,6 @@ pub async fn run(config: Config, options: DaemonOptions) -> Result<(), DaemonErr
             return Err(e.into());
         }
     };
-    // The store answers readers already; the writer loads its grouping
-    // window now rather than when the first poll's entries arrive.
-    let loading = s.store.clone();
-    tokio::spawn(async move {
-        if let Err(e) = loading.load_window().await {
-            tracing::error!(error = %chain(&e), "loading the grouping window failed (retried with the next document)");
-        }
-    });
     let count = s.synced.active.len();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (control_tx, control_rx) = mpsc::channel(4);

@@ -20,11 +20,13 @@ pub struct StoreSession {
 
 impl StoreSession {
     /// Opens (creating if needed) the store at `path` with the config's
-    /// grouping settings.
+    /// grouping settings. The grouping window is loaded before the first
+    /// command that needs it ([`Store::open_deferred`]): `feeds add`,
+    /// `opml import` and `migrate` never load it.
     pub fn open(path: &Path, config: &Config) -> Result<StoreSession> {
         let rt = super::runtime()?;
         // Every error of opening a store names it.
-        let (store, writer) = Store::open(path, config.settings())?;
+        let (store, writer) = Store::open_deferred(path, config.settings())?;
         Ok(StoreSession {
             rt,
             store: Some(store),

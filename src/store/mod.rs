@@ -357,15 +357,35 @@ impl WriterThread {
 
 impl Store {
     /// Opens the database at `path` on a new writer thread and waits until
-    /// it is migrated. The grouping window (the candidate index and the
-    /// events) is loaded by the first document stored, or by
-    /// [`Store::load_window`]: opening takes the same time whatever the
-    /// window holds.
+    /// it is migrated and its grouping window (the candidate index and the
+    /// events) is loaded.
     pub fn open(
         path: &Path,
         grouping: impl Into<Settings>,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping.into())?;
+        let (tx, handle) = actor::spawn(
+            path.to_path_buf(),
+            grouping.into(),
+            actor::WindowLoad::AtOpen,
+        )?;
+        Ok((Store { tx }, WriterThread { handle }))
+    }
+
+    /// [`Store::open`] for the daemon: returns once the database is
+    /// migrated, and the writer loads the candidate index only before the
+    /// first command that groups or places entries (a document to store,
+    /// `regroup`, `prune`, articles to place again). A poll cycle in which
+    /// every feed answers 304 never loads it. A failure to load it is the
+    /// error of that command, and the next one tries again.
+    pub fn open_deferred(
+        path: &Path,
+        grouping: impl Into<Settings>,
+    ) -> Result<(Store, WriterThread), StoreError> {
+        let (tx, handle) = actor::spawn(
+            path.to_path_buf(),
+            grouping.into(),
+            actor::WindowLoad::OnDemand,
+        )?;
         Ok((Store { tx }, WriterThread { handle }))
     }
 
@@ -529,10 +549,11 @@ impl Store {
         self.ask(|reply| Command::Ping { reply }).await
     }
 
-    /// Has the writer load its grouping window now (the entries dated
-    /// within the window before the newest stored entry, and their
-    /// events) unless it holds it: what the first document stored would
-    /// otherwise wait for. Commands sent meanwhile wait in the queue.
+    /// Has the writer of a store opened with [`Store::open_deferred`] load
+    /// its grouping window now (the entries dated within the window before
+    /// the newest stored entry, and their events) unless it holds it: what
+    /// the first document stored would otherwise wait for. Commands sent
+    /// meanwhile wait in the queue.
     pub async fn load_window(&self) -> Result<(), StoreError> {
         self.ask(|reply| Command::LoadWindow { reply }).await
     }

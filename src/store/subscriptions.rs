@@ -491,6 +491,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_store_opened_for_the_daemon_records_304s_and_groups_documents() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let text = "Dock workers in Rotterdam walked out over pay, halting container traffic at Europe's biggest port for a day.";
+        let ids: Vec<i64> = {
+            let (store, writer) = Store::open(&path, GroupingConfig::default()).expect("open");
+            let s = store
+                .sync_config_feeds(vec![spec("http://h/a"), spec("http://h/b")])
+                .await
+                .expect("sync");
+            let ids = s.active.iter().map(|a| a.id).collect::<Vec<_>>();
+            let a = store
+                .record_poll(fetched(ids[0], "a", text))
+                .await
+                .expect("a");
+            assert_eq!(a.report().map(|r| r.new), Some(1), "{a:?}");
+            drop(store);
+            writer.join();
+            ids
+        };
+        let (store, writer) = Store::open_deferred(&path, GroupingConfig::default()).expect("open");
+        // A 304 is recorded without the window.
+        let poll = Poll {
+            subscription: ids[0],
+            checked_at: Utc::now(),
+            policy: PollingConfig::default().policy(None, 1),
+            record: PollRecord::NotModified {
+                etag: Some("\"a2\"".into()),
+                hints: Hints::default(),
+                moved_to: None,
+            },
+        };
+        let r = store.record_poll(poll).await.expect("304");
+        let Recorded::NotModified { subscription } = r else {
+            panic!("not recorded as 304: {r:?}");
+        };
+        assert_eq!(subscription.validators.etag.as_deref(), Some("\"a2\""));
+        // b's copy of a's story joins it.
+        let b = store
+            .record_poll(fetched(ids[1], "b", text))
+            .await
+            .expect("b");
+        let report = b.report().expect("b was stored");
+        assert_eq!((report.new, report.joined), (1, 1), "{b:?}");
+        drop(store);
+        writer.join();
+        let conn = Connection::open(&path).expect("open");
+        let stories: i64 = conn
+            .query_row("SELECT count(DISTINCT story_id) FROM entries", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(stories, 1);
+    }
+
+    #[tokio::test]
     async fn failures_back_off_and_count_and_retry_after_is_honoured() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, writer) =

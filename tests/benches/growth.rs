@@ -16,9 +16,10 @@
 //! 24 hours (so grouping joins them) and the rest are new stories, some
 //! carried by several feeds. They go through the real pipeline
 //! (`pipeline::ingest_sources` with `Source::File`), grouping on, as
-//! `feedfold ingest` runs it. Opening the store (until `Store::open`
-//! returns: the daemon answers from then on), loading the grouping window
-//! (`Store::load_window`) and closing it are timed separately.
+//! `feedfold ingest` runs it. Opening the store as the daemon does (until
+//! `Store::open_deferred` returns: the daemon answers from then on),
+//! loading the grouping window (`Store::load_window`) and closing it are
+//! timed separately.
 //!
 //! Run: `cargo bench --bench growth` (building the 1M store the first time
 //! takes a few minutes); `-- --quick` for stores of 10,000 and 100,000;
@@ -158,7 +159,8 @@ fn measure(pool: &Pool, size: usize, total: usize, rt: &tokio::runtime::Runtime)
     let files = write_batch(pool, &db, total, dir.path());
 
     let started = Instant::now();
-    let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("open the store");
+    let (store, writer) =
+        Store::open_deferred(&db, GroupingConfig::default()).expect("open the store");
     let open_s = started.elapsed().as_secs_f64();
     rt.block_on(store.load_window()).expect("the window loads");
     let loaded_s = started.elapsed().as_secs_f64();

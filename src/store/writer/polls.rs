@@ -6,7 +6,12 @@
 //! the next check the scheduler's [`Policy`] decides from the feed's stored
 //! publishing rate, so the stored entries, the validators and the next
 //! check time always agree. Other outcomes (304, 410, failures) are
-//! recorded on their own ([`Writer::record_poll`]).
+//! recorded without a document: those waiting at the writer together, in
+//! one transaction, each in a savepoint of its own
+//! ([`Writer::record_polls`]), so a cycle of 10,000 answers of 304 is not
+//! 10,000 commits. None of these needs the grouping window: the daemon's
+//! writer opens without it and loads it before the first document
+//! (`Writer::open_unloaded`).
 
 use std::time::Duration;
 
@@ -77,69 +82,22 @@ impl Writer {
 
     /// Records a poll that brought no document (304, 410, a failure).
     pub fn record_poll(&mut self, poll: Poll) -> Result<Recorded, StoreError> {
-        let Poll {
-            subscription: id,
-            checked_at: now,
-            policy,
-            record,
-        } = poll;
-        let Some(cur) = current(&self.conn, id)? else {
-            return Ok(Recorded::Unsubscribed);
-        };
-        let now_s = format_time(now);
-        match record {
-            PollRecord::Modified { .. } => Err(StoreError::Internal(
-                "a fetched document reached the single-poll path",
-            )),
-            PollRecord::NotModified {
-                etag,
-                hints,
-                moved_to,
-            } => {
-                let plan = policy.after_not_modified(now, cur.interval, &hints);
-                let tx = self.conn.transaction()?;
-                tx.prepare_cached(
-                    "UPDATE subscriptions SET next_check_at = ?2, current_interval = ?3, etag = coalesce(?4, etag),
-                            last_check_at = ?5, last_success_at = ?5, last_status = 304, error_count = 0
-                      WHERE id = ?1",
-                )?.execute(
-                    params![id, format_time(plan.next_check_at), secs(plan.interval), etag, now_s],
-                )?;
-                if let Some(to) = &moved_to {
-                    move_to(&tx, id, cur.feed_id, &cur.url, to)?;
-                }
-                tx.commit()?;
-                Ok(match self.subscription(id)? {
-                    Some(subscription) => Recorded::NotModified { subscription },
-                    None => Recorded::Unsubscribed,
-                })
-            }
-            PollRecord::Gone => {
-                self.conn.prepare_cached(
-                    "UPDATE subscriptions SET gone_at = ?2, next_check_at = NULL, last_check_at = ?2,
-                            last_status = 410, last_error = 'gone (410): no longer polled', last_error_at = ?2
-                      WHERE id = ?1",
-                )?.execute(params![id, now_s])?;
-                tracing::warn!(url = %redact_credentials(&cur.url), "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
-                Ok(Recorded::Gone)
-            }
-            PollRecord::Failed {
-                error,
-                status,
-                retry_after,
-            } => {
-                fail(
-                    &self.conn,
-                    id,
-                    &cur,
-                    &policy,
-                    now,
-                    &error,
-                    status,
-                    retry_after,
-                )?;
-                self.failed(id, error, false)
-            }
+        self.record_polls(vec![poll])
+            .pop()
+            .unwrap_or(Err(StoreError::Internal("a recorded poll gave no result")))
+    }
+
+    /// Records polls that brought no document (304, 410, failures) in one
+    /// transaction, each in a savepoint of its own: a poll whose writes
+    /// fail is rolled back alone and answered with its error, and the
+    /// others are recorded. The answers come after the commit (if it fails,
+    /// every poll of the batch gets its error). One result per poll, in
+    /// order.
+    pub fn record_polls(&mut self, polls: Vec<Poll>) -> Vec<Result<Recorded, StoreError>> {
+        let n = polls.len();
+        match record_in_one_transaction(&mut self.conn, polls) {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(e.duplicate())).collect(),
         }
     }
 
@@ -160,7 +118,7 @@ impl Writer {
             None,
             None,
         )?;
-        self.failed(poll.id, message, true)
+        failed(&self.conn, poll.id, message, true)
     }
 
     /// The answer for a stored document's poll.
@@ -178,20 +136,104 @@ impl Writer {
         })
     }
 
-    fn failed(&self, id: i64, error: String, storing: bool) -> Result<Recorded, StoreError> {
-        Ok(match self.subscription(id)? {
-            Some(subscription) => Recorded::Failed {
-                error,
-                storing,
-                subscription,
-            },
-            None => Recorded::Unsubscribed,
-        })
-    }
-
     fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
         Ok(load(&self.conn, Some(id))?.pop())
     }
+}
+
+/// [`Writer::record_polls`]: every poll in a savepoint of its own, in one
+/// transaction. Fails only if the transaction itself fails.
+fn record_in_one_transaction(
+    conn: &mut Connection,
+    polls: Vec<Poll>,
+) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
+    let mut tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(polls.len());
+    for poll in polls {
+        let sp = tx.savepoint()?;
+        let result = record_one(&sp, poll);
+        if result.is_ok() {
+            sp.commit()?;
+        }
+        // Dropping the savepoint uncommitted rolls its writes back.
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+/// Records one poll that brought no document through `conn` (a savepoint).
+fn record_one(conn: &Connection, poll: Poll) -> Result<Recorded, StoreError> {
+    let Poll {
+        subscription: id,
+        checked_at: now,
+        policy,
+        record,
+    } = poll;
+    let Some(cur) = current(conn, id)? else {
+        return Ok(Recorded::Unsubscribed);
+    };
+    let now_s = format_time(now);
+    match record {
+        PollRecord::Modified { .. } => Err(StoreError::Internal(
+            "a fetched document reached the single-poll path",
+        )),
+        PollRecord::NotModified {
+            etag,
+            hints,
+            moved_to,
+        } => {
+            let plan = policy.after_not_modified(now, cur.interval, &hints);
+            conn.prepare_cached(
+                "UPDATE subscriptions SET next_check_at = ?2, current_interval = ?3, etag = coalesce(?4, etag),
+                        last_check_at = ?5, last_success_at = ?5, last_status = 304, error_count = 0
+                  WHERE id = ?1",
+            )?
+            .execute(params![id, format_time(plan.next_check_at), secs(plan.interval), etag, now_s])?;
+            if let Some(to) = &moved_to {
+                move_to(conn, id, cur.feed_id, &cur.url, to)?;
+            }
+            Ok(match load(conn, Some(id))?.pop() {
+                Some(subscription) => Recorded::NotModified { subscription },
+                None => Recorded::Unsubscribed,
+            })
+        }
+        PollRecord::Gone => {
+            conn.prepare_cached(
+                "UPDATE subscriptions SET gone_at = ?2, next_check_at = NULL, last_check_at = ?2,
+                        last_status = 410, last_error = 'gone (410): no longer polled', last_error_at = ?2
+                  WHERE id = ?1",
+            )?
+            .execute(params![id, now_s])?;
+            tracing::warn!(url = %redact_credentials(&cur.url), "Feed is gone (410); it is no longer polled. `feedfold feeds add` resumes it.");
+            Ok(Recorded::Gone)
+        }
+        PollRecord::Failed {
+            error,
+            status,
+            retry_after,
+        } => {
+            fail(conn, id, &cur, &policy, now, &error, status, retry_after)?;
+            failed(conn, id, error, false)
+        }
+    }
+}
+
+/// The answer for a failed poll: the subscription as it is now.
+fn failed(
+    conn: &Connection,
+    id: i64,
+    error: String,
+    storing: bool,
+) -> Result<Recorded, StoreError> {
+    Ok(match load(conn, Some(id))?.pop() {
+        Some(subscription) => Recorded::Failed {
+            error,
+            storing,
+            subscription,
+        },
+        None => Recorded::Unsubscribed,
+    })
 }
 
 /// Records a poll that fetched a document, inside the document's
@@ -464,4 +506,186 @@ fn fail(
         params![id, format_time(plan.next_check_at), errors, error, now_s, status],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detector::GroupingConfig;
+    use crate::scheduler::policy::PollingConfig;
+
+    fn spec(url: &str) -> FeedSpec {
+        FeedSpec {
+            url: url.into(),
+            name: None,
+            interval: None,
+            full_text: None,
+        }
+    }
+
+    fn poll(id: i64, record: PollRecord) -> Poll {
+        Poll {
+            subscription: id,
+            checked_at: Utc::now(),
+            policy: PollingConfig::default().policy(None, 1),
+            record,
+        }
+    }
+
+    fn not_modified(etag: &str) -> PollRecord {
+        PollRecord::NotModified {
+            etag: Some(etag.into()),
+            hints: Hints::default(),
+            moved_to: None,
+        }
+    }
+
+    fn status(conn: &Connection, id: i64) -> (Option<i64>, Option<String>, Option<String>) {
+        conn.query_row(
+            "SELECT last_status, etag, last_error FROM subscriptions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("subscription row")
+    }
+
+    #[test]
+    fn a_batch_of_polls_is_recorded_and_one_that_fails_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w =
+            Writer::open(&dir.path().join("t.db"), GroupingConfig::default()).expect("store opens");
+        let urls = [
+            "http://h/a",
+            "http://h/b",
+            "http://h/c",
+            "http://h/d",
+            "http://h/e",
+        ];
+        for url in urls {
+            w.add_feed(&spec(url), Origin::Cli).expect("add");
+        }
+        let ids: Vec<i64> = w
+            .active_feeds()
+            .expect("active")
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert!(w.remove_feed("http://h/e").expect("remove"));
+        // b's write fails inside its savepoint.
+        w.conn
+            .execute_batch(&format!(
+                "CREATE TEMP TRIGGER refuse_b BEFORE UPDATE ON subscriptions WHEN NEW.id = {}
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+                ids[1]
+            ))
+            .expect("trigger");
+        let results = w.record_polls(vec![
+            poll(ids[0], not_modified("\"a2\"")),
+            poll(ids[1], not_modified("\"b2\"")),
+            poll(
+                ids[2],
+                PollRecord::Failed {
+                    error: "server answered 500".into(),
+                    status: Some(500),
+                    retry_after: None,
+                },
+            ),
+            poll(ids[3], PollRecord::Gone),
+            poll(ids[4], not_modified("\"e2\"")),
+        ]);
+        assert_eq!(results.len(), 5);
+        match &results[0] {
+            Ok(Recorded::NotModified { subscription }) => {
+                assert_eq!(subscription.id, ids[0]);
+                assert_eq!(subscription.validators.etag.as_deref(), Some("\"a2\""));
+                assert!(subscription.next_check_at.is_some());
+            }
+            other => panic!("a: {other:?}"),
+        }
+        assert!(
+            matches!(&results[1], Err(StoreError::Sqlite(e)) if e.to_string().contains("refused by the test")),
+            "b: {:?}",
+            results[1]
+        );
+        match &results[2] {
+            Ok(Recorded::Failed {
+                error,
+                storing: false,
+                subscription,
+            }) => {
+                assert_eq!(error, "server answered 500");
+                assert_eq!(subscription.error_count, 1);
+            }
+            other => panic!("c: {other:?}"),
+        }
+        assert!(matches!(results[3], Ok(Recorded::Gone)), "{:?}", results[3]);
+        assert!(
+            matches!(results[4], Ok(Recorded::Unsubscribed)),
+            "{:?}",
+            results[4]
+        );
+        // What was committed: everything but b.
+        assert_eq!(
+            status(&w.conn, ids[0]),
+            (Some(304), Some("\"a2\"".into()), None)
+        );
+        assert_eq!(status(&w.conn, ids[1]), (None, None, None));
+        assert_eq!(
+            status(&w.conn, ids[2]),
+            (Some(500), None, Some("server answered 500".into()))
+        );
+        assert_eq!(status(&w.conn, ids[3]).0, Some(410));
+        let polled: Vec<i64> = w
+            .active_feeds()
+            .expect("active")
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(polled, [ids[0], ids[1], ids[2]], "d is gone, e was removed");
+    }
+
+    #[test]
+    fn a_writer_opened_without_its_window_loads_it_when_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let xml = "<rss version=\"2.0\"><channel><title>a</title><item><guid>a1</guid>\
+                   <title>Dock workers in Rotterdam walked out over pay</title>\
+                   <pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item></channel></rss>";
+        let doc = crate::model::RawDocument {
+            name: "a".into(),
+            fetched_url: Some("http://h/a".into()),
+            path: None,
+            http_charset: None,
+            bytes: xml.as_bytes().to_vec(),
+        };
+        let identity = crate::normalizer::Identity {
+            feed_url: Some("http://h/a"),
+            ..Default::default()
+        };
+        let feed = crate::normalizer::normalize(&doc, &identity, Utc::now()).expect("normalizes");
+        {
+            let mut w = Writer::open(&path, GroupingConfig::default()).expect("store opens");
+            let stored = w.ingest_batch(&[&feed], Utc::now());
+            assert_eq!(
+                stored[0].as_ref().map(|r| r.new).ok(),
+                Some(1),
+                "{stored:?}"
+            );
+            w.add_feed(&spec("http://h/a"), Origin::Cli).expect("add");
+            w.close();
+        }
+        let mut w = Writer::open_unloaded(&path, GroupingConfig::default()).expect("store opens");
+        assert_eq!(w.window.detector().len(), 0);
+        let id = w.active_feeds().expect("active")[0].id;
+        let recorded = w
+            .record_poll(poll(id, not_modified("\"a2\"")))
+            .expect("304");
+        assert!(
+            matches!(recorded, Recorded::NotModified { .. }),
+            "{recorded:?}"
+        );
+        assert_eq!(w.window.detector().len(), 0, "a 304 leaves it unloaded");
+        w.ensure_loaded().expect("loads");
+        assert_eq!(w.window.detector().len(), 1, "the stored entry is indexed");
+    }
 }
