@@ -363,12 +363,7 @@ impl Store {
         path: &Path,
         grouping: impl Into<Settings>,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, handle) = actor::spawn(
-            path.to_path_buf(),
-            grouping.into(),
-            actor::WindowLoad::AtOpen,
-        )?;
-        Ok((Store { tx }, WriterThread { handle }))
+        Store::spawn(path, grouping.into(), actor::WindowLoad::AtOpen)
     }
 
     /// [`Store::open`] for the daemon: returns once the database is
@@ -381,11 +376,15 @@ impl Store {
         path: &Path,
         grouping: impl Into<Settings>,
     ) -> Result<(Store, WriterThread), StoreError> {
-        let (tx, handle) = actor::spawn(
-            path.to_path_buf(),
-            grouping.into(),
-            actor::WindowLoad::OnDemand,
-        )?;
+        Store::spawn(path, grouping.into(), actor::WindowLoad::OnDemand)
+    }
+
+    fn spawn(
+        path: &Path,
+        grouping: Settings,
+        load: actor::WindowLoad,
+    ) -> Result<(Store, WriterThread), StoreError> {
+        let (tx, handle) = actor::spawn(path.to_path_buf(), grouping, load)?;
         Ok((Store { tx }, WriterThread { handle }))
     }
 
