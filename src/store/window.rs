@@ -7,8 +7,9 @@
 //! older days when an older entry arrives ([`Window::cover`]), trimmed when
 //! it grows past [`EVICT_ABOVE`] entries, and reloaded after a failed
 //! document. Events are forgotten sooner: two event windows behind the
-//! newest entry (see `Window::insert`). The events of the loaded stories are rebuilt with them (each
-//! story's first loaded entry adds the story, later ones their vectors).
+//! newest entry (see `Window::insert`). The events of the loaded stories
+//! are rebuilt with them (each story's first loaded entry adds the story,
+//! later ones their vectors).
 //! Reads only; the writer applies the detector's decisions.
 
 use std::collections::BTreeSet;
