@@ -7,7 +7,9 @@
 //! entries of real Reuters-21578 text (copies of one story go to
 //! consecutive feeds, three per story), so the daemon never runs out of
 //! work: it polls every feed every second (`min_interval = "1s"`) and
-//! stores what its writer can take. After a warm-up it runs five phases of
+//! stores what its writer can take. Its config sets `[full_text] mode =
+//! "never"`: the entries link to `outletN.bench.test`, which must not be
+//! looked up. After a warm-up it runs five phases of
 //! `--seconds` each (default 20):
 //!
 //! - A, C, E: no HTTP load;
@@ -328,7 +330,8 @@ fn start_daemon(dir: &std::path::Path, feeds: &[String], listen: &str) -> Child 
     let config = dir.join("feedfold.toml");
     let mut text = format!(
         "database = {:?}\n[polling]\nmin_interval = \"1s\"\ndefault_interval = \"1s\"\nmax_interval = \"1s\"\njitter = 0.0\n\
-         [http]\nper_host = 16\ntimeout = \"60s\"\n[server]\nlisten = {listen:?}\n",
+         [http]\nper_host = 16\ntimeout = \"60s\"\n[server]\nlisten = {listen:?}\n\
+         [full_text]\nmode = \"never\"\n",
         dir.join("bench.db").display().to_string()
     );
     for f in feeds {
