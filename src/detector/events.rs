@@ -165,6 +165,8 @@ struct Event {
     /// Its place in [`Events::spans`] and in the scratch of
     /// [`Events::shared_terms`].
     slot: u32,
+    /// The [`Events::pass`] at which a story or an entry last joined it.
+    touched: u64,
 }
 
 /// What an event shares with a vector, for the bounds of
@@ -363,6 +365,8 @@ pub enum EventPlacement {
 #[derive(Debug, Default)]
 pub struct Events {
     events: BTreeMap<i64, Event>,
+    /// How many times [`Events::forget_idle_before`] has run.
+    pass: u64,
     story_event: HashMap<i64, i64>,
     stories: HashMap<i64, StoryVector>,
     /// Per term, the events whose sum carries it: each event's slot and
@@ -796,9 +800,11 @@ impl Events {
     /// Adds `vector` to the sums of event `id`, and `time` to its dates,
     /// keeping the term lists of [`Events::by_term`].
     fn add_terms(&mut self, id: i64, vector: &[(u32, f32)], time: i64) {
+        let pass = self.pass;
         let Some(e) = self.events.get_mut(&id) else {
             return;
         };
+        e.touched = pass;
         for (k, w) in vector {
             match e.sum.entry(*k) {
                 std::collections::hash_map::Entry::Occupied(mut o) => {
@@ -911,6 +917,24 @@ impl Events {
             }
             self.free.push(e.slot);
         }
+    }
+
+    /// Forgets the events whose latest story is dated before `time` and
+    /// that nothing joined since the previous call: an event an old entry
+    /// just started or joined outlives one more call.
+    pub fn forget_idle_before(&mut self, time: i64) -> usize {
+        let pass = self.pass;
+        let old: Vec<i64> = self
+            .events
+            .iter()
+            .filter(|(_, e)| e.tmax < time && e.touched < pass)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &old {
+            self.forget(*id);
+        }
+        self.pass += 1;
+        old.len()
     }
 
     /// Forgets the events whose latest story is dated before `time`.

@@ -215,10 +215,11 @@ impl Detector {
         self.index.evict_before(time)
     }
 
-    /// Forgets the events whose latest story is dated before `time` (the
-    /// index keeps their entries); returns how many.
+    /// Forgets the events whose latest story is dated before `time` and
+    /// that nothing joined since the previous call (the index keeps their
+    /// entries); returns how many.
     pub fn forget_events_before(&mut self, time: i64) -> usize {
-        self.events.evict_before(time)
+        self.events.forget_idle_before(time)
     }
 
     /// Removes an entry from the index (its words stop counting), if it is

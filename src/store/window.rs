@@ -104,17 +104,18 @@ impl Window {
     }
 
     /// Forgets the events whose last story is dated more than two event
-    /// windows before the newest entry: only an entry dated over a window
-    /// before the newest could still join one, and a store opened anew
-    /// loads none of them either. Every event sharing a word with a new
-    /// story is looked at, so events kept long after they can be joined
-    /// (the index keeps entries until it holds [`EVICT_ABOVE`]) made
-    /// placement slower as the days went by. The cut moves in steps of
-    /// [`EVENTS_CUT_STEP`], at entries, so placement depends only on the
-    /// entries and their order.
+    /// windows before the newest entry and that nothing joined since the
+    /// cut last moved: only an entry dated over a window before the newest
+    /// could still join one, and a store opened anew loads none of them
+    /// either. Every event sharing a word with a new story is looked at,
+    /// so events kept long after they can be joined (the index keeps
+    /// entries until it holds [`EVICT_ABOVE`]) made placement slower as
+    /// the days went by. The cut moves in steps of [`EVENTS_CUT_STEP`], as
+    /// the newest entry does, so placement depends only on the entries and
+    /// their order; entries older than the newest (a backfill) move
+    /// nothing, and the events they start or join outlive the next step.
     fn forget_old_events(&mut self) {
-        let window = self.detector.events_config().window_seconds();
-        let cut = self.high_water.saturating_sub(window.saturating_mul(2));
+        let cut = self.events_cut_now();
         if cut >= self.events_cut.saturating_add(EVENTS_CUT_STEP) {
             let n = self.detector.forget_events_before(cut);
             self.events_cut = cut;
@@ -122,6 +123,12 @@ impl Window {
                 tracing::debug!(forgotten = n, "events past the window forgotten");
             }
         }
+    }
+
+    /// Two event windows before the newest entry.
+    fn events_cut_now(&self) -> i64 {
+        let window = self.detector.events_config().window_seconds();
+        self.high_water.saturating_sub(window.saturating_mul(2))
     }
 
     /// The detector, to record events.
@@ -171,6 +178,9 @@ impl Window {
                 let from = t.timestamp() - self.detector.config().window_seconds();
                 load_range(conn, &mut self.detector, from, i64::MAX, &self.excluded)?;
                 self.covered_from = from;
+                // Nothing older than the window was loaded: the cut is
+                // where the newest entry puts it.
+                self.events_cut = self.events_cut_now();
             }
             None => self.covered_from = i64::MIN,
         }
@@ -436,7 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn events_two_windows_behind_the_newest_entry_are_forgotten_and_late_entries_forget_none() {
+    fn events_two_windows_behind_the_newest_entry_are_forgotten_once_idle() {
         use crate::detector::features::extract;
         use crate::detector::{Indexed, Settings};
         let day = 86_400;
@@ -463,15 +473,25 @@ mod tests {
         add(&mut w, 3, -20 * day, STRIKE);
         assert_eq!(w.detector().events().len(), 3);
         // Seven days on, the quake's event (six days behind: two event
-        // windows) is forgotten; the wheat's is not yet.
+        // windows) is forgotten; the wheat's is not yet, nor the old
+        // strike's, which an entry started since the last step.
         add(&mut w, 4, 7 * day, STRIKE);
         let events = w.detector();
         assert_eq!(events.event_of(1), None);
-        assert_eq!(events.event_of(3), None);
+        assert_eq!(events.event_of(3), Some(3));
         assert_eq!(events.event_of(2), Some(2));
         assert_eq!(events.event_of(4), Some(4));
         // The index keeps every entry.
         assert_eq!(events.len(), 4);
+        // A backfill: an old story starts an event, the newest entry moves
+        // on an hour, and the old event outlives that step (its copy,
+        // arriving next, can still join it); an idle one does not.
+        add(&mut w, 5, -10 * day, QUAKE);
+        add(&mut w, 6, 7 * day + 3_600, WHEAT);
+        assert_eq!(w.detector().event_of(5), Some(5));
+        assert_eq!(w.detector().event_of(3), None);
+        add(&mut w, 7, 7 * day + 7_200, WHEAT);
+        assert_eq!(w.detector().event_of(5), None);
     }
 
     #[test]
