@@ -495,23 +495,36 @@ impl Events {
         if !self.figures_agree(event, story) {
             return EventPlacement::StartApart { closest: event };
         }
-        let closest = self.events[&event]
-            .stories
-            .iter()
-            .filter_map(|s| {
-                let theirs = weighted(&self.stories.get(s)?.vector, weight, config.terms);
-                Some((*s, cosine(&vector, &theirs)))
-            })
-            .fold(None, |best: Option<(i64, f64)>, (s, c)| match best {
-                Some((_, b)) if b >= c => best,
-                _ => Some((s, c)),
-            });
         EventPlacement::Join {
             event,
             similarity,
             shared_text,
-            closest,
+            closest: self.closest_story(event, &vector, weight, config.terms),
         }
+    }
+
+    /// The story of `event` whose vector (weighted, the `cap` strongest
+    /// terms kept) is most similar to `vector`, and that cosine; the first
+    /// in id order among equals.
+    fn closest_story(
+        &self,
+        event: i64,
+        vector: &[(u32, f32)],
+        weight: &impl TermWeight,
+        cap: usize,
+    ) -> Option<(i64, f64)> {
+        self.events
+            .get(&event)?
+            .stories
+            .iter()
+            .filter_map(|s| {
+                let theirs = weighted(&self.stories.get(s)?.vector, weight, cap);
+                Some((*s, cosine(vector, &theirs)))
+            })
+            .fold(None, |best: Option<(i64, f64)>, (s, c)| match best {
+                Some((_, b)) if b >= c => best,
+                _ => Some((s, c)),
+            })
     }
 
     /// The most text an entry shares with a story of `event`

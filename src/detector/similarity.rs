@@ -214,11 +214,6 @@ impl Weights {
             sums,
         }
     }
-
-    /// The sums of the weights.
-    pub fn sums(&self) -> TextWeights {
-        self.sums
-    }
 }
 
 /// The summed rarity weights of an entry's narrative shingles and of all

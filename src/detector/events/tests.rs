@@ -200,22 +200,11 @@ fn place_in_full(
     if !events.figures_agree(event, story) {
         return EventPlacement::StartApart { closest: event };
     }
-    let closest = events.events[&event]
-        .stories
-        .iter()
-        .filter_map(|s| {
-            let theirs = weighted(&events.stories.get(s)?.vector, weight, config.terms);
-            Some((*s, cosine(&vector, &theirs)))
-        })
-        .fold(None, |best: Option<(i64, f64)>, (s, c)| match best {
-            Some((_, b)) if b >= c => best,
-            _ => Some((s, c)),
-        });
     EventPlacement::Join {
         event,
         similarity,
         shared_text,
-        closest,
+        closest: events.closest_story(event, &vector, weight, config.terms),
     }
 }
 
