@@ -33,7 +33,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::rows::{exec, mark_folded, refresh_event, refresh_story, seed_story_of_one, set_story};
+use super::rows::{
+    delete_story_if_empty, exec, mark_folded, refresh_event, refresh_story, seed_story_of_one,
+    set_story,
+};
 use super::{place_entry, StoreError, Touched, Writer};
 use crate::detector::features::extract;
 use crate::detector::outlet::link_key;
@@ -425,13 +428,7 @@ impl Writer {
                 report.placed_again += 1;
             }
             for story in old_stories {
-                let left: i64 = tx.query_row(
-                    "SELECT count(*) FROM entries WHERE story_id = ?1",
-                    [story],
-                    |r| r.get(0),
-                )?;
-                if left == 0 {
-                    exec(&tx, "DELETE FROM stories WHERE id = ?1", [story])?;
+                if delete_story_if_empty(&tx, story)? {
                     touched.stories.remove(&story);
                 } else {
                     touched.stories.insert(story);

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use rusqlite::params;
 
-use super::rows::{cached_row, exec, mark_folded, refresh_event, refresh_story, set_story};
+use super::rows::{
+    cached_row, delete_story_if_empty, exec, mark_folded, refresh_event, refresh_story, set_story,
+};
 use super::{place_entry, Writer};
 use crate::detector::features::extract;
 use crate::detector::outlet::link_key;
@@ -225,13 +227,7 @@ impl Writer {
         };
         let mut events = std::collections::BTreeSet::new();
         for (story, event) in touched {
-            let left: i64 = tx.query_row(
-                "SELECT count(*) FROM entries WHERE story_id = ?1",
-                [story],
-                |r| r.get(0),
-            )?;
-            if left == 0 {
-                tx.execute("DELETE FROM stories WHERE id = ?1", [story])?;
+            if delete_story_if_empty(&tx, story)? {
                 report.stories_removed += 1;
             } else {
                 refresh_story(&tx, story, &now_s)?;

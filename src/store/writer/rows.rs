@@ -420,6 +420,21 @@ pub(super) fn fold_story(tx: &Connection, from: i64, into: i64) -> Result<(), St
     Ok(())
 }
 
+/// Deletes `story` if no entry is left in it; whether it did.
+pub(super) fn delete_story_if_empty(tx: &Connection, story: i64) -> Result<bool, StoreError> {
+    let left: i64 = cached_row(
+        tx,
+        "SELECT count(*) FROM entries WHERE story_id = ?1",
+        [story],
+        |r| r.get(0),
+    )?;
+    if left > 0 {
+        return Ok(false);
+    }
+    exec(tx, "DELETE FROM stories WHERE id = ?1", [story])?;
+    Ok(true)
+}
+
 /// Recomputes a story's counts, dates, representative, origin and title.
 ///
 /// The origin is the wire most of its entries credit (ties: the earliest credited).
