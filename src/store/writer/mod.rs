@@ -149,10 +149,7 @@ impl Writer {
         if let Err(e) = self.ensure_loaded() {
             // Nothing is stored without the window: the documents fail
             // (a poll is retried), and the next batch tries again.
-            let mut results: Vec<_> = (1..docs.len()).map(|_| Err(e.duplicate())).collect();
-            results.insert(0, Err(e));
-            results.truncate(docs.len());
-            return results;
+            return every_one_failed(e, docs.len());
         }
         let results = match self.batch_tx(docs, now) {
             Ok(results) => {
@@ -166,10 +163,7 @@ impl Writer {
                 if let Err(e) = self.reload() {
                     tracing::error!(error = %e, "reloading the candidate index failed");
                 }
-                let mut results: Vec<_> = (1..docs.len()).map(|_| Err(e.duplicate())).collect();
-                results.insert(0, Err(e));
-                results.truncate(docs.len());
-                results
+                every_one_failed(e, docs.len())
             }
         };
         self.window.evict();
@@ -291,6 +285,14 @@ impl Writer {
         self.loaded = loaded.is_ok();
         loaded
     }
+}
+
+/// `n` documents' results when all of them failed with `e`.
+fn every_one_failed(e: StoreError, n: usize) -> Vec<Result<IngestReport, StoreError>> {
+    let mut results: Vec<_> = (1..n).map(|_| Err(e.duplicate())).collect();
+    results.insert(0, Err(e));
+    results.truncate(n);
+    results
 }
 
 /// The stories and events a document changed, to refresh before commit.
