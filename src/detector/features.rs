@@ -80,6 +80,72 @@ pub struct Features {
     pub event_terms: Vec<(u32, f32)>,
 }
 
+/// Read access to an entry's features, however they are held: a
+/// [`Features`] as extracted, or [`super::packed::Packed`], the one
+/// allocation the candidate index keeps per entry. The similarity figures
+/// take either, so a new entry is compared with indexed ones as extracted.
+pub trait FeatureView {
+    /// See [`Features::simhash`].
+    fn simhash(&self) -> u64;
+    /// See [`Features::tokens`].
+    fn tokens(&self) -> u32;
+    /// See [`Features::shingles`].
+    fn shingles(&self) -> &[u32];
+    /// See [`Features::narrative`].
+    fn narrative(&self) -> &[u32];
+    /// See [`Features::lede`].
+    fn lede(&self) -> &[u32];
+    /// See [`Features::numbers`].
+    fn numbers(&self) -> &[u32];
+    /// See [`Features::title`].
+    fn title(&self) -> &[u32];
+    /// See [`Features::names`].
+    fn names(&self) -> &[u32];
+    /// See [`Features::words`].
+    fn words(&self) -> &[u32];
+    /// The word sets of the sentences, in order (see [`Features::sentences`]).
+    fn sentences(&self) -> impl Iterator<Item = &[u32]> + Clone + '_;
+    /// The event terms and their weights, sorted by term (see
+    /// [`Features::event_terms`]).
+    fn event_terms(&self) -> impl Iterator<Item = (u32, f32)> + Clone + '_;
+}
+
+impl FeatureView for Features {
+    fn simhash(&self) -> u64 {
+        self.simhash
+    }
+    fn tokens(&self) -> u32 {
+        self.tokens
+    }
+    fn shingles(&self) -> &[u32] {
+        &self.shingles
+    }
+    fn narrative(&self) -> &[u32] {
+        &self.narrative
+    }
+    fn lede(&self) -> &[u32] {
+        &self.lede
+    }
+    fn numbers(&self) -> &[u32] {
+        &self.numbers
+    }
+    fn title(&self) -> &[u32] {
+        &self.title
+    }
+    fn names(&self) -> &[u32] {
+        &self.names
+    }
+    fn words(&self) -> &[u32] {
+        &self.words
+    }
+    fn sentences(&self) -> impl Iterator<Item = &[u32]> + Clone + '_ {
+        self.sentences.iter().map(Vec::as_slice)
+    }
+    fn event_terms(&self) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
+        self.event_terms.iter().copied()
+    }
+}
+
 /// What the extractor needs to know about one entry.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryText<'a> {

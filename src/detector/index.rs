@@ -19,7 +19,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::features::Features;
+use super::features::{FeatureView, Features};
+use super::packed::Packed;
 use super::similarity::TextWeights;
 
 /// A fast hasher for keys that are already hashes or row ids (Fx-style
@@ -78,9 +79,10 @@ const DF_CELLS: usize = 1 << 22;
 /// words): they draw on a vocabulary, not on combinations of it.
 const WORD_DF_CELLS: usize = 1 << 18;
 
-/// One indexed entry.
+/// One indexed entry: with its [`Features`] as extracted when it goes in,
+/// and as [`Packed`] (the same keys in one allocation) as the index holds it.
 #[derive(Debug, Clone)]
-pub struct Indexed {
+pub struct Indexed<F = Features> {
     /// `feeds.id` of the entry's feed.
     pub feed_id: i64,
     /// The outlet that published it: its feed, or, in an aggregator feed
@@ -94,7 +96,7 @@ pub struct Indexed {
     /// The entry's date (Unix seconds).
     pub time: i64,
     /// Its features.
-    pub features: Features,
+    pub features: F,
 }
 
 /// The outlet key of an entry of feed `feed_id`: the feed itself, or, for
@@ -126,7 +128,7 @@ pub struct Member {
 #[derive(Debug)]
 struct Slot {
     id: i64,
-    entry: Indexed,
+    entry: Indexed<Packed>,
     counted: Vec<u64>,
     sums: CachedSums,
 }
@@ -338,10 +340,11 @@ fn part_of(time: i64) -> i64 {
 /// The keys an entry is indexed and looked up by: its sampled word pairs
 /// (the [`SAMPLE`] smallest hashes) and the [`LEDE_SAMPLE`] smallest of
 /// its lede.
-fn sampled(features: &Features) -> impl Iterator<Item = &u32> {
-    let sample = &features.shingles[..SAMPLE.min(features.shingles.len())];
+fn sampled(features: &impl FeatureView) -> impl Iterator<Item = &u32> {
+    let shingles = features.shingles();
+    let sample = &shingles[..SAMPLE.min(shingles.len())];
     let lede = features
-        .lede
+        .lede()
         .iter()
         .take(LEDE_SAMPLE)
         .filter(move |k| sample.binary_search(k).is_err());
@@ -412,7 +415,7 @@ impl CandidateIndex {
     /// cached and computed again once [`SUMS_LAG`] changes old, so they may
     /// lag a little behind the frequencies; deterministically: the same
     /// changes and lookups in the same order give the same figures.
-    pub fn get_weighted(&self, id: i64) -> Option<(&Indexed, TextWeights)> {
+    pub fn get_weighted(&self, id: i64) -> Option<(&Indexed<Packed>, TextWeights)> {
         let slot = self.slot(*self.by_id.get(&id)?)?;
         let f = &slot.entry.features;
         let cached = &slot.sums;
@@ -425,15 +428,15 @@ impl CandidateIndex {
         } else {
             let sum =
                 |keys: &[u32]| -> f64 { keys.iter().map(|k| ln_count(self.df.get(*k))).sum() };
-            let (n, s) = (sum(&f.narrative), sum(&f.shingles));
+            let (n, s) = (sum(f.narrative()), sum(f.shingles()));
             cached.narrative.store(n.to_bits(), Ordering::Relaxed);
             cached.shingles.store(s.to_bits(), Ordering::Relaxed);
             cached.version.store(self.version.max(1), Ordering::Relaxed);
             (n, s)
         };
         let weights = TextWeights {
-            narrative: (f.narrative.len() as f64 * self.ln_prior - narrative).max(0.0),
-            shingles: (f.shingles.len() as f64 * self.ln_prior - shingles).max(0.0),
+            narrative: (f.narrative().len() as f64 * self.ln_prior - narrative).max(0.0),
+            shingles: (f.shingles().len() as f64 * self.ln_prior - shingles).max(0.0),
         };
         Some((&slot.entry, weights))
     }
@@ -449,7 +452,7 @@ impl CandidateIndex {
     }
 
     /// The indexed entry with this id.
-    pub fn get(&self, id: i64) -> Option<&Indexed> {
+    pub fn get(&self, id: i64) -> Option<&Indexed<Packed>> {
         let slot = *self.by_id.get(&id)?;
         self.slot(slot).map(|s| &s.entry)
     }
@@ -515,9 +518,24 @@ impl CandidateIndex {
                 link: entry.link,
             });
         self.by_id.insert(id, slot);
+        let Indexed {
+            feed_id,
+            outlet,
+            link,
+            story_id,
+            time,
+            features,
+        } = entry;
         self.slots[slot as usize] = Some(Slot {
             id,
-            entry,
+            entry: Indexed {
+                feed_id,
+                outlet,
+                link,
+                story_id,
+                time,
+                features: Packed::new(&features),
+            },
             counted,
             sums: CachedSums::default(),
         });
@@ -532,7 +550,7 @@ impl CandidateIndex {
             .into_iter()
             .flatten()
             .filter_map(|m| self.get(m.id))
-            .flat_map(|e| e.features.shingles.iter().copied())
+            .flat_map(|e| e.features.shingles().iter().copied())
             .collect();
         all.sort_unstable();
         all.dedup();
@@ -540,7 +558,7 @@ impl CandidateIndex {
     }
 
     /// Removes an entry, if present.
-    pub fn remove(&mut self, id: i64) -> Option<Indexed> {
+    pub fn remove(&mut self, id: i64) -> Option<Indexed<Packed>> {
         let slot = self.by_id.remove(&id)?;
         let Slot {
             entry: old,
@@ -551,7 +569,7 @@ impl CandidateIndex {
         self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
-        for (i, key) in f.shingles.iter().enumerate() {
+        for (i, key) in f.shingles().iter().enumerate() {
             if counted
                 .get(i / 64)
                 .is_some_and(|w| w & (1 << (i % 64)) != 0)
@@ -559,16 +577,16 @@ impl CandidateIndex {
                 self.df.remove(*key);
             }
         }
-        for key in &f.title {
+        for key in f.title() {
             self.title_df.remove(*key);
         }
-        for sentence in &f.sentences {
+        for sentence in f.sentences() {
             for key in sentence {
                 self.word_df.remove(*key);
             }
         }
-        for (key, _) in &f.event_terms {
-            self.term_df.remove(*key);
+        for (key, _) in f.event_terms() {
+            self.term_df.remove(key);
         }
         if old.link != 0 {
             if let Some(list) = self.links.get_mut(&old.link) {
@@ -587,11 +605,11 @@ impl CandidateIndex {
                 for key in sampled(f) {
                     part.postings.remove(*key, slot);
                 }
-                for key in &f.title {
+                for key in f.title() {
                     part.titles.remove(*key, slot);
                 }
                 for (i, table) in part.bands.iter_mut().enumerate() {
-                    table.remove(band(f.simhash, i), slot);
+                    table.remove(band(f.simhash(), i), slot);
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod events;
 pub mod features;
 pub mod index;
 pub mod outlet;
+pub mod packed;
 pub mod placement;
 pub mod similarity;
 pub mod tokens;
@@ -21,8 +22,9 @@ pub mod tokens;
 use serde::{Deserialize, Serialize};
 
 pub use events::{unit_top, EventPlacement, Events, EventsConfig, StoryVector};
-pub use features::Features;
+pub use features::{FeatureView, Features};
 pub use index::{outlet_key, CandidateIndex, Indexed};
+pub use packed::Packed;
 pub use placement::Placement;
 pub use similarity::{Pair, Rule, Similarity};
 
@@ -193,7 +195,7 @@ impl Detector {
     }
 
     /// The indexed entry with this id.
-    pub fn get(&self, id: i64) -> Option<&Indexed> {
+    pub fn get(&self, id: i64) -> Option<&Indexed<Packed>> {
         self.index.get(id)
     }
 
@@ -224,7 +226,7 @@ impl Detector {
 
     /// Removes an entry from the index (its words stop counting), if it is
     /// there.
-    pub fn remove(&mut self, id: i64) -> Option<Indexed> {
+    pub fn remove(&mut self, id: i64) -> Option<Indexed<Packed>> {
         self.index.remove(id)
     }
 
@@ -251,8 +253,8 @@ impl Detector {
     /// alignment when a rule needs it).
     pub fn decide(
         &self,
-        a: &Features,
-        b: &Features,
+        a: &impl FeatureView,
+        b: &impl FeatureView,
         s: &mut Similarity,
         pair: Pair,
     ) -> Option<Rule> {
@@ -317,10 +319,9 @@ impl Detector {
         }
         // An entry without text is the article its link names.
         if let Some(id) = self.index.by_link(arrival.link, arrival.time, window) {
-            let text_less = |f: &Features| f.shingles.is_empty();
             if let Some(other) = self.index.get(id) {
                 if !ranked.iter().any(|(_, _, m)| m.entry_id == id)
-                    && (text_less(features) || text_less(&other.features))
+                    && (features.shingles.is_empty() || other.features.shingles().is_empty())
                 {
                     ranked.push((
                         2.0,
@@ -350,21 +351,20 @@ impl Detector {
 
     /// The event vector of an entry: its event terms weighted by their
     /// rarity, the strongest kept, at unit length.
-    pub fn event_vector(&self, features: &Features) -> events::Vector {
+    pub fn event_vector(&self, features: &impl FeatureView) -> events::Vector {
         use similarity::Rarity;
         unit_top(
             features
-                .event_terms
-                .iter()
-                .map(|(k, boost)| (*k, boost * self.index.term(*k) as f32)),
+                .event_terms()
+                .map(|(k, boost)| (k, boost * self.index.term(k) as f32)),
             self.events_config.terms,
         )
     }
 
     /// An entry's event terms, unweighted, at unit length: what an event
     /// keeps (weighted when compared, see [`events`]).
-    pub fn event_terms(&self, features: &Features) -> events::Vector {
-        unit_top(features.event_terms.iter().copied(), usize::MAX)
+    pub fn event_terms(&self, features: &impl FeatureView) -> events::Vector {
+        unit_top(features.event_terms(), usize::MAX)
     }
 
     /// The rarity weight of event terms now.
@@ -374,10 +374,10 @@ impl Detector {
     }
 
     /// What the event level keeps of a story's first entry.
-    pub fn story_vector(&self, features: &Features) -> StoryVector {
+    pub fn story_vector(&self, features: &impl FeatureView) -> StoryVector {
         StoryVector {
             vector: self.event_terms(features),
-            numbers: features.numbers.clone(),
+            numbers: features.numbers().to_vec(),
             report: similarity::figures_report(features),
         }
     }

@@ -25,7 +25,7 @@
 
 use serde::Serialize;
 
-use super::features::Features;
+use super::features::FeatureView;
 use super::GroupingConfig;
 
 /// Fewer narrative shingles than this in the shorter text: it has no
@@ -201,9 +201,9 @@ pub struct Weights {
 
 impl Weights {
     /// The weights of `f`'s keys.
-    pub fn of(f: &Features, rarity: &impl Rarity) -> Weights {
-        let narrative: Vec<f64> = f.narrative.iter().map(|k| rarity.shingle(*k)).collect();
-        let shingles: Vec<f64> = f.shingles.iter().map(|k| rarity.shingle(*k)).collect();
+    pub fn of(f: &impl FeatureView, rarity: &impl Rarity) -> Weights {
+        let narrative: Vec<f64> = f.narrative().iter().map(|k| rarity.shingle(*k)).collect();
+        let shingles: Vec<f64> = f.shingles().iter().map(|k| rarity.shingle(*k)).collect();
         let sums = TextWeights {
             narrative: narrative.iter().sum(),
             shingles: shingles.iter().sum(),
@@ -277,22 +277,22 @@ fn ratio(num: f64, den: f64) -> f64 {
 
 /// Share of `a`'s names that `b`'s text carries anywhere (1 when `a`'s
 /// lede names nobody).
-fn name_share(a: &Features, b: &Features) -> f64 {
-    if a.names.is_empty() {
+fn name_share(a: &impl FeatureView, b: &impl FeatureView) -> f64 {
+    if a.names().is_empty() {
         return 1.0;
     }
-    shared(&a.names, &b.words) as f64 / a.names.len() as f64
+    shared(a.names(), b.words()) as f64 / a.names().len() as f64
 }
 
 /// Weighted containment of all shingles, quotations included, of the
 /// shorter text in the other: how much text two entries share at all (a
 /// quoted statement, a pasted paragraph) — evidence of one happening at
 /// the event level, not of a copy.
-pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
-    if a.shingles.is_empty() || b.shingles.is_empty() {
+pub fn shared_text(a: &impl FeatureView, b: &impl FeatureView, rarity: &impl Rarity) -> f64 {
+    if a.shingles().is_empty() || b.shingles().is_empty() {
         return 0.0;
     }
-    let o = overlap(&a.shingles, &b.shingles, |k| rarity.shingle(k));
+    let o = overlap(a.shingles(), b.shingles(), |k| rarity.shingle(k));
     ratio(o.w_shared, o.w_a.min(o.w_b))
 }
 
@@ -301,19 +301,19 @@ pub fn shared_text(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 /// index's cache, see `CandidateIndex::text_weights`): the same figure,
 /// but for how far that cache lags behind the index.
 pub fn shared_text_weighted(
-    a: &Features,
+    a: &impl FeatureView,
     a_weights: &Weights,
-    b: &Features,
+    b: &impl FeatureView,
     b_sums: TextWeights,
 ) -> f64 {
-    if a.shingles.is_empty() || b.shingles.is_empty() {
+    if a.shingles().is_empty() || b.shingles().is_empty() {
         return 0.0;
     }
     let o = overlap_summed(
-        &a.shingles,
+        a.shingles(),
         &a_weights.shingles,
         a_weights.sums.shingles,
-        &b.shingles,
+        b.shingles(),
         b_sums.shingles,
     );
     ratio(o.w_shared, o.w_a.min(o.w_b))
@@ -322,19 +322,27 @@ pub fn shared_text_weighted(
 /// Share (by weight) of the shorter text's sentences that have a reworded
 /// counterpart in the other: a sentence whose weighted word Jaccard with
 /// it reaches `SENTENCE_JACCARD`.
-pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
-    let size = |f: &Features| f.sentences.iter().map(Vec::len).sum::<usize>();
-    let (short, long) = if size(a) > size(b) { (b, a) } else { (a, b) };
+pub fn alignment(a: &impl FeatureView, b: &impl FeatureView, rarity: &impl Rarity) -> f64 {
+    let size_a: usize = a.sentences().map(<[u32]>::len).sum();
+    let size_b: usize = b.sentences().map(<[u32]>::len).sum();
+    if size_a > size_b {
+        aligned_share(b, a, rarity)
+    } else {
+        aligned_share(a, b, rarity)
+    }
+}
+
+/// [`alignment`] given which text is the shorter.
+fn aligned_share(short: &impl FeatureView, long: &impl FeatureView, rarity: &impl Rarity) -> f64 {
     let long_weights: Vec<f64> = long
-        .sentences
-        .iter()
+        .sentences()
         .map(|t| t.iter().map(|k| rarity.word(*k)).sum())
         .collect();
     let (mut total, mut hit) = (0.0, 0.0);
-    for s in &short.sentences {
+    for s in short.sentences() {
         let ws: f64 = s.iter().map(|k| rarity.word(*k)).sum();
         total += ws;
-        for (t, wt) in long.sentences.iter().zip(&long_weights) {
+        for (t, wt) in long.sentences().zip(&long_weights) {
             let inter = overlap(s, t, |k| rarity.word(k)).w_shared;
             if inter >= SENTENCE_JACCARD * (ws + wt - inter) {
                 hit += ws;
@@ -347,8 +355,13 @@ pub fn alignment(a: &Features, b: &Features, rarity: &impl Rarity) -> f64 {
 
 /// Computes the figures for two entries `gap_seconds` apart (alignment
 /// is left for [`decide`] to compute when a rule needs it).
-pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarity) -> Similarity {
-    let body = overlap(&a.narrative, &b.narrative, |k| rarity.shingle(k));
+pub fn compare(
+    a: &impl FeatureView,
+    b: &impl FeatureView,
+    gap_seconds: i64,
+    rarity: &impl Rarity,
+) -> Similarity {
+    let body = overlap(a.narrative(), b.narrative(), |k| rarity.shingle(k));
     figures(a, b, body, gap_seconds, rarity)
 }
 
@@ -357,18 +370,18 @@ pub fn compare(a: &Features, b: &Features, gap_seconds: i64, rarity: &impl Rarit
 /// index's cache, see `CandidateIndex::text_weights`): the same figures,
 /// but for how far that cache lags behind the index.
 pub fn compare_weighted(
-    a: &Features,
+    a: &impl FeatureView,
     a_weights: &Weights,
-    b: &Features,
+    b: &impl FeatureView,
     b_sums: TextWeights,
     gap_seconds: i64,
     rarity: &impl Rarity,
 ) -> Similarity {
     let body = overlap_summed(
-        &a.narrative,
+        a.narrative(),
         &a_weights.narrative,
         a_weights.sums.narrative,
-        &b.narrative,
+        b.narrative(),
         b_sums.narrative,
     );
     figures(a, b, body, gap_seconds, rarity)
@@ -377,22 +390,22 @@ pub fn compare_weighted(
 /// The figures of two entries whose narrative shingles overlap as `body`
 /// says.
 fn figures(
-    a: &Features,
-    b: &Features,
+    a: &impl FeatureView,
+    b: &impl FeatureView,
     body: Overlap,
     gap_seconds: i64,
     rarity: &impl Rarity,
 ) -> Similarity {
-    let union = a.narrative.len() + b.narrative.len() - body.shared;
-    let title = if a.title.len().min(b.title.len()) >= 2 {
-        let t = overlap(&a.title, &b.title, |k| rarity.title(k));
+    let union = a.narrative().len() + b.narrative().len() - body.shared;
+    let title = if a.title().len().min(b.title().len()) >= 2 {
+        let t = overlap(a.title(), b.title(), |k| rarity.title(k));
         ratio(t.w_shared, t.w_a.min(t.w_b))
     } else {
         0.0
     };
-    let few = a.numbers.len().min(b.numbers.len());
+    let few = a.numbers().len().min(b.numbers().len());
     Similarity {
-        hamming: simhash::hamming_distance(a.simhash, b.simhash),
+        hamming: simhash::hamming_distance(a.simhash(), b.simhash()),
         containment: ratio(body.w_shared, body.w_a.min(body.w_b)),
         resemblance: ratio(body.shared as f64, union as f64),
         title,
@@ -400,10 +413,10 @@ fn figures(
         numbers: if few == 0 {
             1.0
         } else {
-            shared(&a.numbers, &b.numbers) as f64 / few as f64
+            shared(a.numbers(), b.numbers()) as f64 / few as f64
         },
         alignment: None,
-        shorter: a.narrative.len().min(b.narrative.len()),
+        shorter: a.narrative().len().min(b.narrative().len()),
         gap_seconds: gap_seconds.abs(),
     }
 }
@@ -419,17 +432,17 @@ pub struct Pair {
 
 /// Whether a text is a figures report: results, tallies, tables, earnings
 /// briefs, whose figures are what they report.
-pub fn figures_report(f: &Features) -> bool {
-    f.numbers.len() >= 2
-        && f.tokens > 0
-        && f.numbers.len() as f64 / f.tokens as f64 >= FIGURES_DENSE
+pub fn figures_report(f: &impl FeatureView) -> bool {
+    f.numbers().len() >= 2
+        && f.tokens() > 0
+        && f.numbers().len() as f64 / f.tokens() as f64 >= FIGURES_DENSE
 }
 
 /// Decides whether two entries are copies of one story, and by which rule;
 /// fills in `s.alignment` when a rule needed it.
 pub fn decide(
-    a: &Features,
-    b: &Features,
+    a: &impl FeatureView,
+    b: &impl FeatureView,
     s: &mut Similarity,
     pair: Pair,
     rarity: &impl Rarity,
@@ -440,20 +453,20 @@ pub fn decide(
         // even when it reuses text.
         return None;
     }
-    let has_text = |f: &Features| !f.shingles.is_empty();
-    if pair.same_link && !(has_text(a) && has_text(b)) {
+    if pair.same_link && (a.shingles().is_empty() || b.shingles().is_empty()) {
         // A text-less entry: its link is all that identifies the article.
         return Some(Rule::SameLink);
     }
     if s.shorter < MIN_TEXT_SHINGLES {
         return brief_copy(a, b, s).then_some(Rule::Brief);
     }
-    let few = if a.numbers.len() <= b.numbers.len() {
-        a
+    // The entry with fewer figures (the first of equals).
+    let (few, few_report) = if a.numbers().len() <= b.numbers().len() {
+        (a.numbers().len(), figures_report(a))
     } else {
-        b
+        (b.numbers().len(), figures_report(b))
     };
-    if few.numbers.len() >= 3 && figures_report(few) && s.numbers < FIGURES_SHARE {
+    if few >= 3 && few_report && s.numbers < FIGURES_SHARE {
         // A figures report with other figures: another report on the
         // same template.
         return None;
@@ -487,17 +500,21 @@ pub fn decide(
 /// A text-less brief (a headline and a line or two) is a copy of the other
 /// entry when their headlines agree and all of its line, figures included,
 /// is in the other text.
-fn brief_copy(a: &Features, b: &Features, s: &Similarity) -> bool {
-    const BRIEF_TITLE: f64 = 0.8;
-    let (short, long) = if a.shingles.len() <= b.shingles.len() {
-        (a, b)
+fn brief_copy(a: &impl FeatureView, b: &impl FeatureView, s: &Similarity) -> bool {
+    if a.shingles().len() <= b.shingles().len() {
+        brief_in(a, b, s)
     } else {
-        (b, a)
-    };
-    !short.shingles.is_empty()
+        brief_in(b, a, s)
+    }
+}
+
+/// [`brief_copy`] given which entry is the shorter.
+fn brief_in(short: &impl FeatureView, long: &impl FeatureView, s: &Similarity) -> bool {
+    const BRIEF_TITLE: f64 = 0.8;
+    !short.shingles().is_empty()
         && s.title >= BRIEF_TITLE
-        && subset(&short.shingles, &long.shingles)
-        && subset(&short.numbers, &long.numbers)
+        && subset(short.shingles(), long.shingles())
+        && subset(short.numbers(), long.numbers())
 }
 
 /// A single figure to rank matching candidates by (higher is closer):

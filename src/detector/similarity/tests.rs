@@ -1,7 +1,7 @@
 //! Unit tests of the story-level figures and rules.
 
 use super::*;
-use crate::detector::features::extract;
+use crate::detector::features::{extract, Features};
 
 const FULL: &str = "Russian President Vladimir Putin is ready to end the war in Ukraine and negotiate a ceasefire that recognizes the current battle lines, four Russian sources told Reuters.\nThree of the sources said the veteran leader expressed frustration to a small group of advisers over what he sees as Western-backed attempts to derail negotiations.\nPutin's spokesman Dmitry Peskov said the Kremlin chief has repeatedly made clear that Russia is open to dialogue.";
 

@@ -1,0 +1,292 @@
+//! The features of an indexed entry, packed in one allocation.
+//!
+//! The candidate index keeps the features of every entry of the grouping
+//! window, to verify candidates against: with 200,000 entries in the
+//! window that is most of the daemon's memory. [`Features`] as extracted
+//! holds eleven vectors, each with its own header, heap block and spare
+//! capacity; [`Packed`] holds the same keys in one exactly sized block of
+//! `u32` (the event terms' weights as their bits), and no second copy of
+//! the narrative shingles when they are all the shingles (a text that
+//! quotes nobody, as most wire copy). It reads back through
+//! [`FeatureView`], key for key what it was made from.
+
+use super::features::{FeatureView, Features};
+
+/// The sections of [`Packed::data`], in order.
+#[derive(Clone, Copy)]
+enum Section {
+    Shingles,
+    /// Empty when the narrative shingles are all the shingles.
+    Narrative,
+    Lede,
+    Numbers,
+    Title,
+    Names,
+    Words,
+    /// The sentences' words, one sentence after the other.
+    SentenceWords,
+    /// Where each sentence ends in `SentenceWords`.
+    SentenceEnds,
+    TermKeys,
+    /// The event terms' weights, as `f32::to_bits`.
+    TermWeights,
+}
+
+const SECTIONS: usize = Section::TermWeights as usize + 1;
+
+/// An entry's [`Features`] in one allocation (see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packed {
+    simhash: u64,
+    tokens: u32,
+    /// Whether the narrative shingles are all the shingles (then the
+    /// narrative section is empty).
+    narrative_is_all: bool,
+    /// Where each [`Section`] ends in `data`.
+    ends: [u32; SECTIONS],
+    data: Box<[u32]>,
+}
+
+impl Packed {
+    /// Packs `f`.
+    pub fn new(f: &Features) -> Packed {
+        let narrative_is_all = f.narrative == f.shingles;
+        let narrative: &[u32] = if narrative_is_all { &[] } else { &f.narrative };
+        let sentence_words: usize = f.sentences.iter().map(Vec::len).sum();
+        let len = f.shingles.len()
+            + narrative.len()
+            + f.lede.len()
+            + f.numbers.len()
+            + f.title.len()
+            + f.names.len()
+            + f.words.len()
+            + sentence_words
+            + f.sentences.len()
+            + 2 * f.event_terms.len();
+        let mut data = Vec::with_capacity(len);
+        let mut ends = [0u32; SECTIONS];
+        let mut end = |data: &Vec<u32>, section: Section| {
+            // A text large enough to overflow this would not have passed
+            // the normalizer's limits; saturate rather than wrap.
+            ends[section as usize] = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        };
+        data.extend_from_slice(&f.shingles);
+        end(&data, Section::Shingles);
+        data.extend_from_slice(narrative);
+        end(&data, Section::Narrative);
+        data.extend_from_slice(&f.lede);
+        end(&data, Section::Lede);
+        data.extend_from_slice(&f.numbers);
+        end(&data, Section::Numbers);
+        data.extend_from_slice(&f.title);
+        end(&data, Section::Title);
+        data.extend_from_slice(&f.names);
+        end(&data, Section::Names);
+        data.extend_from_slice(&f.words);
+        end(&data, Section::Words);
+        for s in &f.sentences {
+            data.extend_from_slice(s);
+        }
+        end(&data, Section::SentenceWords);
+        let mut at = 0u32;
+        for s in &f.sentences {
+            at = at.saturating_add(u32::try_from(s.len()).unwrap_or(u32::MAX));
+            data.push(at);
+        }
+        end(&data, Section::SentenceEnds);
+        data.extend(f.event_terms.iter().map(|(k, _)| *k));
+        end(&data, Section::TermKeys);
+        data.extend(f.event_terms.iter().map(|(_, w)| w.to_bits()));
+        end(&data, Section::TermWeights);
+        Packed {
+            simhash: f.simhash,
+            tokens: f.tokens,
+            narrative_is_all,
+            ends,
+            data: data.into_boxed_slice(),
+        }
+    }
+
+    /// One section of `data`.
+    fn section(&self, section: Section) -> &[u32] {
+        let i = section as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends[i] as usize;
+        self.data.get(start..end).unwrap_or(&[])
+    }
+
+    /// The heap bytes it holds (for the index's memory figures).
+    pub fn heap_bytes(&self) -> usize {
+        self.data.len() * size_of::<u32>()
+    }
+
+    /// The features it was packed from.
+    pub fn unpack(&self) -> Features {
+        Features {
+            simhash: self.simhash,
+            tokens: self.tokens,
+            shingles: self.shingles().to_vec(),
+            narrative: self.narrative().to_vec(),
+            lede: self.lede().to_vec(),
+            numbers: self.numbers().to_vec(),
+            title: self.title().to_vec(),
+            names: self.names().to_vec(),
+            words: self.words().to_vec(),
+            sentences: self.sentences().map(<[u32]>::to_vec).collect(),
+            event_terms: self.event_terms().collect(),
+        }
+    }
+}
+
+impl From<&Features> for Packed {
+    fn from(f: &Features) -> Packed {
+        Packed::new(f)
+    }
+}
+
+impl FeatureView for Packed {
+    fn simhash(&self) -> u64 {
+        self.simhash
+    }
+    fn tokens(&self) -> u32 {
+        self.tokens
+    }
+    fn shingles(&self) -> &[u32] {
+        self.section(Section::Shingles)
+    }
+    fn narrative(&self) -> &[u32] {
+        if self.narrative_is_all {
+            self.section(Section::Shingles)
+        } else {
+            self.section(Section::Narrative)
+        }
+    }
+    fn lede(&self) -> &[u32] {
+        self.section(Section::Lede)
+    }
+    fn numbers(&self) -> &[u32] {
+        self.section(Section::Numbers)
+    }
+    fn title(&self) -> &[u32] {
+        self.section(Section::Title)
+    }
+    fn names(&self) -> &[u32] {
+        self.section(Section::Names)
+    }
+    fn words(&self) -> &[u32] {
+        self.section(Section::Words)
+    }
+    fn sentences(&self) -> impl Iterator<Item = &[u32]> + Clone + '_ {
+        let words = self.section(Section::SentenceWords);
+        let ends = self.section(Section::SentenceEnds);
+        std::iter::once(0)
+            .chain(ends.iter().copied())
+            .zip(ends.iter().copied())
+            .map(move |(start, end)| words.get(start as usize..end as usize).unwrap_or(&[]))
+    }
+    fn event_terms(&self) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
+        self.section(Section::TermKeys)
+            .iter()
+            .zip(self.section(Section::TermWeights))
+            .map(|(k, w)| (*k, f32::from_bits(*w)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detector::features::extract;
+
+    #[test]
+    fn reads_back_what_it_was_packed_from() {
+        for (title, text) in [
+            ("", ""),
+            ("Oil rises", "Oil prices rose 3% on Monday."),
+            (
+                "Putin ready to end war, sources say",
+                "Russian President Vladimir Putin is ready to end the war in Ukraine, four \
+                 sources told Reuters.\n\"We are open to dialogue,\" spokesman Dmitry Peskov \
+                 said on Friday in Moscow, adding that talks could start within 30 days.\n\
+                 The Kremlin did not comment further on the 2,267 troops.",
+            ),
+        ] {
+            let f = extract(title, text);
+            let p = Packed::new(&f);
+            assert_eq!(p.unpack(), f, "{title}");
+            assert_eq!(p.narrative(), f.narrative.as_slice());
+            assert_eq!(p.sentences().count(), f.sentences.len());
+        }
+    }
+
+    #[test]
+    fn figures_against_packed_features_are_the_same() {
+        use crate::detector::similarity::{alignment, compare, decide, Pair, Uniform};
+        use crate::detector::GroupingConfig;
+        let lede = "Russian President Vladimir Putin is ready to end the war in Ukraine and \
+                    negotiate a ceasefire that recognizes the current battle lines, four \
+                    Russian sources told Reuters.";
+        let rest = "Three of the sources said the veteran leader expressed frustration to a \
+                    small group of advisers.\n\"Russia is open to dialogue,\" spokesman \
+                    Dmitry Peskov said, adding that 2,267 prisoners could be exchanged.";
+        let texts = [
+            (
+                "Putin ready to end war - sources",
+                format!("{lede}\n{rest}"),
+            ),
+            ("Putin ready for ceasefire, sources say", lede.to_string()),
+            ("Kremlin says open to dialogue", rest.to_string()),
+        ];
+        let all: Vec<Features> = texts.iter().map(|(t, x)| extract(t, x)).collect();
+        let config = GroupingConfig::default();
+        for a in &all {
+            for b in &all {
+                let p = Packed::new(b);
+                let mut s = compare(a, b, 60, &Uniform);
+                let mut sp = compare(a, &p, 60, &Uniform);
+                assert_eq!(s, sp);
+                assert_eq!(alignment(a, b, &Uniform), alignment(a, &p, &Uniform));
+                assert_eq!(alignment(b, a, &Uniform), alignment(&p, a, &Uniform));
+                for pair in [
+                    Pair::default(),
+                    Pair {
+                        same_outlet: true,
+                        same_link: true,
+                    },
+                ] {
+                    assert_eq!(
+                        decide(a, b, &mut s, pair, &Uniform, &config),
+                        decide(a, &p, &mut sp, pair, &Uniform, &config)
+                    );
+                    assert_eq!(s, sp);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_text_keeps_its_own_narrative() {
+        let f = extract(
+            "Minister quoted",
+            "The minister spoke to reporters in the capital on Tuesday morning.\n\
+             \"We will not raise taxes this year or next year under any circumstances,\" \
+             she said.",
+        );
+        assert!(f.narrative.len() < f.shingles.len(), "{f:?}");
+        let p = Packed::new(&f);
+        assert!(!p.narrative_is_all);
+        assert_eq!(p.narrative(), f.narrative.as_slice());
+        assert_eq!(p.unpack(), f);
+        // One block: every key once, the narrative twice (it differs).
+        let keys = f.shingles.len()
+            + f.narrative.len()
+            + f.lede.len()
+            + f.numbers.len()
+            + f.title.len()
+            + f.names.len()
+            + f.words.len()
+            + f.sentences.iter().map(Vec::len).sum::<usize>()
+            + f.sentences.len()
+            + 2 * f.event_terms.len();
+        assert_eq!(p.heap_bytes(), 4 * keys);
+    }
+}
