@@ -115,8 +115,9 @@
 //! restarts resume where they left off; stories and events with the
 //! figures of each join. The writer's candidate index and event centroids
 //! ([`store::window`]) are a cache of the stored features of the grouping
-//! window, rebuilt from the store after a failed batch and when the store
-//! opens; the daemon and the CLI's store sessions open it deferred
+//! window (each entry's features packed in one allocation,
+//! [`detector::packed`]), rebuilt from the store after a failed batch and
+//! when the store opens; the daemon and the CLI's store sessions open it deferred
 //! ([`store::Store::open_deferred`]): loaded before the first command that
 //! groups, so opening (and the server) do not wait for it, and a poll
 //! cycle of 304s never loads it.

@@ -5,7 +5,9 @@
 //! [`index`] proposes candidates by shared words, [`similarity`] verifies
 //! each one and keeps the figures that decided, and [`placement`] decides
 //! where the entry goes (join a story, fold others into it, or start one);
-//! a new story then joins or starts an event ([`events`]).
+//! a new story then joins or starts an event ([`events`]). The index keeps
+//! each in-window entry's features [`packed`] in one allocation, read
+//! through [`FeatureView`] like a new entry's.
 //! The detector does no I/O and holds no SQL; the store's writer owns it,
 //! feeds it stored entries and applies its decisions in the same
 //! transaction as the insert.
