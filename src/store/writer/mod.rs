@@ -97,6 +97,8 @@ impl Writer {
     /// cannot start, the automatic checkpoint stays on.
     pub fn open_unloaded(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
         let conn = open_writer_connection(path)?;
+        // Its statements, all cached: a document runs a few dozen.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = match Checkpointer::start(path) {
             Ok(c) => match conn.pragma_update(None, "wal_autocheckpoint", 0) {
                 Ok(()) => Some(c),
@@ -340,6 +342,11 @@ impl Writer {
         loaded
     }
 }
+
+/// How many prepared statements the writer's connection keeps: more than
+/// the statements it runs for a batch of documents, so none is prepared
+/// again (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 64;
 
 /// `n` documents' results when all of them failed with `e`.
 fn every_one_failed(e: StoreError, n: usize) -> Vec<Result<IngestReport, StoreError>> {
