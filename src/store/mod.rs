@@ -172,6 +172,10 @@ impl StoreError {
 /// after a document (see `Writer::truncate_wal_if_large`).
 pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
+/// The writer connection's page cache (`PRAGMA cache_size`), in KiB
+/// (negative, as the pragma takes a size in KiB).
+const WRITER_CACHE_KIB: i64 = -32 * 1024;
+
 /// How long a connection waits for a lock held by another one.
 pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -252,6 +256,14 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::warn!(path, mode, "could not switch the database to WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A document's savepoint keeps the pages it changes in a sub-journal,
+    // which SQLite otherwise spills to a temporary file past 64 KiB: in
+    // memory it is a copy instead of a write. (`VACUUM` sets it back to a
+    // file while it runs: its temporary copy is the size of the store.)
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A batch changes more pages than the default 2 MiB cache holds, which
+    // then spills them to the WAL before the commit and reads them back.
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
     // The checkpointer (or SQLite by itself, every 1000 pages) checkpoints
     // the WAL, but a reader holding an old snapshot keeps it from
     // restarting the WAL, which then grows; once the reader lets go, the
