@@ -106,6 +106,9 @@
 //! one per feed), and a poll holds a permit from fetch to store (at most
 //! twice `http.concurrency` under way), so a slow writer holds back
 //! fetching instead of growing memory. No async task touches SQLite.
+//! Beside the writer, a WAL checkpointer thread (`store::checkpointer`),
+//! with a connection of its own, copies each commit's WAL frames into the
+//! database file (`PRAGMA wal_checkpoint(PASSIVE)`), so the writer does not.
 //!
 //! ## Where state lives
 //!
@@ -130,7 +133,8 @@
 //!   feed document atomically (a transaction, or a savepoint of a batch's
 //!   transaction) together with the poll that fetched it: readers never
 //!   see half a document, and a poll's entries, validators and next check
-//!   always agree.
+//!   always agree. (The WAL checkpointer only copies committed pages
+//!   from the WAL into the database file.)
 //! - The grouping decisions (story, event, folds and merges) and the
 //!   inserts happen in the writer, in the same transaction. Every entry
 //!   belongs to exactly one story, every story to exactly one event.

@@ -8,9 +8,10 @@
 //! document (304, 410, failures) waiting together are recorded in one
 //! transaction too, up to [`BATCH_RECORDS`] ([`Writer::record_polls`]).
 //! Every other command runs alone. Each command answers on its own
-//! oneshot channel, after its transaction commits. The loop ends when
-//! every handle is dropped, after the last command, and closes the
-//! database.
+//! oneshot channel, after its transaction commits, and a command that
+//! wrote signals the WAL checkpointer. The loop ends when every handle is
+//! dropped, after the last command, and closes the database (the
+//! checkpointer stops with it).
 //!
 //! The grouping window is loaded when the store opens
 //! ([`WindowLoad::AtOpen`]), or, for the daemon, before the first command
@@ -255,6 +256,7 @@ fn run(mut writer: Writer, mut rx: mpsc::Receiver<Command>) {
             }
             None => handle(&mut writer, cmd),
         }
+        writer.committed();
     }
     writer.close();
 }

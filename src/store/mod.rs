@@ -3,7 +3,9 @@
 //! One thread, started by [`Store::open`], owns the only write connection
 //! and the detector's candidate index: `actor` runs the loop,
 //! [`writer`] holds every statement that writes, [`window`] keeps the
-//! index in step with the stored entries. Async code talks to it through
+//! index in step with the stored entries. Beside it, `checkpointer` runs a
+//! thread with a connection of its own that copies the WAL back into the
+//! database file after commits, off the writer's path. Async code talks to it through
 //! the [`Store`] handle (a bounded channel of commands, each answered on
 //! its own oneshot channel) and never touches SQLite itself. Each feed
 //! document is grouped and written in one transaction, so a reader (WAL
@@ -13,12 +15,14 @@
 //!
 //! Crash safety rests on that transaction: a kill at any moment leaves a
 //! document (with its poll record) stored whole or not at all. A reader's
-//! long transaction never blocks the writer; the writer keeps the WAL near
-//! [`WAL_SIZE_LIMIT`] once no reader holds an old snapshot. A read-only
+//! long transaction never blocks the writer, nor the checkpointer; the
+//! WAL comes back to [`WAL_SIZE_LIMIT`] once no reader holds an old
+//! snapshot and ingestion pauses. A read-only
 //! database is refused at open ([`StoreError::ReadOnly`]); a full disk
 //! fails the transaction, which rolls back, and the caller retries.
 
 mod actor;
+mod checkpointer;
 pub mod queries;
 pub mod schema;
 pub mod subscriptions;
@@ -162,11 +166,15 @@ impl StoreError {
     }
 }
 
-/// The WAL size (bytes) past which the writer checkpoints and truncates
-/// it after a document (see `Writer::truncate_wal_if_large`), and the size
-/// SQLite truncates it to when a checkpoint restarts it
-/// (`PRAGMA journal_size_limit`).
+/// The size (bytes) SQLite truncates the WAL to when it restarts it
+/// (`PRAGMA journal_size_limit`), and, when the WAL checkpointer could not
+/// start, the WAL size past which the writer checkpoints and truncates it
+/// after a document (see `Writer::truncate_wal_if_large`).
 pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// The writer connection's page cache (`PRAGMA cache_size`), in KiB
+/// (negative, as the pragma takes a size in KiB).
+const WRITER_CACHE_KIB: i64 = -32 * 1024;
 
 /// How long a connection waits for a lock held by another one.
 pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -248,10 +256,19 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::warn!(path, mode, "could not switch the database to WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // SQLite checkpoints the WAL by itself (every 1000 pages), but a reader
-    // holding an old snapshot keeps it from restarting the WAL, which then
-    // grows; once the reader lets go, the WAL restarts at the next write
-    // and this limit truncates the file back (it never shrinks otherwise).
+    // A document's savepoint keeps the pages it changes in a sub-journal,
+    // which SQLite otherwise spills to a temporary file past 64 KiB: in
+    // memory it is a copy instead of a write. (`VACUUM` sets it back to a
+    // file while it runs: its temporary copy is the size of the store.)
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A batch changes more pages than the default 2 MiB cache holds, which
+    // then spills them to the WAL before the commit and reads them back.
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    // The checkpointer (or SQLite by itself, every 1000 pages) checkpoints
+    // the WAL, but a reader holding an old snapshot keeps it from
+    // restarting the WAL, which then grows; once the reader lets go, the
+    // WAL restarts at the next write and this limit truncates the file back
+    // (it never shrinks otherwise).
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     schema::migrate(conn)?;
     Ok(())

@@ -173,7 +173,12 @@ impl Writer {
         }
         let report = result?;
         if vacuum {
-            self.conn.execute_batch("VACUUM")?;
+            // Its temporary copy of the store goes to a file, not memory
+            // (see `store::setup_writer`).
+            let vacuumed = self.conn.execute_batch("PRAGMA temp_store = FILE; VACUUM;");
+            let restored = self.conn.pragma_update(None, "temp_store", "MEMORY");
+            vacuumed?;
+            restored?;
         } else if report.entries > 0 {
             self.incremental_vacuum()?;
         }

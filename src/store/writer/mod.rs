@@ -37,6 +37,7 @@ use self::rows::{
     mark_folded, merge_event, new_event, new_story, refresh_event, refresh_story,
     seed_story_of_one, set_event_join, starters, update_entry, upsert_feed, EventJoin,
 };
+use super::checkpointer::{Checkpointer, WAL_TRUNCATE_SIZE};
 use super::window::Window;
 use super::{open_writer_connection, StoreError};
 use crate::detector::outlet::{host as outlet_host, is_aggregator, link_key};
@@ -60,6 +61,12 @@ pub struct Writer {
     /// Whether the window holds what the store does (see
     /// [`Writer::open_unloaded`]).
     loaded: bool,
+    /// The thread that checkpoints the WAL, if it started (else SQLite's
+    /// automatic checkpoint runs on this connection).
+    checkpointer: Option<Checkpointer>,
+    /// The connection's count of changed rows when the checkpointer was
+    /// last signalled.
+    signalled_changes: u64,
 }
 
 /// One document of a batch, with the poll that fetched it (the daemon)
@@ -84,13 +91,49 @@ impl Writer {
     /// yet: the first call that groups loads it (see
     /// [`Writer::ensure_loaded`]). The store's writer thread opens it so:
     /// a restart answers at once however many entries the window holds.
+    ///
+    /// It starts the WAL checkpointer beside it (see `store::checkpointer`)
+    /// and turns SQLite's automatic checkpoint off; if the checkpointer
+    /// cannot start, the automatic checkpoint stays on.
     pub fn open_unloaded(path: &Path, grouping: impl Into<Settings>) -> Result<Writer, StoreError> {
+        let conn = open_writer_connection(path)?;
+        // Its statements, all cached: a document runs a few dozen.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let checkpointer = match Checkpointer::start(path) {
+            Ok(c) => match conn.pragma_update(None, "wal_autocheckpoint", 0) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot turn the automatic WAL checkpoint off; the writer checkpoints");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::chain(&e), "cannot start the WAL checkpointer; the writer checkpoints");
+                None
+            }
+        };
         Ok(Writer {
-            conn: open_writer_connection(path)?,
+            signalled_changes: conn.total_changes(),
+            conn,
             window: Window::new(grouping.into()),
             full_text: FullTextSettings::default(),
             loaded: false,
+            checkpointer,
         })
+    }
+
+    /// Signals the checkpointer if something was written since the last
+    /// signal: the writer thread calls it after each command (or batch).
+    /// Never waits.
+    pub(crate) fn committed(&mut self) {
+        let changes = self.conn.total_changes();
+        if changes == self.signalled_changes {
+            return;
+        }
+        self.signalled_changes = changes;
+        if let Some(c) = &self.checkpointer {
+            c.notify();
+        }
     }
 
     /// Loads the grouping window (the entries dated within the window
@@ -111,12 +154,19 @@ impl Writer {
         Ok(())
     }
 
-    /// Closes the store, letting SQLite update its statistics.
+    /// Closes the store, letting SQLite update its statistics; the
+    /// checkpointer stops after a last checkpoint that truncates the WAL.
     pub fn close(self) {
-        if let Err(e) = self.conn.execute_batch("PRAGMA optimize;") {
+        let Writer {
+            conn, checkpointer, ..
+        } = self;
+        if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
             tracing::warn!(error = %e, "PRAGMA optimize failed");
         }
-        if let Err((_, e)) = self.conn.close() {
+        if let Some(c) = checkpointer {
+            c.stop();
+        }
+        if let Err((_, e)) = conn.close() {
             tracing::error!(error = %e, "closing the database failed");
         }
     }
@@ -171,16 +221,22 @@ impl Writer {
     }
 
     /// Checkpoints and truncates the WAL once it passes
-    /// [`super::WAL_SIZE_LIMIT`], without waiting: a reader holding an old
-    /// snapshot makes the attempt give up at once (the next commit tries
-    /// again), so a long read never stalls ingestion, and once it ends the
-    /// WAL shrinks at the next document instead of keeping its peak size.
+    /// [`super::WAL_SIZE_LIMIT`] (with a checkpointer beside the writer,
+    /// `WAL_TRUNCATE_SIZE`: see `store::checkpointer`), without waiting: a
+    /// reader holding an old snapshot, or the checkpointer at work, makes
+    /// the attempt give up at once (the next commit tries again), so a long
+    /// read never stalls ingestion, and once it ends the WAL shrinks at the
+    /// next document instead of keeping its peak size.
     fn truncate_wal_if_large(&mut self) {
         let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
             return;
         };
+        let limit = match self.checkpointer {
+            Some(_) => WAL_TRUNCATE_SIZE,
+            None => super::WAL_SIZE_LIMIT,
+        };
         let wal = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
-        if wal <= super::WAL_SIZE_LIMIT as u64 {
+        if wal <= limit as u64 {
             return;
         }
         let attempt = self
@@ -286,6 +342,11 @@ impl Writer {
         loaded
     }
 }
+
+/// How many prepared statements the writer's connection keeps: more than
+/// the statements it runs for a batch of documents, so none is prepared
+/// again (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 64;
 
 /// `n` documents' results when all of them failed with `e`.
 fn every_one_failed(e: StoreError, n: usize) -> Vec<Result<IngestReport, StoreError>> {
