@@ -174,7 +174,7 @@ pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
 /// The writer connection's page cache (`PRAGMA cache_size`), in KiB
 /// (negative, as the pragma takes a size in KiB).
-const WRITER_CACHE_KIB: i64 = -32 * 1024;
+const WRITER_CACHE_KIB: i64 = -16 * 1024;
 
 /// How long a connection waits for a lock held by another one.
 pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
