@@ -517,6 +517,8 @@ struct Hits {
     hashes: [Vec<(u32, u64)>; 3],
     /// The query's postings within the window, with their weights.
     counted: Vec<(u32, u32)>,
+    /// The counted entries' ids and hits, to rank.
+    ranked: Vec<(i64, u32)>,
 }
 
 /// A slot's hit counter, and the row id of its entry.
@@ -931,6 +933,7 @@ impl CandidateIndex {
             touched,
             hashes,
             counted,
+            ranked,
         } = &mut *hits;
         *epoch = epoch.wrapping_add(1);
         if *epoch == 0 {
@@ -1008,16 +1011,23 @@ impl CandidateIndex {
             }
             c.count += weight;
         }
-        let mut ranked: Vec<(i64, u32)> = touched
-            .iter()
-            .map(|slot| {
-                let c = counts[*slot as usize];
-                (c.id, c.count)
-            })
-            .collect();
-        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(limit);
-        ranked.into_iter().map(|(id, _)| id).collect()
+        ranked.clear();
+        ranked.extend(touched.iter().map(|slot| {
+            let c = counts[*slot as usize];
+            (c.id, c.count)
+        }));
+        // Most hits first, then the lowest id (ids are unique, so the
+        // order is total): only the first `limit` are sorted.
+        let order = |a: &(i64, u32), b: &(i64, u32)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if limit == 0 {
+            return Vec::new();
+        }
+        if ranked.len() > limit {
+            ranked.select_nth_unstable_by(limit - 1, order);
+            ranked.truncate(limit);
+        }
+        ranked.sort_unstable_by(order);
+        ranked.iter().map(|(id, _)| *id).collect()
     }
 }
 
