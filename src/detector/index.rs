@@ -179,7 +179,10 @@ struct Posting {
 }
 
 /// Postings a cell holds in place; longer lists live in the table's arena.
-const INLINE: usize = 3;
+/// One keeps a cell at 16 bytes: most keys are carried by one entry of a
+/// part (word pairs a copy changed, headline words of one story), and a
+/// key of a few entries costs one line of the arena more.
+const INLINE: usize = 1;
 
 /// A cell's state: no key.
 const EMPTY: u32 = 0;
@@ -189,14 +192,20 @@ const LONG: u32 = 1 << 31;
 /// A cell's state once more entries carry its key than a list may hold.
 const COMMON: u32 = u32::MAX;
 
-/// Block capacities of the arena: `4 << class` postings, up to 128.
-const CLASSES: usize = 6;
+/// Block capacities of the arena: `2 << class` postings (see
+/// [`block_len`]), up to 128.
+const CLASSES: usize = 7;
+
+/// The capacity, in postings, of an arena block of class `class`.
+fn block_len(class: usize) -> usize {
+    2 << class
+}
 
 /// A cell of a posting table: a key and its postings (up to [`INLINE`] in
-/// place), aligned so one never straddles two cache lines: a lookup of a
-/// key carried by a few entries reads one line.
+/// place), 16 bytes aligned so one never straddles two cache lines: a
+/// lookup of a key carried by one entry reads one line.
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(32))]
+#[repr(C, align(16))]
 struct Cell {
     key: u32,
     /// [`EMPTY`], 1..=[`INLINE`] postings in place, [`LONG`] | length, or
@@ -204,6 +213,9 @@ struct Cell {
     state: u32,
     inline: [Posting; INLINE],
 }
+
+/// A cell is 16 bytes: four to a cache line.
+const _: () = assert!(size_of::<Cell>() == 16);
 
 /// Posting lists, compactly: an open-addressing table (linear probing,
 /// Fibonacci hashing of the key, which is itself a hash) from a key to its
@@ -287,14 +299,14 @@ impl Postings {
         }
     }
 
-    /// A free block of `4 << class` postings; returns its start.
+    /// A free block of [`block_len`]`(class)` postings; returns its start.
     fn alloc(&mut self, class: usize) -> u32 {
         if let Some(at) = self.free[class].pop() {
             return at;
         }
         let at = self.arena.len() as u32;
         self.arena
-            .resize(self.arena.len() + (4 << class), Posting::default());
+            .resize(self.arena.len() + block_len(class), Posting::default());
         at
     }
 
@@ -360,7 +372,7 @@ impl Postings {
             (at, 0)
         } else {
             let (at, class) = (cell.inline[0].slot, cell.inline[0].at as usize);
-            if len < 4 << class {
+            if len < block_len(class) {
                 (at, class)
             } else {
                 let bigger = self.alloc(class + 1);
