@@ -178,19 +178,26 @@ struct Posting {
     at: u32,
 }
 
-/// Postings a cell holds in place; longer lists live in the table's arena.
-/// One keeps a cell at 16 bytes: most keys are carried by one entry of a
-/// part (word pairs a copy changed, headline words of one story), and a
-/// key of a few entries costs one line of the arena more.
-const INLINE: usize = 1;
-
-/// A cell's state: no key.
+/// The tag bits of a cell's [`Cell::word`].
+const TAG: u32 = 3 << 30;
+/// A cell's word: no key.
 const EMPTY: u32 = 0;
-/// A cell's state with this bit set: `state & !LONG` postings in the
-/// arena (from `inline[0].slot`, block class `inline[0].at`).
-const LONG: u32 = 1 << 31;
-/// A cell's state once more entries carry its key than a list may hold.
+/// A cell's tag: one posting in place, [`Cell::slot`] and the date in
+/// the word's low bits ([`AT`]).
+const ONE: u32 = 1 << 30;
+/// A cell's tag: two or more postings in the arena, from [`Cell::slot`];
+/// the block's class in bits 16.. of the word, the length in its low 16.
+const LONG: u32 = 2 << 30;
+/// A cell's word once more entries carry its key than a list may hold.
 const COMMON: u32 = u32::MAX;
+/// The date bits of a [`ONE`] word.
+const AT: u32 = !TAG;
+/// The length bits of a [`LONG`] word.
+const LEN: u32 = 0xffff;
+
+/// Every date fits the word of a [`ONE`] cell, every list length a
+/// [`LONG`] one.
+const _: () = assert!(PART_SECONDS <= AT as i64 + 1 && MAX_POSTINGS <= LEN as usize);
 
 /// Block capacities of the arena: `2 << class` postings (see
 /// [`block_len`]), up to 128.
@@ -201,26 +208,52 @@ fn block_len(class: usize) -> usize {
     2 << class
 }
 
-/// A cell of a posting table: a key and its postings (up to [`INLINE`] in
-/// place), 16 bytes aligned so one never straddles two cache lines: a
-/// lookup of a key carried by one entry reads one line.
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(16))]
-struct Cell {
-    key: u32,
-    /// [`EMPTY`], 1..=[`INLINE`] postings in place, [`LONG`] | length, or
-    /// [`COMMON`].
-    state: u32,
-    inline: [Posting; INLINE],
+/// The class of a [`LONG`] word's block.
+fn class_of(word: u32) -> usize {
+    ((word & AT) >> 16) as usize
 }
 
-/// A cell is 16 bytes: four to a cache line.
-const _: () = assert!(size_of::<Cell>() == 16);
+/// A cell of a posting table, 12 bytes: a key and, for a key one entry
+/// of the part carries (most keys: word pairs a copy changed, headline
+/// words of one story), its posting in place; a lookup of such a key
+/// reads the cell and nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+struct Cell {
+    key: u32,
+    /// The slot of the one posting, or where a [`LONG`] list starts in the
+    /// arena.
+    slot: u32,
+    /// [`EMPTY`], [`ONE`] | date, [`LONG`] | class << 16 | length, or
+    /// [`COMMON`].
+    word: u32,
+}
+
+/// A cell is 12 bytes.
+const _: () = assert!(size_of::<Cell>() == 12);
+
+/// The postings of a cell: one, or a stretch of the arena.
+enum List<'a> {
+    /// The cell's own posting.
+    One([Posting; 1]),
+    /// A list in the arena.
+    Many(&'a [Posting]),
+}
+
+impl List<'_> {
+    /// The postings, in list order.
+    fn as_slice(&self) -> &[Posting] {
+        match self {
+            List::One(p) => p,
+            List::Many(l) => l,
+        }
+    }
+}
 
 /// Posting lists, compactly: an open-addressing table (linear probing,
 /// Fibonacci hashing of the key, which is itself a hash) from a key to its
-/// list. A list of up to [`INLINE`] postings sits in the key's cell; a
-/// longer one in a block of `arena`. A list behaves as a vector (entries
+/// list. A list of one posting sits in the key's cell; a longer one in a
+/// block of `arena`. A list behaves as a vector (entries
 /// appended, removed by swapping the last in), so which entries are "the
 /// last added" does not depend on where it is stored. Once more entries
 /// carry a key than [`MAX_POSTINGS`], the key is [`COMMON`] and its list
@@ -256,7 +289,7 @@ impl Postings {
         let mut i = home;
         loop {
             let cell = &self.cells[i];
-            if cell.state == EMPTY {
+            if cell.word == EMPTY {
                 return None;
             }
             if cell.key == key {
@@ -273,29 +306,33 @@ impl Postings {
         self.find_from(key, self.home(key))
     }
 
-    /// The postings of a cell; `None` if its key is too common to tell.
-    fn list<'a>(&'a self, cell: &'a Cell) -> Option<&'a [Posting]> {
-        match cell.state {
-            COMMON => None,
-            s if s & LONG != 0 => {
-                let from = cell.inline[0].slot as usize;
-                Some(
+    /// The postings of an occupied cell; `None` if its key is too common
+    /// to tell.
+    fn list(&self, cell: &Cell) -> Option<List<'_>> {
+        match cell.word & TAG {
+            ONE => Some(List::One([Posting {
+                slot: cell.slot,
+                at: cell.word & AT,
+            }])),
+            LONG => {
+                let from = cell.slot as usize;
+                Some(List::Many(
                     self.arena
-                        .get(from..from + (s & !LONG) as usize)
+                        .get(from..from + (cell.word & LEN) as usize)
                         .unwrap_or_default(),
-                )
+                ))
             }
-            s => Some(cell.inline.get(..s as usize).unwrap_or_default()),
+            _ => None,
         }
     }
 
     /// The postings of `key` (none if no entry carries it); `None` if it
     /// is too common to tell.
     #[cfg(test)]
-    fn get(&self, key: u32) -> Option<&[Posting]> {
+    fn get(&self, key: u32) -> Option<Vec<Posting>> {
         match self.find(key) {
-            None => Some(&[]),
-            Some(i) => self.list(&self.cells[i]),
+            None => Some(Vec::new()),
+            Some(i) => self.list(&self.cells[i]).map(|l| l.as_slice().to_vec()),
         }
     }
 
@@ -315,9 +352,9 @@ impl Postings {
         let cells = (self.cells.len() * 2).max(16);
         let old = std::mem::replace(&mut self.cells, vec![Cell::default(); cells]);
         let mask = self.cells.len() - 1;
-        for cell in old.into_iter().filter(|c| c.state != EMPTY) {
+        for cell in old.into_iter().filter(|c| c.word != EMPTY) {
             let mut i = self.home(cell.key);
-            while self.cells[i].state != EMPTY {
+            while self.cells[i].word != EMPTY {
                 i = (i + 1) & mask;
             }
             self.cells[i] = cell;
@@ -333,45 +370,40 @@ impl Postings {
             }
             let mask = self.cells.len() - 1;
             let mut i = self.home(key);
-            while self.cells[i].state != EMPTY {
+            while self.cells[i].word != EMPTY {
                 i = (i + 1) & mask;
             }
-            let mut inline = [Posting::default(); INLINE];
-            inline[0] = posting;
             self.cells[i] = Cell {
                 key,
-                state: 1,
-                inline,
+                slot: posting.slot,
+                word: ONE | posting.at,
             };
             self.len += 1;
             return;
         };
         let cell = self.cells[i];
-        let len = match cell.state {
-            COMMON => return,
-            s if s & LONG != 0 => (s & !LONG) as usize,
-            s => s as usize,
+        let len = match cell.word & TAG {
+            ONE => 1,
+            LONG => (cell.word & LEN) as usize,
+            _ => return,
         };
         if len + 1 > MAX_POSTINGS {
-            if cell.state & LONG != 0 {
-                self.free[cell.inline[0].at as usize].push(cell.inline[0].slot);
+            if cell.word & TAG == LONG {
+                self.free[class_of(cell.word)].push(cell.slot);
             }
-            self.cells[i].state = COMMON;
-            return;
-        }
-        if len < INLINE {
-            self.cells[i].inline[len] = posting;
-            self.cells[i].state += 1;
+            self.cells[i].word = COMMON;
             return;
         }
         // Into the arena: a first block, or a bigger one once full.
-        let (from, class) = if cell.state & LONG == 0 {
+        let (from, class) = if cell.word & TAG == ONE {
             let at = self.alloc(0);
-            let from = at as usize;
-            self.arena[from..from + INLINE].copy_from_slice(&cell.inline);
+            self.arena[at as usize] = Posting {
+                slot: cell.slot,
+                at: cell.word & AT,
+            };
             (at, 0)
         } else {
-            let (at, class) = (cell.inline[0].slot, cell.inline[0].at as usize);
+            let (at, class) = (cell.slot, class_of(cell.word));
             if len < block_len(class) {
                 (at, class)
             } else {
@@ -384,11 +416,8 @@ impl Postings {
         };
         self.arena[from as usize + len] = posting;
         let c = &mut self.cells[i];
-        c.inline[0] = Posting {
-            slot: from,
-            at: class as u32,
-        };
-        c.state = LONG | (len + 1) as u32;
+        c.slot = from;
+        c.word = LONG | (class as u32) << 16 | (len + 1) as u32;
     }
 
     /// Removes `slot` from the list of `key` (the last posting takes its
@@ -398,11 +427,11 @@ impl Postings {
             return;
         };
         let cell = self.cells[i];
-        match cell.state {
-            COMMON => {}
-            s if s & LONG != 0 => {
-                let len = (s & !LONG) as usize;
-                let (at, class) = (cell.inline[0].slot, cell.inline[0].at as usize);
+        match cell.word & TAG {
+            ONE if cell.slot == slot => self.delete(i),
+            LONG => {
+                let len = (cell.word & LEN) as usize;
+                let (at, class) = (cell.slot, class_of(cell.word));
                 let from = at as usize;
                 let list = &mut self.arena[from..from + len];
                 let Some(pos) = list.iter().position(|p| p.slot == slot) else {
@@ -410,29 +439,18 @@ impl Postings {
                 };
                 list.swap(pos, len - 1);
                 let len = len - 1;
-                if len > INLINE {
-                    self.cells[i].state = LONG | len as u32;
+                let c = &mut self.cells[i];
+                if len > 1 {
+                    c.word = LONG | (class as u32) << 16 | len as u32;
                     return;
                 }
                 // Back in place.
-                let c = &mut self.cells[i];
-                c.inline[..len].copy_from_slice(&self.arena[from..from + len]);
-                c.state = len as u32;
+                let p = self.arena[from];
+                c.slot = p.slot;
+                c.word = ONE | p.at;
                 self.free[class].push(at);
             }
-            s => {
-                let len = s as usize;
-                let Some(pos) = cell.inline[..len].iter().position(|p| p.slot == slot) else {
-                    return;
-                };
-                if len == 1 {
-                    self.delete(i);
-                    return;
-                }
-                let c = &mut self.cells[i];
-                c.inline.swap(pos, len - 1);
-                c.state -= 1;
-            }
+            _ => {}
         }
     }
 
@@ -443,7 +461,7 @@ impl Postings {
         let mut j = i;
         loop {
             j = (j + 1) & mask;
-            if self.cells[j].state == EMPTY {
+            if self.cells[j].word == EMPTY {
                 break;
             }
             let home = self.home(self.cells[j].key);
@@ -465,7 +483,7 @@ impl Postings {
     /// How many entries carry `key` (capped lists count as longer than the cap).
     #[cfg(test)]
     fn count(&self, key: u32) -> usize {
-        self.get(key).map_or(MAX_POSTINGS + 1, <[Posting]>::len)
+        self.get(key).map_or(MAX_POSTINGS + 1, |l| l.len())
     }
 
     /// The slots carrying `key`, in list order; `None` if too common.
@@ -985,7 +1003,7 @@ impl CandidateIndex {
                 }
                 let mut any = 0u32;
                 for (_, hash) in keys {
-                    any ^= table.cells[table.home_of(*hash)].state;
+                    any ^= table.cells[table.home_of(*hash)].word;
                 }
                 std::hint::black_box(any);
                 for (key, hash) in keys {
@@ -995,6 +1013,7 @@ impl CandidateIndex {
                     let Some(list) = table.list(&table.cells[i]) else {
                         continue;
                     };
+                    let list = list.as_slice();
                     // Of a long list, the entries added last: enough to
                     // reach a story many feeds carry, without counting a
                     // phrase many stories share entry by entry.
@@ -1174,7 +1193,7 @@ mod tests {
         assert_eq!(p.slots(7), Some(vec![2]));
         p.remove(7, 2);
         assert_eq!(p.len, 0);
-        assert!(p.cells.iter().all(|c| c.state == EMPTY));
+        assert!(p.cells.iter().all(|c| c.word == EMPTY));
         for slot in 0..=MAX_POSTINGS as u32 {
             p.add(9, at(slot));
         }
@@ -1250,7 +1269,7 @@ mod tests {
             "some key turned common"
         );
         assert!(
-            reference.values().flatten().any(|l| l.len() > 2 * INLINE),
+            reference.values().flatten().any(|l| l.len() > 2),
             "some list lives in the arena"
         );
     }
