@@ -938,7 +938,7 @@ impl CandidateIndex {
     /// Entries within `window` seconds of `time` that share words with
     /// `features`, best first, at most `limit`.
     ///
-    /// Of each part the window overlaps, the last [`COUNTED_POSTINGS`]
+    /// Of each part the window overlaps, the last 32 (`COUNTED_POSTINGS`)
     /// postings of each of the query's keys count (word pairs and headline
     /// words once, SimHash bands twice) when dated within the window; the
     /// postings carry their dates, so one outside the window costs nothing
