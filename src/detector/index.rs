@@ -150,7 +150,8 @@ struct CachedSums {
     shingles: AtomicU64,
 }
 
-/// What a lookup needs of a slot besides its hit count.
+/// A slot's row id and date, for [`CandidateIndex::by_link`] (lookups
+/// by words find the date in the postings and the id beside the counter).
 #[derive(Debug, Clone, Copy)]
 struct Meta {
     id: i64,
@@ -168,104 +169,327 @@ impl Default for CandidateIndex {
     }
 }
 
-/// Posting lists, compactly: a key's value in the table is the one slot
-/// that carries it, or (high bit set) the index of a list in `lists`, or
-/// [`COMMON`] once more entries carry it than a list may hold. Most keys
-/// are carried by one entry, so most cost one table cell and no allocation.
-#[derive(Debug, Default)]
-struct Postings<K> {
-    table: HashMap<K, u32>,
-    lists: Vec<Vec<u32>>,
-    free: Vec<u32>,
+/// One posting: an entry's slot, and its date as seconds into its part
+/// (see [`offset_in_part`]), so that a lookup filters by date without
+/// reading anything of the slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Posting {
+    slot: u32,
+    at: u32,
 }
 
-const LIST: u32 = 1 << 31;
+/// The tag bits of a cell's [`Cell::word`].
+const TAG: u32 = 3 << 30;
+/// A cell's word: no key.
+const EMPTY: u32 = 0;
+/// A cell's tag: one posting in place, [`Cell::slot`] and the date in
+/// the word's low bits ([`AT`]).
+const ONE: u32 = 1 << 30;
+/// A cell's tag: two or more postings in the arena, from [`Cell::slot`];
+/// the block's class in bits 16.. of the word, the length in its low 16.
+const LONG: u32 = 2 << 30;
+/// A cell's word once more entries carry its key than a list may hold.
 const COMMON: u32 = u32::MAX;
+/// The date bits of a [`ONE`] word.
+const AT: u32 = !TAG;
+/// The length bits of a [`LONG`] word.
+const LEN: u32 = 0xffff;
 
-impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
-    fn add(&mut self, key: K, slot: u32) {
-        let value = match self.table.get(&key) {
-            None => {
-                self.table.insert(key, slot);
-                return;
+/// Every date fits the word of a [`ONE`] cell, every list length a
+/// [`LONG`] one.
+const _: () = assert!(PART_SECONDS <= AT as i64 + 1 && MAX_POSTINGS <= LEN as usize);
+
+/// Block capacities of the arena: `2 << class` postings (see
+/// [`block_len`]), up to 128.
+const CLASSES: usize = 7;
+
+/// The capacity, in postings, of an arena block of class `class`.
+fn block_len(class: usize) -> usize {
+    2 << class
+}
+
+/// The class of a [`LONG`] word's block.
+fn class_of(word: u32) -> usize {
+    ((word & AT) >> 16) as usize
+}
+
+/// A cell of a posting table, 12 bytes: a key and, for a key one entry
+/// of the part carries (most keys: word pairs a copy changed, headline
+/// words of one story), its posting in place; a lookup of such a key
+/// reads the cell and nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+struct Cell {
+    key: u32,
+    /// The slot of the one posting, or where a [`LONG`] list starts in the
+    /// arena.
+    slot: u32,
+    /// [`EMPTY`], [`ONE`] | date, [`LONG`] | class << 16 | length, or
+    /// [`COMMON`].
+    word: u32,
+}
+
+/// A cell is 12 bytes.
+const _: () = assert!(size_of::<Cell>() == 12);
+
+/// The postings of a cell: one, or a stretch of the arena.
+enum List<'a> {
+    /// The cell's own posting.
+    One([Posting; 1]),
+    /// A list in the arena.
+    Many(&'a [Posting]),
+}
+
+impl List<'_> {
+    /// The postings, in list order.
+    fn as_slice(&self) -> &[Posting] {
+        match self {
+            List::One(p) => p,
+            List::Many(l) => l,
+        }
+    }
+}
+
+/// Posting lists, compactly: an open-addressing table (linear probing,
+/// Fibonacci hashing of the key, which is itself a hash) from a key to its
+/// list. A list of one posting sits in the key's cell; a longer one in a
+/// block of `arena`. A list behaves as a vector (entries
+/// appended, removed by swapping the last in), so which entries are "the
+/// last added" does not depend on where it is stored. Once more entries
+/// carry a key than [`MAX_POSTINGS`], the key is [`COMMON`] and its list
+/// dropped.
+#[derive(Debug, Default)]
+struct Postings {
+    /// A power of two cells, or none.
+    cells: Vec<Cell>,
+    /// Occupied cells.
+    len: usize,
+    arena: Vec<Posting>,
+    /// Free blocks of the arena, per class.
+    free: [Vec<u32>; CLASSES],
+}
+
+/// The multiplier of Fibonacci hashing (2^64 / golden ratio).
+const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Postings {
+    /// The cell a key's probe starts at, given its Fibonacci hash
+    /// (`key * FIB`); the table must have cells.
+    fn home_of(&self, hash: u64) -> usize {
+        (hash >> (64 - self.cells.len().trailing_zeros())) as usize
+    }
+
+    fn home(&self, key: u32) -> usize {
+        self.home_of(u64::from(key).wrapping_mul(FIB))
+    }
+
+    /// The cell holding `key`, probing from `home`.
+    fn find_from(&self, key: u32, home: usize) -> Option<usize> {
+        let mask = self.cells.len() - 1;
+        let mut i = home;
+        loop {
+            let cell = &self.cells[i];
+            if cell.word == EMPTY {
+                return None;
             }
-            Some(&v) => v,
-        };
-        if value == COMMON {
-            return;
-        }
-        if value & LIST == 0 {
-            let list = vec![value, slot];
-            let at = match self.free.pop() {
-                Some(at) => {
-                    self.lists[at as usize] = list;
-                    at
-                }
-                None => {
-                    self.lists.push(list);
-                    (self.lists.len() - 1) as u32
-                }
-            };
-            self.table.insert(key, at | LIST);
-            return;
-        }
-        let at = value & !LIST;
-        let list = &mut self.lists[at as usize];
-        list.push(slot);
-        if list.len() > MAX_POSTINGS {
-            *list = Vec::new();
-            self.free.push(at);
-            self.table.insert(key, COMMON);
+            if cell.key == key {
+                return Some(i);
+            }
+            i = (i + 1) & mask;
         }
     }
 
-    fn remove(&mut self, key: K, slot: u32) {
-        let Some(&value) = self.table.get(&key) else {
+    fn find(&self, key: u32) -> Option<usize> {
+        if self.cells.is_empty() {
+            return None;
+        }
+        self.find_from(key, self.home(key))
+    }
+
+    /// The postings of an occupied cell; `None` if its key is too common
+    /// to tell.
+    fn list(&self, cell: &Cell) -> Option<List<'_>> {
+        match cell.word & TAG {
+            ONE => Some(List::One([Posting {
+                slot: cell.slot,
+                at: cell.word & AT,
+            }])),
+            LONG => {
+                let from = cell.slot as usize;
+                Some(List::Many(
+                    self.arena
+                        .get(from..from + (cell.word & LEN) as usize)
+                        .unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The postings of `key` (none if no entry carries it); `None` if it
+    /// is too common to tell.
+    #[cfg(test)]
+    fn get(&self, key: u32) -> Option<Vec<Posting>> {
+        match self.find(key) {
+            None => Some(Vec::new()),
+            Some(i) => self.list(&self.cells[i]).map(|l| l.as_slice().to_vec()),
+        }
+    }
+
+    /// A free block of [`block_len`]`(class)` postings; returns its start.
+    fn alloc(&mut self, class: usize) -> u32 {
+        if let Some(at) = self.free[class].pop() {
+            return at;
+        }
+        let at = self.arena.len() as u32;
+        self.arena
+            .resize(self.arena.len() + block_len(class), Posting::default());
+        at
+    }
+
+    /// Doubles the cells (at least 16) and places every key again.
+    fn grow(&mut self) {
+        let cells = (self.cells.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.cells, vec![Cell::default(); cells]);
+        let mask = self.cells.len() - 1;
+        for cell in old.into_iter().filter(|c| c.word != EMPTY) {
+            let mut i = self.home(cell.key);
+            while self.cells[i].word != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.cells[i] = cell;
+        }
+    }
+
+    /// Adds `posting` to the list of `key`.
+    fn add(&mut self, key: u32, posting: Posting) {
+        let Some(i) = self.find(key) else {
+            // At most three quarters full, so probes stay short.
+            if (self.len + 1) * 4 > self.cells.len() * 3 {
+                self.grow();
+            }
+            let mask = self.cells.len() - 1;
+            let mut i = self.home(key);
+            while self.cells[i].word != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.cells[i] = Cell {
+                key,
+                slot: posting.slot,
+                word: ONE | posting.at,
+            };
+            self.len += 1;
             return;
         };
-        if value == COMMON {
+        let cell = self.cells[i];
+        let len = match cell.word & TAG {
+            ONE => 1,
+            LONG => (cell.word & LEN) as usize,
+            _ => return,
+        };
+        if len + 1 > MAX_POSTINGS {
+            if cell.word & TAG == LONG {
+                self.free[class_of(cell.word)].push(cell.slot);
+            }
+            self.cells[i].word = COMMON;
             return;
         }
-        if value & LIST == 0 {
-            if value == slot {
-                self.table.remove(&key);
+        // Into the arena: a first block, or a bigger one once full.
+        let (from, class) = if cell.word & TAG == ONE {
+            let at = self.alloc(0);
+            self.arena[at as usize] = Posting {
+                slot: cell.slot,
+                at: cell.word & AT,
+            };
+            (at, 0)
+        } else {
+            let (at, class) = (cell.slot, class_of(cell.word));
+            if len < block_len(class) {
+                (at, class)
+            } else {
+                let bigger = self.alloc(class + 1);
+                let (from, to) = (at as usize, bigger as usize);
+                self.arena.copy_within(from..from + len, to);
+                self.free[class].push(at);
+                (bigger, class + 1)
             }
+        };
+        self.arena[from as usize + len] = posting;
+        let c = &mut self.cells[i];
+        c.slot = from;
+        c.word = LONG | (class as u32) << 16 | (len + 1) as u32;
+    }
+
+    /// Removes `slot` from the list of `key` (the last posting takes its
+    /// place).
+    fn remove(&mut self, key: u32, slot: u32) {
+        let Some(i) = self.find(key) else {
             return;
-        }
-        let at = value & !LIST;
-        let list = &mut self.lists[at as usize];
-        if let Some(pos) = list.iter().position(|s| *s == slot) {
-            list.swap_remove(pos);
-        }
-        match list.as_slice() {
-            [] => {
-                self.table.remove(&key);
-                self.free.push(at);
-            }
-            [one] => {
-                let one = *one;
-                *list = Vec::new();
-                self.free.push(at);
-                self.table.insert(key, one);
+        };
+        let cell = self.cells[i];
+        match cell.word & TAG {
+            ONE if cell.slot == slot => self.delete(i),
+            LONG => {
+                let len = (cell.word & LEN) as usize;
+                let (at, class) = (cell.slot, class_of(cell.word));
+                let from = at as usize;
+                let list = &mut self.arena[from..from + len];
+                let Some(pos) = list.iter().position(|p| p.slot == slot) else {
+                    return;
+                };
+                list.swap(pos, len - 1);
+                let len = len - 1;
+                let c = &mut self.cells[i];
+                if len > 1 {
+                    c.word = LONG | (class as u32) << 16 | len as u32;
+                    return;
+                }
+                // Back in place.
+                let p = self.arena[from];
+                c.slot = p.slot;
+                c.word = ONE | p.at;
+                self.free[class].push(at);
             }
             _ => {}
         }
     }
 
-    /// The slots carrying `key`; `None` if it is too common to tell.
-    fn get(&self, key: K) -> Option<&[u32]> {
-        match self.table.get(&key) {
-            None => Some(&[]),
-            Some(&COMMON) => None,
-            Some(v) if v & LIST == 0 => Some(std::slice::from_ref(v)),
-            Some(v) => Some(&self.lists[(v & !LIST) as usize]),
+    /// Empties cell `i`, shifting back the cells after it that probing
+    /// would no longer reach (no tombstones).
+    fn delete(&mut self, mut i: usize) {
+        let mask = self.cells.len() - 1;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            if self.cells[j].word == EMPTY {
+                break;
+            }
+            let home = self.home(self.cells[j].key);
+            // Cell j stays if its home lies cyclically in (i, j].
+            let stays = if i <= j {
+                i < home && home <= j
+            } else {
+                i < home || home <= j
+            };
+            if !stays {
+                self.cells[i] = self.cells[j];
+                i = j;
+            }
         }
+        self.cells[i] = Cell::default();
+        self.len -= 1;
     }
 
     /// How many entries carry `key` (capped lists count as longer than the cap).
     #[cfg(test)]
-    fn count(&self, key: K) -> usize {
-        self.get(key).map_or(MAX_POSTINGS + 1, <[u32]>::len)
+    fn count(&self, key: u32) -> usize {
+        self.get(key).map_or(MAX_POSTINGS + 1, |l| l.len())
+    }
+
+    /// The slots carrying `key`, in list order; `None` if too common.
+    #[cfg(test)]
+    fn slots(&self, key: u32) -> Option<Vec<u32>> {
+        self.get(key).map(|l| l.iter().map(|p| p.slot).collect())
     }
 }
 
@@ -310,12 +534,29 @@ impl DocFreq {
 }
 
 /// Per-slot hit counters reused across lookups: a counter belongs to the
-/// current lookup when its epoch is the lookup's.
+/// current lookup when its epoch is the lookup's. Each holds its slot's
+/// row id, so that a counted slot costs one cache line, not one for its
+/// counter and one for its id.
 #[derive(Debug, Default)]
 struct Hits {
     epoch: u32,
-    counts: Vec<(u32, u32)>,
+    counts: Vec<Counter>,
     touched: Vec<u32>,
+    /// The query's keys and their Fibonacci hashes, per table (word
+    /// pairs, headline words, bands).
+    hashes: [Vec<(u32, u64)>; 3],
+    /// The query's postings within the window, with their weights.
+    counted: Vec<(u32, u32)>,
+    /// The counted entries' ids and hits, to rank.
+    ranked: Vec<(i64, u32)>,
+}
+
+/// A slot's hit counter, and the row id of its entry.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counter {
+    id: i64,
+    epoch: u32,
+    count: u32,
 }
 
 /// The posting lists of the entries dated in one stretch of
@@ -324,9 +565,10 @@ struct Hits {
 /// key is too common when too many entries of one stretch carry it.
 #[derive(Debug, Default)]
 struct Part {
-    postings: Postings<u32>,
-    titles: Postings<u32>,
-    bands: [Postings<u16>; 4],
+    postings: Postings,
+    titles: Postings,
+    /// The four SimHash bands, keyed by [`band_key`].
+    bands: Postings,
     len: usize,
 }
 
@@ -335,6 +577,11 @@ pub const PART_SECONDS: i64 = 3 * 86_400;
 
 fn part_of(time: i64) -> i64 {
     time.div_euclid(PART_SECONDS)
+}
+
+/// A date as seconds into its part (the postings' [`Posting::at`]).
+fn offset_in_part(time: i64) -> u32 {
+    time.rem_euclid(PART_SECONDS) as u32
 }
 
 /// The keys an entry is indexed and looked up by: its sampled word pairs
@@ -355,8 +602,8 @@ fn sampled(features: &impl FeatureView) -> impl Iterator<Item = &u32> {
 #[derive(Debug)]
 pub struct CandidateIndex {
     slots: Vec<Option<Slot>>,
-    /// Per slot, what a lookup filters on, packed apart from the features
-    /// so the filter reads a few cache lines: row id, feed, date.
+    /// Per slot, its row id and date, packed apart from the features so
+    /// a lookup by link reads a few cache lines.
     meta: Vec<Meta>,
     free: Vec<u32>,
     by_id: HashMap<i64, u32>,
@@ -379,8 +626,10 @@ pub struct CandidateIndex {
     ln_prior: f64,
 }
 
-fn band(simhash: u64, i: usize) -> u16 {
-    (simhash >> (16 * i)) as u16
+/// The key of the `i`th 16-bit band of a SimHash in [`Part::bands`]: the
+/// band's index above its bits, so the four share one table.
+fn band_key(simhash: u64, i: usize) -> u32 {
+    ((i as u32) << 16) | u32::from((simhash >> (16 * i)) as u16)
 }
 
 impl CandidateIndex {
@@ -476,18 +725,31 @@ impl CandidateIndex {
             id,
             time: entry.time,
         };
+        let counts = &mut self
+            .hits
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .counts;
+        if counts.len() <= slot as usize {
+            counts.resize(slot as usize + 1, Counter::default());
+        }
+        counts[slot as usize].id = id;
         let f = &entry.features;
         let part = self.parts.entry(part_of(entry.time)).or_default();
         part.len += 1;
+        let posting = Posting {
+            slot,
+            at: offset_in_part(entry.time),
+        };
         for key in sampled(f) {
-            part.postings.add(*key, slot);
+            part.postings.add(*key, posting);
         }
         for key in &f.title {
-            part.titles.add(*key, slot);
+            part.titles.add(*key, posting);
             self.title_df.add(*key);
         }
-        for (i, table) in part.bands.iter_mut().enumerate() {
-            table.add(band(f.simhash, i), slot);
+        for i in 0..4 {
+            part.bands.add(band_key(f.simhash, i), posting);
         }
         // A copy counts only the shingles its story's other entries lack.
         let carried = self.story_shingles(entry.story_id);
@@ -608,8 +870,8 @@ impl CandidateIndex {
                 for key in f.title() {
                     part.titles.remove(*key, slot);
                 }
-                for (i, table) in part.bands.iter_mut().enumerate() {
-                    table.remove(band(f.simhash(), i), slot);
+                for i in 0..4 {
+                    part.bands.remove(band_key(f.simhash(), i), slot);
                 }
             }
         }
@@ -675,6 +937,14 @@ impl CandidateIndex {
 
     /// Entries within `window` seconds of `time` that share words with
     /// `features`, best first, at most `limit`.
+    ///
+    /// Of each part the window overlaps, the last 32 (`COUNTED_POSTINGS`)
+    /// postings of each of the query's keys count (word pairs and headline
+    /// words once, SimHash bands twice) when dated within the window; the
+    /// postings carry their dates, so one outside the window costs nothing
+    /// more. Loads that do not depend on each other (the first cell of
+    /// every key, the counter of every counted slot) are issued together
+    /// before the work that needs them, so their cache misses overlap.
     pub fn candidates(
         &self,
         features: &Features,
@@ -682,63 +952,113 @@ impl CandidateIndex {
         window: i64,
         limit: usize,
     ) -> Vec<i64> {
+        let (from, until) = (time.saturating_sub(window), time.saturating_add(window));
+        if from > until {
+            return Vec::new();
+        }
         let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         let Hits {
             epoch,
             counts,
             touched,
+            hashes,
+            counted,
+            ranked,
         } = &mut *hits;
         *epoch = epoch.wrapping_add(1);
         if *epoch == 0 {
-            counts.iter_mut().for_each(|c| *c = (0, 0));
+            counts.iter_mut().for_each(|c| c.epoch = 0);
             *epoch = 1;
         }
         let epoch = *epoch;
-        if counts.len() < self.slots.len() {
-            counts.resize(self.slots.len(), (0, 0));
-        }
         touched.clear();
-        let mut count = |list: Option<&[u32]>, weight: u32| {
-            let list = list.unwrap_or(&[]);
-            // Of a long list, the entries added last: enough to reach a
-            // story many feeds carry, without counting a phrase many
-            // stories share entry by entry.
-            for slot in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
-                let c = &mut counts[*slot as usize];
-                if c.0 != epoch {
-                    *c = (epoch, 0);
-                    touched.push(*slot);
+        counted.clear();
+        let hashed = |k: u32| (k, u64::from(k).wrapping_mul(FIB));
+        let [shingles, titles, bands] = hashes;
+        shingles.clear();
+        shingles.extend(sampled(features).map(|k| hashed(*k)));
+        titles.clear();
+        titles.extend(features.title.iter().map(|k| hashed(*k)));
+        bands.clear();
+        bands.extend((0..4).map(|i| hashed(band_key(features.simhash, i))));
+        // The window exactly (no entry is dated i64::MIN, the date of a
+        // vacant slot).
+        let lo_time = (i128::from(time) - i128::from(window)).max(i128::from(i64::MIN) + 1);
+        let hi_time = i128::from(time) + i128::from(window);
+        for (&p, part) in self.parts.range(part_of(from)..=part_of(until)) {
+            let start = i128::from(p) * i128::from(PART_SECONDS);
+            let lo = (lo_time - start).max(0);
+            let hi = (hi_time - start).min(i128::from(PART_SECONDS) - 1);
+            if lo > hi {
+                continue;
+            }
+            let within = (lo as u32)..=(hi as u32);
+            for (table, keys, weight) in [
+                (&part.postings, &*shingles, 1),
+                (&part.titles, &*titles, 1),
+                (&part.bands, &*bands, 2),
+            ] {
+                if table.cells.is_empty() {
+                    continue;
                 }
-                c.1 += weight;
-            }
-        };
-        let (from, until) = (time.saturating_sub(window), time.saturating_add(window));
-        for part in self
-            .parts
-            .range(part_of(from)..=part_of(until))
-            .map(|(_, p)| p)
-        {
-            for key in sampled(features) {
-                count(part.postings.get(*key), 1);
-            }
-            for key in &features.title {
-                count(part.titles.get(*key), 1);
-            }
-            for (i, table) in part.bands.iter().enumerate() {
-                count(table.get(band(features.simhash, i)), 2);
+                let mut any = 0u32;
+                for (_, hash) in keys {
+                    any ^= table.cells[table.home_of(*hash)].word;
+                }
+                std::hint::black_box(any);
+                for (key, hash) in keys {
+                    let Some(i) = table.find_from(*key, table.home_of(*hash)) else {
+                        continue;
+                    };
+                    let Some(list) = table.list(&table.cells[i]) else {
+                        continue;
+                    };
+                    let list = list.as_slice();
+                    // Of a long list, the entries added last: enough to
+                    // reach a story many feeds carry, without counting a
+                    // phrase many stories share entry by entry.
+                    for p in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
+                        if within.contains(&p.at) {
+                            counted.push((p.slot, weight));
+                        }
+                    }
+                }
             }
         }
-        let mut ranked: Vec<(i64, u32)> = touched
-            .iter()
-            .filter_map(|slot| {
-                let m = self.meta[*slot as usize];
-                (m.time != i64::MIN && (m.time - time).abs() <= window)
-                    .then_some((m.id, counts[*slot as usize].1))
-            })
-            .collect();
-        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(limit);
-        ranked.into_iter().map(|(id, _)| id).collect()
+        let mut any = 0u32;
+        for (slot, _) in counted.iter() {
+            any ^= counts[*slot as usize].epoch;
+        }
+        std::hint::black_box(any);
+        for &(slot, weight) in counted.iter() {
+            let c = &mut counts[slot as usize];
+            if c.epoch != epoch {
+                *c = Counter {
+                    id: c.id,
+                    epoch,
+                    count: 0,
+                };
+                touched.push(slot);
+            }
+            c.count += weight;
+        }
+        ranked.clear();
+        ranked.extend(touched.iter().map(|slot| {
+            let c = counts[*slot as usize];
+            (c.id, c.count)
+        }));
+        // Most hits first, then the lowest id (ids are unique, so the
+        // order is total): only the first `limit` are sorted.
+        let order = |a: &(i64, u32), b: &(i64, u32)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if limit == 0 {
+            return Vec::new();
+        }
+        if ranked.len() > limit {
+            ranked.select_nth_unstable_by(limit - 1, order);
+            ranked.truncate(limit);
+        }
+        ranked.sort_unstable_by(order);
+        ranked.iter().map(|(id, _)| *id).collect()
     }
 }
 
@@ -856,26 +1176,198 @@ mod tests {
         assert!(want.len() >= 6, "the window spans stretches: {want:?}");
     }
 
+    fn at(slot: u32) -> Posting {
+        Posting { slot, at: 0 }
+    }
+
     #[test]
     fn posting_lists_grow_shrink_and_give_up_on_common_keys() {
-        let mut p: Postings<u32> = Postings::default();
-        p.add(7, 1);
-        assert_eq!(p.get(7), Some(&[1][..]));
-        p.add(7, 2);
-        p.add(7, 3);
+        let mut p = Postings::default();
+        p.add(7, at(1));
+        assert_eq!(p.slots(7), Some(vec![1]));
+        p.add(7, at(2));
+        p.add(7, at(3));
         assert_eq!(p.count(7), 3);
         p.remove(7, 1);
         p.remove(7, 3);
-        assert_eq!(p.get(7), Some(&[2][..]), "back to a single cell");
-        assert!(p.lists.iter().all(Vec::is_empty), "the list was freed");
+        assert_eq!(p.slots(7), Some(vec![2]));
         p.remove(7, 2);
-        assert!(p.table.is_empty());
+        assert_eq!(p.len, 0);
+        assert!(p.cells.iter().all(|c| c.word == EMPTY));
         for slot in 0..=MAX_POSTINGS as u32 {
-            p.add(9, slot);
+            p.add(9, at(slot));
         }
         assert_eq!(p.get(9), None, "too common to point anywhere");
         p.remove(9, 0);
         assert_eq!(p.get(9), None);
+    }
+
+    /// A small deterministic generator (SplitMix64).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    #[test]
+    fn posting_tables_behave_as_vectors_under_random_changes() {
+        // The reference: a vector per key, appended to and removed from by
+        // swapping the last in, dropped for good past the cap.
+        let mut reference: StdHashMap<u32, Option<Vec<u32>>> = StdHashMap::new();
+        let mut p = Postings::default();
+        let mut rng = Rng(42);
+        for step in 0..60_000 {
+            // Few keys, so lists grow long, move between cells and blocks
+            // and turn common; keys near each other collide in the table.
+            let key = if rng.below(4) == 0 {
+                rng.below(8) as u32
+            } else {
+                (rng.below(3_000) as u32).wrapping_mul(0x0101_0101)
+            };
+            let slot = rng.below(160) as u32;
+            if rng.below(5) < 3 {
+                p.add(key, at(slot));
+                if let Some(list) = reference.entry(key).or_insert_with(|| Some(Vec::new())) {
+                    list.push(slot);
+                    if list.len() > MAX_POSTINGS {
+                        reference.insert(key, None);
+                    }
+                }
+            } else {
+                p.remove(key, slot);
+                if let Some(Some(list)) = reference.get_mut(&key) {
+                    if let Some(pos) = list.iter().position(|s| *s == slot) {
+                        list.swap_remove(pos);
+                    }
+                    if list.is_empty() {
+                        reference.remove(&key);
+                    }
+                }
+            }
+            if step % 997 == 0 || step > 59_000 {
+                for (key, want) in &reference {
+                    assert_eq!(
+                        p.slots(*key).as_ref(),
+                        want.as_ref(),
+                        "key {key} at step {step}"
+                    );
+                }
+                assert_eq!(p.len, reference.len());
+            }
+        }
+        assert!(
+            reference.values().any(Option::is_none),
+            "some key turned common"
+        );
+        assert!(
+            reference.values().flatten().any(|l| l.len() > 2),
+            "some list lives in the arena"
+        );
+    }
+
+    #[test]
+    fn lookups_count_what_a_straightforward_scan_counts() {
+        let mut rng = Rng(7);
+        let mut idx = CandidateIndex::new();
+        let features = |rng: &mut Rng| {
+            // Keys from a small vocabulary, so lists grow long and common.
+            let mut shingles: Vec<u32> = (0..40).map(|_| rng.below(2_000) as u32).collect();
+            shingles.sort_unstable();
+            shingles.dedup();
+            let mut title: Vec<u32> = (0..6).map(|_| rng.below(300) as u32).collect();
+            title.sort_unstable();
+            title.dedup();
+            let lede = shingles.iter().rev().take(6).rev().copied().collect();
+            Features {
+                simhash: rng.next() & 0x000f_000f_000f_000f,
+                shingles,
+                lede,
+                title,
+                ..Features::default()
+            }
+        };
+        let day = 86_400;
+        for round in 0..6 {
+            for _ in 0..1_500 {
+                let id = rng.below(4_000) as i64 + 1;
+                if rng.below(4) == 0 {
+                    idx.remove(id);
+                    continue;
+                }
+                // On the hour, as are the queries and windows, so that
+                // entries fall on the window's bounds.
+                let time = rng.below(30 * 24) as i64 * 3_600 - 10 * day;
+                let f = features(&mut rng);
+                idx.insert(
+                    id,
+                    Indexed {
+                        feed_id: 1,
+                        outlet: 1,
+                        link: 0,
+                        story_id: id,
+                        time,
+                        features: f,
+                    },
+                );
+            }
+            for _ in 0..200 {
+                let q = features(&mut rng);
+                let time = rng.below(34 * 24) as i64 * 3_600 - 12 * day;
+                let window = [3_600, day, 3 * day, 20 * day][rng.below(4) as usize];
+                let limit = [5, 24, usize::MAX][rng.below(3) as usize];
+                assert_eq!(
+                    idx.candidates(&q, time, window, limit),
+                    scan(&idx, &q, time, window, limit),
+                    "round {round}"
+                );
+            }
+        }
+    }
+
+    /// What [`CandidateIndex::candidates`] finds, computed plainly: every
+    /// part the window overlaps, the last postings of every key counted
+    /// into a map, then filtered by the slot's date.
+    fn scan(idx: &CandidateIndex, q: &Features, time: i64, window: i64, limit: usize) -> Vec<i64> {
+        let mut counts: StdHashMap<u32, u32> = StdHashMap::new();
+        let parts = idx
+            .parts
+            .range(part_of(time - window)..=part_of(time + window));
+        for (_, part) in parts {
+            let mut count = |list: Option<Vec<u32>>, weight: u32| {
+                let list = list.unwrap_or_default();
+                for slot in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
+                    *counts.entry(*slot).or_default() += weight;
+                }
+            };
+            for key in sampled(q) {
+                count(part.postings.slots(*key), 1);
+            }
+            for key in &q.title {
+                count(part.titles.slots(*key), 1);
+            }
+            for i in 0..4 {
+                count(part.bands.slots(band_key(q.simhash, i)), 2);
+            }
+        }
+        let mut ranked: Vec<(i64, u32)> = counts
+            .into_iter()
+            .filter_map(|(slot, n)| {
+                let m = idx.meta[slot as usize];
+                (m.time != i64::MIN && (m.time - time).abs() <= window).then_some((m.id, n))
+            })
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(limit);
+        ranked.into_iter().map(|(id, _)| id).collect()
     }
 
     #[test]
