@@ -107,8 +107,9 @@
 //! twice `http.concurrency` under way), so a slow writer holds back
 //! fetching instead of growing memory. No async task touches SQLite.
 //! Beside the writer, a WAL checkpointer thread (`store::checkpointer`),
-//! with a connection of its own, copies each commit's WAL frames into the
-//! database file (`PRAGMA wal_checkpoint(PASSIVE)`), so the writer does not.
+//! with a connection of its own, copies the committed WAL frames into the
+//! database file (`PRAGMA wal_checkpoint(PASSIVE)`, at most once a second),
+//! so the writer does not.
 //!
 //! ## Where state lives
 //!

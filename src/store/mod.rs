@@ -5,7 +5,8 @@
 //! [`writer`] holds every statement that writes, [`window`] keeps the
 //! index in step with the stored entries. Beside it, `checkpointer` runs a
 //! thread with a connection of its own that copies the WAL back into the
-//! database file after commits, off the writer's path. Async code talks to it through
+//! database file after commits (at most once a second), off the writer's
+//! path. Async code talks to it through
 //! the [`Store`] handle (a bounded channel of commands, each answered on
 //! its own oneshot channel) and never touches SQLite itself. Each feed
 //! document is grouped and written in one transaction, so a reader (WAL
