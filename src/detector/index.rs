@@ -150,19 +150,6 @@ struct CachedSums {
     shingles: AtomicU64,
 }
 
-/// A slot's row id and date, for [`CandidateIndex::by_link`] (lookups
-/// by words find the date in the postings and the id beside the counter).
-#[derive(Debug, Clone, Copy)]
-struct Meta {
-    id: i64,
-    time: i64,
-}
-
-const VACANT: Meta = Meta {
-    id: 0,
-    time: i64::MIN,
-};
-
 impl Default for CandidateIndex {
     fn default() -> Self {
         Self::new()
@@ -602,9 +589,6 @@ fn sampled(features: &impl FeatureView) -> impl Iterator<Item = &u32> {
 #[derive(Debug)]
 pub struct CandidateIndex {
     slots: Vec<Option<Slot>>,
-    /// Per slot, its row id and date, packed apart from the features so
-    /// a lookup by link reads a few cache lines.
-    meta: Vec<Meta>,
     free: Vec<u32>,
     by_id: HashMap<i64, u32>,
     parts: std::collections::BTreeMap<i64, Part>,
@@ -637,7 +621,6 @@ impl CandidateIndex {
     pub fn new() -> Self {
         CandidateIndex {
             slots: Vec::new(),
-            meta: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::default(),
             parts: Default::default(),
@@ -717,13 +700,8 @@ impl CandidateIndex {
             Some(slot) => slot,
             None => {
                 self.slots.push(None);
-                self.meta.push(VACANT);
                 (self.slots.len() - 1) as u32
             }
-        };
-        self.meta[slot as usize] = Meta {
-            id,
-            time: entry.time,
         };
         let counts = &mut self
             .hits
@@ -828,7 +806,6 @@ impl CandidateIndex {
             ..
         } = self.slots.get_mut(slot as usize)?.take()?;
         self.changed();
-        self.meta[slot as usize] = VACANT;
         self.free.push(slot);
         let f = &old.features;
         for (i, key) in f.shingles().iter().enumerate() {
@@ -893,9 +870,9 @@ impl CandidateIndex {
         self.links
             .get(&link)?
             .iter()
-            .map(|slot| self.meta[*slot as usize])
-            .filter(|m| (m.time - time).abs() <= window)
-            .map(|m| m.id)
+            .filter_map(|slot| self.slot(*slot))
+            .filter(|s| (s.entry.time - time).abs() <= window)
+            .map(|s| s.id)
             .min()
     }
 
@@ -1361,8 +1338,8 @@ mod tests {
         let mut ranked: Vec<(i64, u32)> = counts
             .into_iter()
             .filter_map(|(slot, n)| {
-                let m = idx.meta[slot as usize];
-                (m.time != i64::MIN && (m.time - time).abs() <= window).then_some((m.id, n))
+                let s = idx.slot(slot)?;
+                ((s.entry.time - time).abs() <= window).then_some((s.id, n))
             })
             .collect();
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
