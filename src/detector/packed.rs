@@ -115,13 +115,15 @@ impl Packed {
         self.data.get(start..end).unwrap_or(&[])
     }
 
-    /// The heap bytes it holds (for the index's memory figures).
-    pub fn heap_bytes(&self) -> usize {
+    /// The heap bytes it holds.
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         self.data.len() * size_of::<u32>()
     }
 
     /// The features it was packed from.
-    pub fn unpack(&self) -> Features {
+    #[cfg(test)]
+    fn unpack(&self) -> Features {
         Features {
             simhash: self.simhash,
             tokens: self.tokens,
@@ -135,12 +137,6 @@ impl Packed {
             sentences: self.sentences().map(<[u32]>::to_vec).collect(),
             event_terms: self.event_terms().collect(),
         }
-    }
-}
-
-impl From<&Features> for Packed {
-    fn from(f: &Features) -> Packed {
-        Packed::new(f)
     }
 }
 
