@@ -30,7 +30,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use super::StoreError;
 
@@ -52,16 +52,7 @@ impl Checkpointer {
     /// Opens a connection of its own to the (existing, migrated) store at
     /// `path` and starts the checkpointer thread on it.
     pub(crate) fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(|sqlite| StoreError::Open {
-            path: path.to_path_buf(),
-            sqlite,
-        })?;
+        let conn = super::open_existing(path, false)?;
         // A checkpoint never waits for a lock: one that finds the
         // checkpoint lock taken (the writer truncating) is skipped.
         conn.busy_timeout(Duration::ZERO)?;

@@ -275,6 +275,25 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Opens a connection to the existing database at `path`, read-only or
+/// read-write (never creating it), without a mutex of its own: each
+/// connection stays on one thread.
+pub(crate) fn open_existing(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let access = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    };
+    Connection::open_with_flags(
+        path,
+        access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|sqlite| StoreError::Open {
+        path: path.to_path_buf(),
+        sqlite,
+    })
+}
+
 /// Opens the database read-only for queries. Refuses a file that is not a
 /// feedfold store of a version this build can read.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -283,16 +302,7 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             path: path.to_path_buf(),
         });
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )
-    .map_err(|source| StoreError::Open {
-        path: path.to_path_buf(),
-        sqlite: source,
-    })?;
+    let conn = open_existing(path, true)?;
     configure(&conn)?;
     let version = schema::version(&conn).map_err(|e| match e {
         StoreError::Sqlite(source) => StoreError::Open {
