@@ -489,6 +489,20 @@ impl Events {
                 best = Some((id, similarity, text));
             }
         }
+        self.settle(best, story, &vector, config, weight)
+    }
+
+    /// Where a story goes given the best event its search found (its id,
+    /// similarity and shared text): that event if it reaches `config.join`
+    /// and the figures agree, else a new event.
+    fn settle(
+        &self,
+        best: Option<(i64, f64, f64)>,
+        story: &StoryVector,
+        vector: &[(u32, f32)],
+        config: &EventsConfig,
+        weight: &impl TermWeight,
+    ) -> EventPlacement {
         let Some((event, similarity, shared_text)) = best.filter(|b| b.1 >= config.join) else {
             return EventPlacement::Start;
         };
@@ -499,7 +513,7 @@ impl Events {
             event,
             similarity,
             shared_text,
-            closest: self.closest_story(event, &vector, weight, config.terms),
+            closest: self.closest_story(event, vector, weight, config.terms),
         }
     }
 

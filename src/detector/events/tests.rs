@@ -162,8 +162,9 @@ fn assert_lists_match(events: &Events) {
     assert!(events.by_term.values().all(|l| !l.is_empty()));
 }
 
-/// `place` as it was before the bounds (every candidate's centroid
-/// sorted in full), to check the bounds change nothing.
+/// `place`'s search as it was before the bounds (every candidate's
+/// centroid sorted in full), to check the bounds change nothing; what the
+/// best event makes of the story is `place`'s own `Events::settle`.
 fn place_in_full(
     events: &Events,
     story: &StoryVector,
@@ -194,18 +195,7 @@ fn place_in_full(
             best = Some((id, similarity, text));
         }
     }
-    let Some((event, similarity, shared_text)) = best.filter(|b| b.1 >= config.join) else {
-        return EventPlacement::Start;
-    };
-    if !events.figures_agree(event, story) {
-        return EventPlacement::StartApart { closest: event };
-    }
-    EventPlacement::Join {
-        event,
-        similarity,
-        shared_text,
-        closest: events.closest_story(event, &vector, weight, config.terms),
-    }
+    events.settle(best, story, &vector, config, weight)
 }
 
 /// `mergeable` as it was before the bounds.
