@@ -389,6 +389,19 @@ pub struct FeedSpec {
     pub full_text: Option<FullTextMode>,
 }
 
+#[cfg(test)]
+impl FeedSpec {
+    /// A subscription to `url` with every setting left to the defaults.
+    pub(crate) fn of_url(url: &str) -> FeedSpec {
+        FeedSpec {
+            url: url.into(),
+            name: None,
+            interval: None,
+            full_text: None,
+        }
+    }
+}
+
 /// When the article behind an entry's link is fetched (`full_text` of a
 /// feed, `[full_text] mode`, `--full-text`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

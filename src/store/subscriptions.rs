@@ -308,15 +308,6 @@ mod tests {
     use crate::scheduler::policy::PollingConfig;
     use crate::store::Store;
 
-    fn spec(url: &str) -> FeedSpec {
-        FeedSpec {
-            url: url.into(),
-            name: None,
-            interval: None,
-            full_text: None,
-        }
-    }
-
     fn failed(id: i64, retry_after: Option<Duration>) -> Poll {
         use chrono::SubsecRound;
         Poll {
@@ -364,26 +355,29 @@ mod tests {
             Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
         assert_eq!(
             store
-                .add_feed(spec("http://h/cli"), Origin::Cli)
+                .add_feed(FeedSpec::of_url("http://h/cli"), Origin::Cli)
                 .await
                 .expect("add"),
             Added::New
         );
         assert_eq!(
             store
-                .add_feed(spec("http://h/cli"), Origin::Cli)
+                .add_feed(FeedSpec::of_url("http://h/cli"), Origin::Cli)
                 .await
                 .expect("add"),
             Added::Exists
         );
         let s = store
-            .sync_config_feeds(vec![spec("http://h/a"), spec("http://h/b")])
+            .sync_config_feeds(vec![
+                FeedSpec::of_url("http://h/a"),
+                FeedSpec::of_url("http://h/b"),
+            ])
             .await
             .expect("sync");
         assert_eq!((s.added, s.removed, s.active.len()), (2, 0, 3));
         let named = FeedSpec {
             name: Some("B".into()),
-            ..spec("http://h/b")
+            ..FeedSpec::of_url("http://h/b")
         };
         let s = store.sync_config_feeds(vec![named]).await.expect("sync");
         assert_eq!((s.added, s.removed), (0, 1));
@@ -447,9 +441,9 @@ mod tests {
             Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
         let s = store
             .sync_config_feeds(vec![
-                spec("http://h/a"),
-                spec("http://h/b"),
-                spec("http://h/c"),
+                FeedSpec::of_url("http://h/a"),
+                FeedSpec::of_url("http://h/b"),
+                FeedSpec::of_url("http://h/c"),
             ])
             .await
             .expect("sync");
@@ -498,7 +492,10 @@ mod tests {
         let ids: Vec<i64> = {
             let (store, writer) = Store::open(&path, GroupingConfig::default()).expect("open");
             let s = store
-                .sync_config_feeds(vec![spec("http://h/a"), spec("http://h/b")])
+                .sync_config_feeds(vec![
+                    FeedSpec::of_url("http://h/a"),
+                    FeedSpec::of_url("http://h/b"),
+                ])
                 .await
                 .expect("sync");
             let ids = s.active.iter().map(|a| a.id).collect::<Vec<_>>();
@@ -552,7 +549,7 @@ mod tests {
         let (store, writer) =
             Store::open(&dir.path().join("s.db"), GroupingConfig::default()).expect("open");
         store
-            .add_feed(spec("http://h/a"), Origin::Cli)
+            .add_feed(FeedSpec::of_url("http://h/a"), Origin::Cli)
             .await
             .expect("add");
         let id = store.active_feeds().await.expect("active")[0].id;

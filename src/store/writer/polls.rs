@@ -514,15 +514,6 @@ mod tests {
     use crate::detector::GroupingConfig;
     use crate::scheduler::policy::PollingConfig;
 
-    fn spec(url: &str) -> FeedSpec {
-        FeedSpec {
-            url: url.into(),
-            name: None,
-            interval: None,
-            full_text: None,
-        }
-    }
-
     fn poll(id: i64, record: PollRecord) -> Poll {
         Poll {
             subscription: id,
@@ -562,7 +553,8 @@ mod tests {
             "http://h/e",
         ];
         for url in urls {
-            w.add_feed(&spec(url), Origin::Cli).expect("add");
+            w.add_feed(&FeedSpec::of_url(url), Origin::Cli)
+                .expect("add");
         }
         let ids: Vec<i64> = w
             .active_feeds()
@@ -671,7 +663,8 @@ mod tests {
                 Some(1),
                 "{stored:?}"
             );
-            w.add_feed(&spec("http://h/a"), Origin::Cli).expect("add");
+            w.add_feed(&FeedSpec::of_url("http://h/a"), Origin::Cli)
+                .expect("add");
             w.close();
         }
         let mut w = Writer::open_unloaded(&path, GroupingConfig::default()).expect("store opens");
