@@ -163,6 +163,9 @@ impl Writer {
         if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
             tracing::warn!(error = %e, "PRAGMA optimize failed");
         }
+        if let Err(e) = super::forget_value_samples(&conn) {
+            tracing::warn!(error = %e, "emptying sqlite_stat4 failed");
+        }
         if let Some(c) = checkpointer {
             c.stop();
         }

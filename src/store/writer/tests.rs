@@ -293,3 +293,50 @@ fn article_fetches_are_retried_with_backoff_then_left_alone() {
         2
     );
 }
+
+#[test]
+fn the_writer_keeps_index_statistics_but_no_value_samples() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let mut w = Writer::open(&path, GroupingConfig::default()).expect("store opens");
+    let items: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("g{i}"),
+                format!("Story number {i} about the harbour strike"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str)> = items
+        .iter()
+        .map(|(g, t)| (g.as_str(), t.as_str()))
+        .collect();
+    let a = feed("a", &items);
+    for r in w.ingest_batch(&[&a], Utc::now()) {
+        r.expect("stored");
+    }
+    // A full ANALYZE, as an older feedfold's `PRAGMA optimize` left it.
+    w.conn.execute_batch("ANALYZE").expect("analyze");
+    let samples = "SELECT count(*) FROM sqlite_stat4";
+    assert!(count(&w.conn, samples) > 0, "ANALYZE keeps samples");
+    w.close();
+
+    // Closing ran `PRAGMA optimize` and dropped what it sampled.
+    let look = Connection::open(&path).expect("open");
+    assert_eq!(count(&look, samples), 0);
+    look.execute_batch("ANALYZE").expect("analyze");
+    assert!(count(&look, samples) > 0);
+    drop(look);
+
+    // Opening the writer empties the samples an ANALYZE left, and keeps
+    // the per-index figures.
+    let w = Writer::open(&path, GroupingConfig::default()).expect("store opens again");
+    assert_eq!(count(&w.conn, samples), 0);
+    assert!(
+        count(
+            &w.conn,
+            "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'entries'"
+        ) > 0
+    );
+    w.close();
+}
