@@ -439,14 +439,9 @@ impl Events {
             tmin.saturating_sub(window) <= time && time <= tmax.saturating_add(window)
         };
         for (id, shared) in self.shared_terms(&vector, weight, config.join, with_bonus, near) {
-            let Some(event) = self.events.get(&id) else {
-                continue;
-            };
-            if !event.near(time, window) {
-                continue;
-            }
-            let bonus = config.shared_text_bonus.max(0.0);
-            if with_margin(Event::quick_bound(shared)) + bonus < config.join {
+            // The bounds that need no look-up of the event first.
+            let quick = with_margin(Event::quick_bound(shared));
+            if quick + bonus < config.join {
                 continue;
             }
             let bonus = if texty.contains(&id) {
@@ -454,7 +449,13 @@ impl Events {
             } else {
                 0.0
             };
-            if with_margin(Event::quick_bound(shared)) + bonus < config.join {
+            if quick + bonus < config.join {
+                continue;
+            }
+            let Some(event) = self.events.get(&id) else {
+                continue;
+            };
+            if !event.near(time, window) {
                 continue;
             }
             let bound =
@@ -749,24 +750,21 @@ impl Events {
         // The exact cosine only for the events whose bound reaches
         // `config.merge`.
         let mut buf = Vec::new();
-        let mut candidates: Vec<(i64, Shared)> = self
+        // (In any order: the cosines do not depend on it, and the events
+        // found are sorted below.)
+        let mut found: Vec<(i64, f64)> = self
             .shared_terms(&centroid, weight, config.merge, &[], |(tmin, tmax)| {
                 tmin.saturating_sub(window) <= e.tmax && e.tmin <= tmax.saturating_add(window)
             })
             .into_iter()
-            .filter(|(id, _)| *id != event)
-            .collect();
-        candidates.sort_unstable_by_key(|(id, _)| *id);
-        let mut found: Vec<(i64, f64)> = candidates
-            .into_iter()
+            .filter(|(id, shared)| {
+                *id != event && with_margin(Event::quick_bound(*shared)) >= config.merge
+            })
             .filter_map(|(id, shared)| {
                 let other = self.events.get(&id)?;
                 let overlaps = other.tmin.saturating_sub(window) <= e.tmax
                     && e.tmin <= other.tmax.saturating_add(window);
                 if !overlaps {
-                    return None;
-                }
-                if with_margin(Event::quick_bound(shared)) < config.merge {
                     return None;
                 }
                 let bound = other.cosine_bound(&centroid, shared, weight, config.terms);
