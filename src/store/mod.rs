@@ -282,7 +282,8 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
 /// again. With samples, SQLite prepares a statement again each time a value
 /// bound to a column with an index changes (the plan might depend on the
 /// value): the writer, which runs the same statements for every entry with
-/// other ids, spent about a tenth of its time preparing them. Its
+/// other ids, spent 5% of the process preparing them again (the growth
+/// bench's 10k store), and ran ~9% slower. Its
 /// statements look rows up by id and key, for which `sqlite_stat1` picks
 /// the same indexes. The writer calls it at open and after `PRAGMA
 /// optimize`.
