@@ -272,7 +272,11 @@ fn setup_writer(conn: &mut Connection) -> Result<(), StoreError> {
     // (it never shrinks otherwise).
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     schema::migrate(conn)?;
-    forget_value_samples(conn)?;
+    // Only speed depends on it: a store whose samples cannot be dropped
+    // now (another writer holds the lock) opens all the same.
+    if let Err(e) = forget_value_samples(conn) {
+        tracing::warn!(path, error = %e, "cannot empty sqlite_stat4; statements may be prepared again");
+    }
     Ok(())
 }
 
