@@ -139,17 +139,18 @@ fn run(conn: Connection, rx: Receiver<()>) {
     }
 }
 
+/// Runs `PRAGMA wal_checkpoint(mode)` on `conn`: whether a lock kept it
+/// from finishing (1) or not (0), the WAL's frames, and how many of them
+/// are copied into the database file. The checkpointer and the writer
+/// (which truncates a WAL grown too large) both checkpoint through it.
+pub(crate) fn wal_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
+    conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+}
+
 /// Runs `PRAGMA wal_checkpoint(mode)` and logs what came of it.
 fn checkpoint(conn: &Connection, mode: &str) {
-    let sql = format!("PRAGMA wal_checkpoint({mode})");
-    let result = conn.query_row(&sql, [], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    });
-    match result {
+    match wal_checkpoint(conn, mode) {
         Ok((0, frames, copied)) => tracing::trace!(mode, frames, copied, "WAL checkpointed"),
         Ok((_, frames, copied)) => tracing::debug!(
             mode,

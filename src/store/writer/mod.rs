@@ -37,7 +37,7 @@ use self::rows::{
     mark_folded, merge_event, new_event, new_story, refresh_event, refresh_story,
     seed_story_of_one, set_event_join, starters, update_entry, upsert_feed, EventJoin,
 };
-use super::checkpointer::{Checkpointer, WAL_TRUNCATE_SIZE};
+use super::checkpointer::{wal_checkpoint, Checkpointer, WAL_TRUNCATE_SIZE};
 use super::window::Window;
 use super::{open_writer_connection, StoreError};
 use crate::detector::outlet::{host as outlet_host, is_aggregator, link_key};
@@ -245,18 +245,13 @@ impl Writer {
         let attempt = self
             .conn
             .busy_timeout(std::time::Duration::ZERO)
-            .and_then(|()| {
-                self.conn
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-                    })
-            });
+            .and_then(|()| wal_checkpoint(&self.conn, "TRUNCATE"));
         if let Err(e) = self.conn.busy_timeout(super::BUSY_TIMEOUT) {
             tracing::warn!(error = %e, "restoring the busy timeout failed");
         }
         match attempt {
-            Ok((0, _)) => tracing::debug!(wal, "WAL checkpointed and truncated"),
-            Ok((_, frames)) => {
+            Ok((0, _, _)) => tracing::debug!(wal, "WAL checkpointed and truncated"),
+            Ok((_, frames, _)) => {
                 tracing::debug!(
                     wal,
                     frames,
