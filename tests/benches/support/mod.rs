@@ -15,9 +15,10 @@
 //! (paragraphs dropped, swapped, cut short; see [`vary`]). Events come at a
 //! constant rate, 1,000,000 entries per [`DAYS_PER_MILLION`] days, ending
 //! at [`END`], so a bigger store is a longer history at the same rate: the
-//! 72-hour grouping window holds the same ~17,000 entries whatever the
-//! size, and a Reuters story recurs (as a new event) every ~8.6 days, never
-//! twice within a window.
+//! 72-hour grouping window holds the same ~16,000 entries in every store
+//! that spans 72 hours (20,000 entries and more; a 10,000-entry store spans
+//! 43 hours, all of it in the window), and a Reuters story recurs (as a new
+//! event) every ~8.6 days, never twice within a window.
 //!
 //! Stores are written by bulk insert (one transaction, rusqlite) into the
 //! schema `Store::open` creates, every column filled as the writer fills it
