@@ -21,6 +21,15 @@
 //!   and for an unrelated one (a held-out story). The 1M entries are
 //!   derived from the real stories' features (see [`derive_features`] and
 //!   [`build_lookup_detector`]), spread over 2,000 feeds and over time.
+//! - `events`: the event-level searches in a full grouping window, the
+//!   window of `support`'s generated 20,000-entry store (~16,000 entries,
+//!   ~6,400 events, loaded by `Window::reload` as the writer loads it;
+//!   the store is built and cached under `target/bench-cache/` the first
+//!   time): `place`, `Detector::place_event` of a new story (what the
+//!   writer runs for every story an entry starts), and `merge_search`,
+//!   `Events::mergeable` of an event of the window (what it runs after
+//!   every join). One call per sample, 2,000 different stories or events;
+//!   the mean is what a pipeline pays per call.
 //! - `store`: `Store::ingest` of one normalized 50-entry document into a
 //!   fresh store, and into a store already holding every Reuters story the loader keeps (~17.5k entries, built
 //!   once per run); divan's items/s is entries per second.
@@ -46,11 +55,13 @@ use chrono::{DateTime, Utc};
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};
 
+use feedfold::detector::events::StoryVector;
 use feedfold::detector::features::{extract, extract_document, EntryText, Features};
 use feedfold::detector::{Arrival, CandidateIndex, Detector, GroupingConfig, Indexed};
 use feedfold::model::{NormalizedFeed, RawDocument};
 use feedfold::normalizer::html::{html_to_text, looks_like_html, sanitize_html};
 use feedfold::normalizer::{normalize, Identity};
+use feedfold::store::window::Window;
 use feedfold::store::{Store, WriterThread};
 
 const PER_FEED: usize = 50;
@@ -756,6 +767,119 @@ mod store {
     }
 }
 
+// ---------------------------------------------------------------------------
+// 6. event search in a full grouping window
+
+/// Stories placed, and events searched, per fixture.
+const EVENT_QUERIES: usize = 2_000;
+
+/// The grouping window of a generated store, as the writer holds it, with
+/// new stories to place and the window's events to search for merges.
+struct EventsFixture {
+    window: Window,
+    /// New stories (generated as `growth` does: the next events of the
+    /// store, not yet stored): their event vectors and dates.
+    stories: Vec<(StoryVector, i64)>,
+    /// The events of the window, in id order.
+    events: Vec<i64>,
+}
+
+/// The window of the generated 20,000-entry store of `support` (built and
+/// cached under `target/bench-cache/` the first time): its last 72 hours
+/// hold ~16,000 entries, as in every larger store (see `growth`).
+fn events_fixture() -> &'static EventsFixture {
+    static E: OnceLock<EventsFixture> = OnceLock::new();
+    E.get_or_init(|| {
+        let started = Instant::now();
+        let pool = support::Pool::load().expect("the Reuters corpus");
+        let cached = support::cached_store(&pool, 20_000);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = support::copy_store(&cached, dir.path());
+        support::migrate(&db);
+        let conn = rusqlite::Connection::open(&db).expect("open the copied store");
+        let mut window = Window::new(GroupingConfig::default().into());
+        window.reload(&conn).expect("load the window");
+        let (newest, last_event): (i64, String) = conn
+            .query_row(
+                "SELECT max(unixepoch(published)), max(guid) FROM entries",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the newest entry");
+        let last_event = support::parse_link(&last_event).map_or(0, |(e, _)| e);
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT story_id FROM entries WHERE unixepoch(published) >= ?1")
+            .expect("prepare");
+        let from = newest - GroupingConfig::default().window_seconds();
+        let stories: Vec<i64> = stmt
+            .query_map([from], |r| r.get(0))
+            .expect("stories of the window")
+            .collect::<Result<_, _>>()
+            .expect("story ids");
+        let detector = window.detector();
+        let mut events: Vec<i64> = stories.iter().filter_map(|s| detector.event_of(*s)).collect();
+        events.sort_unstable();
+        events.dedup();
+        let new: Vec<(StoryVector, i64)> = (0..EVENT_QUERIES as u64)
+            .map(|k| {
+                let e = last_event + 1 + k;
+                let item = pool.item(e, 0, (k as usize * 7) % support::FEEDS, newest + 60, mix(e));
+                let features = extract(&item.title, &item.text());
+                (detector.story_vector(&features), newest + 60)
+            })
+            .collect();
+        println!(
+            "events window: {} entries, {} events of {} stories in the last 72 hours, {} new stories; built in {:.1} s",
+            detector.len(),
+            events.len(),
+            stories.len(),
+            new.len(),
+            started.elapsed().as_secs_f64()
+        );
+        drop(stmt);
+        drop(conn);
+        EventsFixture {
+            window,
+            stories: new,
+            events,
+        }
+    })
+}
+
+mod events {
+    use super::*;
+    use feedfold::detector::similarity::Rarity;
+
+    /// `Detector::place_event` of a new story (no shared text): the event
+    /// search the writer runs for every story an entry starts.
+    #[divan::bench(sample_count = EVENT_QUERIES as u32, sample_size = 1)]
+    fn place(bencher: Bencher) {
+        let f = events_fixture();
+        let detector = f.window.detector();
+        let next = AtomicUsize::new(0);
+        bencher.bench(|| {
+            let (vector, time) = &f.stories[next.fetch_add(1, Ordering::Relaxed) % f.stories.len()];
+            detector.place_event(black_box(vector), *time, &[])
+        });
+    }
+
+    /// `Events::mergeable` of an event of the window: the merge search the
+    /// writer runs after every entry or story joins an event.
+    #[divan::bench(sample_count = EVENT_QUERIES as u32, sample_size = 1)]
+    fn merge_search(bencher: Bencher) {
+        let f = events_fixture();
+        let detector = f.window.detector();
+        let weight = |k: u32| detector.index().term(k) as f32;
+        let next = AtomicUsize::new(0);
+        bencher.bench(|| {
+            let event = f.events[next.fetch_add(1, Ordering::Relaxed) % f.events.len()];
+            detector
+                .events()
+                .mergeable(black_box(event), detector.events_config(), &weight)
+        });
+    }
+}
+
 /// Whether divan's arguments select the benchmarks under `path` (e.g.
 /// `lookup::`): no name filter, or one that `path` contains or that
 /// contains `path`'s last part; and no `--skip` that does. Divan's filters
@@ -817,6 +941,10 @@ fn main() {
     let wanted = std::env::var("MICRO_PERCENTILES").as_deref() != Ok("0");
     if benching && wanted && selected(&args, "lookup::") {
         lookup_percentiles();
+    }
+    if benching && selected(&args, "events::") {
+        // Load the window now, so its line does not land inside divan's table.
+        events_fixture();
     }
     if benching && selected(&args, "store::ingest_into_loaded") {
         // Load the store of every story now, so its line does not land inside divan's table.
