@@ -162,8 +162,7 @@ struct Event {
     /// their sums: what bounds the length of the weighted centroid from
     /// below.
     top: Vec<(u32, f32)>,
-    /// Its place in [`Events::spans`] and in the scratch of
-    /// [`Events::shared_terms`].
+    /// Its place in [`Events::slots`].
     slot: u32,
     /// The [`Events::pass`] at which a story or an entry last joined it.
     touched: u64,
@@ -180,12 +179,52 @@ struct Shared {
     count: usize,
     /// The sum of the squares of those weighted sums.
     squares: f64,
+}
+
+/// Per slot, the dates of the event holding it and what
+/// [`Events::shared_terms`] gathers for it (the figures of [`Shared`]), all
+/// but the dates at their default between calls: the posting loops read
+/// one 40-byte cell per posting, not a date pair and a figures cell.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    tmin: i64,
+    tmax: i64,
+    dot: f64,
+    squares: f64,
+    count: u32,
     /// Whether the event carries a term of the vector at all (of weight 0
     /// or not).
     any: bool,
     /// Whether the event is among the ones looked at.
     seen: bool,
 }
+
+impl Tally {
+    fn span(&self) -> (i64, i64) {
+        (self.tmin, self.tmax)
+    }
+
+    fn shared(&self) -> Shared {
+        Shared {
+            dot: self.dot,
+            count: self.count as usize,
+            squares: self.squares,
+        }
+    }
+
+    /// Back to the default, the dates kept.
+    fn clear(&mut self) {
+        *self = Tally {
+            tmin: self.tmin,
+            tmax: self.tmax,
+            ..Tally::default()
+        };
+    }
+}
+
+/// A term of a searched vector: the term, its value, and its list of
+/// [`Events::by_term`] (empty if no event carries it).
+type ListedTerm<'a> = (u32, f32, &'a [(u32, f32)]);
 
 /// How many of an event's largest (unweighted) terms [`Event::top`] keeps.
 const TOP_TERMS: usize = 8;
@@ -372,16 +411,14 @@ pub struct Events {
     /// Per term, the events whose sum carries it: each event's slot and
     /// that sum, in a compact list (the searches read these lists).
     by_term: HashMap<u32, Vec<(u32, f32)>>,
-    /// Per slot, the first and last date of the event holding it.
-    spans: Vec<(i64, i64)>,
     /// Per slot, the event holding it.
     holders: Vec<i64>,
     /// Slots no event holds.
     free: Vec<u32>,
-    /// Scratch of [`Events::shared_terms`], one per slot, all at their
-    /// default between calls (the lock is never contended: only the
-    /// writer places).
-    scratch: std::sync::Mutex<Vec<Shared>>,
+    /// Per slot, the first and last date of the event holding it, and the
+    /// scratch of [`Events::shared_terms`] (the lock is never contended:
+    /// only the writer places).
+    slots: std::sync::Mutex<Vec<Tally>>,
 }
 
 impl Events {
@@ -559,13 +596,15 @@ impl Events {
     /// weigh more than 0, and the sum of the squares of their weighted
     /// sums.
     ///
-    /// The events that share only `vector`'s weakest terms are left out
+    /// The events that share only "weak" terms of `vector` are left out
     /// without being looked at: whatever an event's sums, its cosine with
     /// `vector` is at most the length of `vector` over the terms they share
     /// (Cauchy-Schwarz), so an event sharing only terms whose squares add
     /// up to less than `floor` squared (with [`BOUND_MARGIN`]) cannot reach
-    /// `floor`. The other events are found through the stronger terms, and
-    /// the weak terms they share are added to their figures.
+    /// `floor`. Any such set of terms will do: the weak terms are those
+    /// with the longest lists of events per unit of squared value, as many
+    /// as fit. The other events are found through the other ("strong")
+    /// terms, and the weak terms they share are added to their figures.
     fn shared_terms(
         &self,
         vector: &[(u32, f32)],
@@ -574,21 +613,33 @@ impl Events {
         also: &[i64],
         in_time: impl Fn((i64, i64)) -> bool,
     ) -> Vec<(i64, Shared)> {
-        // The weakest terms, as long as their length stays under `floor`.
-        let mut by_value: Vec<(u32, f32)> = vector.to_vec();
-        by_value.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        // The terms left out of the search ("weak"), as long as their length
+        // stays under `floor`: any of them would do, and the cheapest to
+        // leave out are those with the most postings per unit of squared
+        // value (their lists are long, their share of the cosine small).
+        let mut by_cost: Vec<ListedTerm<'_>> = vector
+            .iter()
+            .map(|(k, v)| (*k, *v, self.by_term.get(k).map_or(&[][..], Vec::as_slice)))
+            .collect();
+        let per_square = |v: f32, n: usize| n as f64 / (f64::from(v) * f64::from(v));
+        by_cost.sort_unstable_by(|a, b| {
+            per_square(b.1, b.2.len())
+                .total_cmp(&per_square(a.1, a.2.len()))
+                .then(a.0.cmp(&b.0))
+        });
         let mut squares = 0.0f64;
-        let mut weak = 0;
-        for (_, v) in &by_value {
-            let next = squares + f64::from(*v) * f64::from(*v);
+        let mut weak: Vec<ListedTerm<'_>> = Vec::new();
+        let mut strong: Vec<ListedTerm<'_>> = Vec::new();
+        for term in by_cost {
+            let next = squares + f64::from(term.1) * f64::from(term.1);
             if with_margin(next.sqrt()) >= floor {
-                break;
+                strong.push(term);
+            } else {
+                squares = next;
+                weak.push(term);
             }
-            squares = next;
-            weak += 1;
         }
-        let (weak, strong) = by_value.split_at(weak);
-        let add = |e: &mut Shared, v: f32, w: f32| {
+        let add = |e: &mut Tally, v: f32, w: f32| {
             // (A shared term of weight 0 still makes the event a
             // candidate, as the lists of `by_term` do.)
             e.any = true;
@@ -601,31 +652,22 @@ impl Events {
             }
         };
         // Indexed by slot; `seen` lists the events touched.
-        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
-        let shared: &mut Vec<Shared> = &mut scratch;
-        if shared.len() < self.spans.len() {
-            shared.resize(self.spans.len(), Shared::default());
-        }
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let shared: &mut Vec<Tally> = &mut slots;
         let mut seen: Vec<(u32, i64)> = Vec::new();
-        for (k, v) in strong {
-            let Some(events) = self.by_term.get(k) else {
-                continue;
-            };
-            let r = weight.weight(*k);
+        for &(k, v, events) in &strong {
+            let r = weight.weight(k);
             for (slot, sum) in events {
-                let (Some(span), Some(e)) = (
-                    self.spans.get(*slot as usize),
-                    shared.get_mut(*slot as usize),
-                ) else {
+                let Some(e) = shared.get_mut(*slot as usize) else {
                     continue;
                 };
-                if !in_time(*span) {
+                if !in_time(e.span()) {
                     continue;
                 }
                 if !e.seen {
                     seen.push((*slot, self.holders[*slot as usize]));
                 }
-                add(e, *v, sum * r);
+                add(e, v, sum * r);
             }
         }
         for id in also {
@@ -651,7 +693,9 @@ impl Events {
             let Some(e) = shared.get_mut(slot as usize) else {
                 continue;
             };
-            if also.contains(&id) || with_margin(Event::quick_bound(*e) + weak_length) >= floor {
+            if also.contains(&id)
+                || with_margin(Event::quick_bound(e.shared()) + weak_length) >= floor
+            {
                 alive.push((slot, id));
             } else {
                 e.seen = false;
@@ -660,16 +704,16 @@ impl Events {
         // The weak terms of the events left: through a term's list of
         // events when it is short, else by looking the term up in each.
         let mut resolved: Option<Vec<(u32, &Event)>> = None;
-        for (k, v) in weak {
-            let Some(events) = self.by_term.get(k) else {
+        for &(k, v, events) in &weak {
+            if events.is_empty() {
                 continue;
-            };
-            let r = weight.weight(*k);
+            }
+            let r = weight.weight(k);
             if events.len() <= alive.len() * 4 {
                 for (slot, sum) in events {
                     if let Some(e) = shared.get_mut(*slot as usize) {
                         if e.seen {
-                            add(e, *v, sum * r);
+                            add(e, v, sum * r);
                         }
                     }
                 }
@@ -682,9 +726,9 @@ impl Events {
                 });
                 for (slot, event) in resolved.iter() {
                     if let (Some((sum, _)), Some(e)) =
-                        (event.sum.get(k), shared.get_mut(*slot as usize))
+                        (event.sum.get(&k), shared.get_mut(*slot as usize))
                     {
-                        add(e, *v, sum * r);
+                        add(e, v, sum * r);
                     }
                 }
             }
@@ -694,13 +738,13 @@ impl Events {
             .into_iter()
             .filter_map(|(slot, id)| {
                 let e = shared.get(slot as usize)?;
-                e.any.then_some((id, *e))
+                e.any.then(|| (id, e.shared()))
             })
             .collect();
         // Every slot touched was seen first: the scratch is clean again.
         for (slot, _) in seen {
             if let Some(e) = shared.get_mut(slot as usize) {
-                *e = Shared::default();
+                e.clear();
             }
         }
         found
@@ -850,8 +894,10 @@ impl Events {
         e.tmin = e.tmin.min(time);
         e.tmax = e.tmax.max(time);
         e.update_top();
-        if let Some(span) = self.spans.get_mut(e.slot as usize) {
-            *span = (e.tmin, e.tmax);
+        let slots = self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(tally) = slots.get_mut(e.slot as usize) {
+            tally.tmin = e.tmin;
+            tally.tmax = e.tmax;
         }
     }
 
@@ -884,9 +930,14 @@ impl Events {
             let slot = match self.free.pop() {
                 Some(slot) => slot,
                 None => {
-                    self.spans.push((time, time));
+                    let slots = self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
+                    slots.push(Tally {
+                        tmin: time,
+                        tmax: time,
+                        ..Tally::default()
+                    });
                     self.holders.push(event);
-                    (self.spans.len() - 1) as u32
+                    (slots.len() - 1) as u32
                 }
             };
             if let Some(holder) = self.holders.get_mut(slot as usize) {
