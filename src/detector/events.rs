@@ -159,9 +159,13 @@ struct Event {
     tmax: i64,
     stories: BTreeSet<i64>,
     /// The [`TOP_TERMS`] terms with the largest sums (ties by term), with
-    /// their sums: what bounds the length of the weighted centroid from
-    /// below.
-    top: Vec<(u32, f32)>,
+    /// their sums, in no order: what bounds the length of the weighted
+    /// centroid from below. Kept in the event itself, not behind a
+    /// pointer: every candidate of a search reads them.
+    top: [(u32, f32); TOP_TERMS],
+    /// How many of [`Event::top`] are set (fewer when the event has fewer
+    /// terms).
+    top_len: usize,
     /// Its place in [`Events::slots`].
     slot: u32,
     /// The [`Events::pass`] at which a story or an entry last joined it.
@@ -226,6 +230,11 @@ impl Tally {
 /// [`Events::by_term`] (empty if no event carries it).
 type ListedTerm<'a> = (u32, f32, &'a [(u32, f32)]);
 
+/// The order of [`Event::top`]: the larger sum first, ties by term.
+fn before(x: &(u32, f32), y: &(u32, f32)) -> std::cmp::Ordering {
+    y.1.total_cmp(&x.1).then(x.0.cmp(&y.0))
+}
+
 /// How many of an event's largest (unweighted) terms [`Event::top`] keeps.
 const TOP_TERMS: usize = 8;
 
@@ -278,15 +287,37 @@ impl Event {
         self.tmin.saturating_sub(window) <= time && time <= self.tmax.saturating_add(window)
     }
 
+    /// The terms of [`Event::top`], with their sums.
+    fn top(&self) -> &[(u32, f32)] {
+        &self.top[..self.top_len]
+    }
+
     /// Recomputes [`Event::top`] from the sums.
     fn update_top(&mut self) {
         let mut all: Vec<(u32, f32)> = self.sum.iter().map(|(k, (w, _))| (*k, *w)).collect();
-        let largest = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
         if all.len() > TOP_TERMS {
-            all.select_nth_unstable_by(TOP_TERMS - 1, largest);
+            all.select_nth_unstable_by(TOP_TERMS - 1, before);
             all.truncate(TOP_TERMS);
         }
-        self.top = all;
+        self.top_len = all.len();
+        self.top[..all.len()].copy_from_slice(&all);
+    }
+
+    /// Keeps [`Event::top`] right after the sum of term `k` grew to `sum`
+    /// (and no other changed): a term outside it can only have entered it
+    /// by growing, a term in it only grew.
+    fn raise_top(&mut self, k: u32, sum: f32) {
+        if let Some(t) = self.top[..self.top_len].iter_mut().find(|t| t.0 == k) {
+            t.1 = sum;
+        } else if self.top_len < TOP_TERMS {
+            self.top[self.top_len] = (k, sum);
+            self.top_len += 1;
+        } else if let Some(last) = (0..TOP_TERMS)
+            .max_by(|i, j| before(&self.top[*i], &self.top[*j]))
+            .filter(|i| before(&(k, sum), &self.top[*i]).is_lt())
+        {
+            self.top[last] = (k, sum);
+        }
     }
 
     fn centroid(&self, weight: &impl TermWeight, cap: usize) -> Vector {
@@ -352,7 +383,7 @@ impl Event {
             return 0.0;
         }
         let mut room = cap.saturating_sub(count);
-        for (k, sum) in &self.top {
+        for (k, sum) in self.top() {
             if room == 0 {
                 break;
             }
@@ -874,8 +905,11 @@ impl Events {
             return;
         };
         e.touched = pass;
+        // Sums only grow (the vectors' values are positive): the top terms
+        // follow each term that grew; else they are computed again.
+        let growing = vector.iter().all(|(_, w)| *w >= 0.0);
         for (k, w) in vector {
-            match e.sum.entry(*k) {
+            let grown = match e.sum.entry(*k) {
                 std::collections::hash_map::Entry::Occupied(mut o) => {
                     let (sum, at) = o.get_mut();
                     *sum += *w;
@@ -883,17 +917,24 @@ impl Events {
                     if let Some(cell) = list.and_then(|l| l.get_mut(*at as usize)) {
                         cell.1 = *sum;
                     }
+                    *sum
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     let list = self.by_term.entry(*k).or_default();
                     v.insert((*w, list.len() as u32));
                     list.push((e.slot, *w));
+                    *w
                 }
+            };
+            if growing {
+                e.raise_top(*k, grown);
             }
+        }
+        if !growing {
+            e.update_top();
         }
         e.tmin = e.tmin.min(time);
         e.tmax = e.tmax.max(time);
-        e.update_top();
         let slots = self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(tally) = slots.get_mut(e.slot as usize) {
             tally.tmin = e.tmin;

@@ -148,10 +148,17 @@ fn events_that_come_to_resemble_each_other_merge_into_the_older() {
 }
 
 /// Every list of `by_term` holds exactly the events whose sum carries the
-/// term, with that sum, at the place the event records.
+/// term, with that sum, at the place the event records; every event's top
+/// terms are its largest sums, as computed from all of them.
 fn assert_lists_match(events: &Events) {
     for (id, e) in &events.events {
         assert_eq!(events.holders[e.slot as usize], *id);
+        let mut top = e.top().to_vec();
+        top.sort_by(before);
+        let mut full: Vec<(u32, f32)> = e.sum.iter().map(|(k, (w, _))| (*k, *w)).collect();
+        full.sort_by(before);
+        full.truncate(TOP_TERMS);
+        assert_eq!(top, full, "top terms of event {id}");
         for (k, (sum, at)) in &e.sum {
             assert_eq!(events.by_term[k][*at as usize], (e.slot, *sum), "term {k}");
         }
