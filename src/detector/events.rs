@@ -29,7 +29,7 @@
 //! exactly the events whose sum carries the term, with that sum), which is
 //! easier to check in one place than across modules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
@@ -434,7 +434,7 @@ pub enum EventPlacement {
 /// The events of the grouping window.
 #[derive(Debug, Default)]
 pub struct Events {
-    events: BTreeMap<i64, Event>,
+    events: HashMap<i64, Event>,
     /// How many times [`Events::forget_idle_before`] has run.
     pass: u64,
     story_event: HashMap<i64, i64>,

@@ -1,5 +1,7 @@
 //! Tests of the event level: placement, figures, merges, and the bounded search against the exhaustive one.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 fn uniform(_: u32) -> f32 {
