@@ -150,11 +150,18 @@ fn events_that_come_to_resemble_each_other_merge_into_the_older() {
 }
 
 /// Every list of `by_term` holds exactly the events whose sum carries the
-/// term, with that sum, at the place the event records; every event's top
-/// terms are its largest sums, as computed from all of them.
+/// term, with that sum, at the place the event records; every event's slot
+/// holds its dates, and its top terms are its largest sums, as computed
+/// from all of them.
 fn assert_lists_match(events: &Events) {
+    let slots = events.slots.lock().expect("the slots' lock");
     for (id, e) in &events.events {
         assert_eq!(events.holders[e.slot as usize], *id);
+        assert_eq!(
+            slots[e.slot as usize].span(),
+            (e.tmin, e.tmax),
+            "dates of event {id}"
+        );
         let mut top = e.top().to_vec();
         top.sort_by(before);
         let mut full: Vec<(u32, f32)> = e.sum.iter().map(|(k, (w, _))| (*k, *w)).collect();
