@@ -283,6 +283,10 @@ fn cosine_with_top(
 }
 
 impl Event {
+    /// Whether `time` is within `window` of its dates (the searches
+    /// filter by the same dates in [`Events::slots`]; the exhaustive
+    /// search of the tests reads them here).
+    #[cfg(test)]
     fn near(&self, time: i64, window: i64) -> bool {
         self.tmin.saturating_sub(window) <= time && time <= self.tmax.saturating_add(window)
     }
@@ -506,26 +510,21 @@ impl Events {
         let near = |(tmin, tmax): (i64, i64)| {
             tmin.saturating_sub(window) <= time && time <= tmax.saturating_add(window)
         };
+        // (Every event found is near in time: `shared_terms` kept only
+        // those.)
         for (id, shared) in self.shared_terms(&vector, weight, config.join, with_bonus, near) {
-            // The bounds that need no look-up of the event first.
-            let quick = with_margin(Event::quick_bound(shared));
-            if quick + bonus < config.join {
-                continue;
-            }
+            // The bound that needs no look-up of the event first.
             let bonus = if texty.contains(&id) {
                 config.shared_text_bonus
             } else {
                 0.0
             };
-            if quick + bonus < config.join {
+            if with_margin(Event::quick_bound(shared)) + bonus < config.join {
                 continue;
             }
             let Some(event) = self.events.get(&id) else {
                 continue;
             };
-            if !event.near(time, window) {
-                continue;
-            }
             let bound =
                 with_margin(event.cosine_bound(&vector, shared, weight, config.terms)) + bonus;
             if bound >= config.join {
@@ -620,12 +619,12 @@ impl Events {
             .fold(0.0, f64::max)
     }
 
-    /// Per event sharing a term with `vector` (sorted by term) that could
-    /// reach a cosine of `floor` with it, and per event of `also`, what
-    /// [`Event::cosine_bound`] needs: the sum of `vector`'s value times the
-    /// event's weighted sum over the shared terms, how many shared terms
-    /// weigh more than 0, and the sum of the squares of their weighted
-    /// sums.
+    /// Per event whose dates `in_time` accepts, sharing a term with `vector`
+    /// (sorted by term) and able to reach a cosine of `floor` with it, or
+    /// of `also`, what [`Event::cosine_bound`] needs: the sum of `vector`'s
+    /// value times the event's weighted sum over the shared terms, how many
+    /// shared terms weigh more than 0, and the sum of the squares of their
+    /// weighted sums.
     ///
     /// The events that share only "weak" terms of `vector` are left out
     /// without being looked at: whatever an event's sums, its cosine with
@@ -836,12 +835,8 @@ impl Events {
                 *id != event && with_margin(Event::quick_bound(*shared)) >= config.merge
             })
             .filter_map(|(id, shared)| {
+                // (Near in time: `shared_terms` kept only those.)
                 let other = self.events.get(&id)?;
-                let overlaps = other.tmin.saturating_sub(window) <= e.tmax
-                    && e.tmin <= other.tmax.saturating_add(window);
-                if !overlaps {
-                    return None;
-                }
                 let bound = other.cosine_bound(&centroid, shared, weight, config.terms);
                 if with_margin(bound) < config.merge {
                     return None;
