@@ -608,7 +608,7 @@ fn put_list(out: &mut Vec<u8>, list: &[u32]) {
 }
 
 /// Reads `N` bytes off the front of `rest`.
-fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+pub(super) fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     if rest.len() < N {
         return None;
     }
@@ -617,8 +617,20 @@ fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     head.try_into().ok()
 }
 
-fn take_u32(rest: &mut &[u8]) -> Option<u32> {
+pub(super) fn take_u32(rest: &mut &[u8]) -> Option<u32> {
     take::<4>(rest).map(u32::from_le_bytes)
+}
+
+/// A list [`put_list`] wrote, as its bytes.
+pub(super) fn take_list_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let n = take_u32(rest)? as usize;
+    let len = n.checked_mul(4)?;
+    if rest.len() < len {
+        return None;
+    }
+    let (head, tail) = rest.split_at(len);
+    *rest = tail;
+    Some(head)
 }
 
 fn take_list(rest: &mut &[u8]) -> Option<Vec<u32>> {

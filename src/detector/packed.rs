@@ -107,6 +107,97 @@ impl Packed {
         }
     }
 
+    /// Packs the features [`Features::encode`] wrote, without decoding
+    /// them into [`Features`] first (the index reads features back from
+    /// the store so): the same as `Packed::new(&Features::decode(bytes)?)`,
+    /// and `None` where that is.
+    pub fn decode(bytes: &[u8]) -> Option<Packed> {
+        use super::features::{take, take_list_bytes, take_u32, FEATURES_VERSION};
+        let (&version, mut rest) = bytes.split_first()?;
+        if version != FEATURES_VERSION {
+            return None;
+        }
+        let rest = &mut rest;
+        let simhash = u64::from_le_bytes(take::<8>(rest)?);
+        let tokens = take_u32(rest)?;
+        // shingles, narrative, lede, numbers, title, names, words
+        let mut lists: [&[u8]; 7] = [&[]; 7];
+        for list in &mut lists {
+            *list = take_list_bytes(rest)?;
+        }
+        let n = take_u32(rest)? as usize;
+        if rest.len() < n.checked_mul(4)? {
+            return None;
+        }
+        let mut sentences = Vec::with_capacity(n);
+        for _ in 0..n {
+            sentences.push(take_list_bytes(rest)?);
+        }
+        let n = take_u32(rest)? as usize;
+        let terms = rest.get(..n.checked_mul(8)?)?;
+        let narrative_is_all = lists[1] == lists[0];
+        if narrative_is_all {
+            lists[1] = &[];
+        }
+        let words = |b: &[u8]| b.len() / 4;
+        let sentence_words: usize = sentences.iter().map(|s| words(s)).sum();
+        let len = lists.iter().map(|l| words(l)).sum::<usize>()
+            + sentence_words
+            + sentences.len()
+            + 2 * n;
+        let mut data: Vec<u32> = Vec::with_capacity(len);
+        let put = |data: &mut Vec<u32>, b: &[u8]| {
+            data.extend(
+                b.chunks_exact(4)
+                    .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+            );
+        };
+        let mut ends = [0u32; SECTIONS];
+        let end = |data: &Vec<u32>| u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let sections = [
+            Section::Shingles,
+            Section::Narrative,
+            Section::Lede,
+            Section::Numbers,
+            Section::Title,
+            Section::Names,
+            Section::Words,
+        ];
+        for (list, section) in lists.iter().zip(sections) {
+            put(&mut data, list);
+            ends[section as usize] = end(&data);
+        }
+        for s in &sentences {
+            put(&mut data, s);
+        }
+        ends[Section::SentenceWords as usize] = end(&data);
+        let mut at = 0u32;
+        for s in &sentences {
+            at = at.saturating_add(u32::try_from(words(s)).unwrap_or(u32::MAX));
+            data.push(at);
+        }
+        ends[Section::SentenceEnds as usize] = end(&data);
+        data.extend(
+            terms
+                .chunks_exact(8)
+                .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]])),
+        );
+        ends[Section::TermKeys as usize] = end(&data);
+        data.extend(
+            terms
+                .chunks_exact(8)
+                .map(|t| u32::from_le_bytes([t[4], t[5], t[6], t[7]])),
+        );
+        ends[Section::TermWeights as usize] = end(&data);
+        Some(Packed {
+            simhash,
+            tokens,
+            narrative_is_all,
+            ends,
+            data: data.into_boxed_slice(),
+        })
+    }
+
     /// One section of `data`.
     fn section(&self, section: Section) -> &[u32] {
         let i = section as usize;
@@ -209,9 +300,30 @@ mod tests {
             let f = extract(title, text);
             let p = Packed::new(&f);
             assert_eq!(p.unpack(), f, "{title}");
+            assert_eq!(Packed::decode(&f.encode()), Some(p.clone()), "{title}");
             assert_eq!(p.narrative(), f.narrative.as_slice());
             assert_eq!(p.sentences().count(), f.sentences.len());
         }
+    }
+
+    #[test]
+    fn decodes_what_features_decode_and_nothing_else() {
+        let f = extract(
+            "Minister says",
+            "\"We will not resign,\" the minister said on Tuesday in Rome.\n\
+             The coalition has 201 seats of 400 after the vote, officials said.",
+        );
+        let mut bytes = f.encode();
+        for cut in 0..=bytes.len() {
+            let part = &bytes[..cut];
+            assert_eq!(
+                Packed::decode(part),
+                Features::decode(part).map(|f| Packed::new(&f)),
+                "cut at {cut}"
+            );
+        }
+        bytes[0] = bytes[0].wrapping_add(1);
+        assert_eq!(Packed::decode(&bytes), None);
     }
 
     #[test]
