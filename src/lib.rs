@@ -109,7 +109,9 @@
 //! Beside the writer, a WAL checkpointer thread (`store::checkpointer`),
 //! with a connection of its own, copies the committed WAL frames into the
 //! database file (`PRAGMA wal_checkpoint(PASSIVE)`, at most once a second),
-//! so the writer does not.
+//! so the writer does not. The writer's candidate index reads the features
+//! of committed entries back through a read-only connection of its own
+//! (`store::stored_features`), on the writer's thread.
 //!
 //! ## Where state lives
 //!
@@ -119,12 +121,15 @@
 //! restarts resume where they left off; stories and events with the
 //! figures of each join. The writer's candidate index and event centroids
 //! ([`store::window`]) are a cache of the stored features of the grouping
-//! window (each entry's features packed in one allocation,
-//! [`detector::packed`]), rebuilt from the store after a failed batch and
+//! window, rebuilt from the store after a failed batch and
 //! when the store opens; the daemon and the CLI's store sessions open it deferred
 //! ([`store::Store::open_deferred`]): loaded before the first command that
 //! groups, so opening (and the server) do not wait for it, and a poll
-//! cycle of 304s never loads it.
+//! cycle of 304s never loads it. The index keeps in memory only the
+//! features ([`detector::packed`]) of the entries not committed yet and a
+//! bounded cache of the others ([`detector::resident`]); it reads the rest
+//! back from the store when a candidate, or an entry leaving the window,
+//! needs them.
 //! The full-text index (`entries_fts`) gets each transaction's new entries
 //! in one statement from the writer; triggers follow updates and deletes.
 //!
@@ -142,7 +147,9 @@
 //! - Only [`fetcher`] does network or file I/O for sources, and there is
 //!   one HTTP client ([`fetcher::Fetcher`], from `[http]`); [`normalizer`]
 //!   and [`detector`] are pure and never panic on input (a panic inside
-//!   feed-rs is caught and becomes that document's error).
+//!   feed-rs is caught and becomes that document's error); the detector
+//!   reads stored features back only through the
+//!   [`detector::FeatureSource`] the store's writer gives it.
 //! - Feature hashes use a specified hash (FNV-1a; SipHash-2-4 with zero
 //!   keys for the SimHash, bit for bit the `simhash` crate's), so stored
 //!   features stay comparable across builds; changing them bumps

@@ -167,6 +167,10 @@ pub struct Registry {
     pub entries_placed_again: Counter,
     /// Commands waiting for the writer, as of its last command.
     pub writer_queue: Gauge,
+    /// Features of indexed entries read back from the store.
+    pub window_features_read: Counter,
+    /// Indexed entries whose features are in memory.
+    pub window_features_in_memory: Gauge,
     /// Time of each writer batch (one transaction of documents).
     pub writer_batch_seconds: Histogram,
     /// Duration of the scheduler's last busy period (µs).
@@ -189,6 +193,8 @@ pub static METRICS: Registry = Registry {
     articles: [const { Counter::new() }; 3],
     entries_placed_again: Counter::new(),
     writer_queue: Gauge::new(),
+    window_features_read: Counter::new(),
+    window_features_in_memory: Gauge::new(),
     writer_batch_seconds: Histogram::new(),
     last_cycle_micros: Gauge::new(),
     cycles: Counter::new(),
@@ -418,6 +424,16 @@ impl Exposition {
             "writer_queue_depth",
             "Commands waiting for the store's writer, as of its last command.",
             &[(&[], m.writer_queue.get() as f64)],
+        );
+        self.counter(
+            "window_features_read",
+            "Features of entries in the grouping window read back from the store (not in memory).",
+            &[(&[], m.window_features_read.get())],
+        );
+        self.gauge(
+            "window_features_in_memory",
+            "Entries of the grouping window whose features are in memory (cached, or not committed yet).",
+            &[(&[], m.window_features_in_memory.get() as f64)],
         );
         self.histogram(
             "writer_batch_duration_seconds",

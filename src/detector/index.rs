@@ -18,9 +18,11 @@ use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::features::{FeatureView, Features};
 use super::packed::Packed;
+use super::resident::{FeatureSource, Resident};
 use super::similarity::TextWeights;
 
 /// A fast hasher for keys that are already hashes or row ids (Fx-style
@@ -80,7 +82,9 @@ const DF_CELLS: usize = 1 << 22;
 const WORD_DF_CELLS: usize = 1 << 18;
 
 /// One indexed entry: with its [`Features`] as extracted when it goes in,
-/// and as [`Packed`] (the same keys in one allocation) as the index holds it.
+/// and as [`Packed`] (the same keys in one allocation) as the index gives
+/// it back; the slots hold it without (`Indexed<()>`), the features kept
+/// apart (see [`super::resident`]).
 #[derive(Debug, Clone)]
 pub struct Indexed<F = Features> {
     /// `feeds.id` of the entry's feed.
@@ -97,6 +101,20 @@ pub struct Indexed<F = Features> {
     pub time: i64,
     /// Its features.
     pub features: F,
+}
+
+impl<F> Indexed<F> {
+    /// The same entry with other features.
+    fn with<G>(&self, features: G) -> Indexed<G> {
+        Indexed {
+            feed_id: self.feed_id,
+            outlet: self.outlet,
+            link: self.link,
+            story_id: self.story_id,
+            time: self.time,
+            features,
+        }
+    }
 }
 
 /// The outlet key of an entry of feed `feed_id`: the feed itself, or, for
@@ -128,7 +146,7 @@ pub struct Member {
 #[derive(Debug)]
 struct Slot {
     id: i64,
-    entry: Indexed<Packed>,
+    entry: Indexed<()>,
     counted: Vec<u64>,
     sums: CachedSums,
 }
@@ -603,6 +621,8 @@ pub struct CandidateIndex {
     /// Scratch space of lookups (only the writer looks up; the lock is
     /// never contended).
     hits: std::sync::Mutex<Hits>,
+    /// The entries' features (the lock, too, is never contended).
+    resident: std::sync::Mutex<Resident>,
     /// Changes so far (entries added or removed): the clock of the cached
     /// sums.
     version: u64,
@@ -631,6 +651,7 @@ impl CandidateIndex {
             links: HashMap::default(),
             members: HashMap::default(),
             hits: Default::default(),
+            resident: Default::default(),
             version: 0,
             ln_prior: PRIOR_ENTRIES.ln(),
         }
@@ -647,9 +668,10 @@ impl CandidateIndex {
     /// cached and computed again once [`SUMS_LAG`] changes old, so they may
     /// lag a little behind the frequencies; deterministically: the same
     /// changes and lookups in the same order give the same figures.
-    pub fn get_weighted(&self, id: i64) -> Option<(&Indexed<Packed>, TextWeights)> {
+    pub fn get_weighted(&self, id: i64) -> Option<(Indexed<Arc<Packed>>, TextWeights)> {
         let slot = self.slot(*self.by_id.get(&id)?)?;
-        let f = &slot.entry.features;
+        let features = self.features(id)?;
+        let f = &*features;
         let cached = &slot.sums;
         let at = cached.version.load(Ordering::Relaxed);
         let (narrative, shingles) = if at != 0 && self.version - at <= SUMS_LAG {
@@ -670,7 +692,55 @@ impl CandidateIndex {
             narrative: (f.narrative().len() as f64 * self.ln_prior - narrative).max(0.0),
             shingles: (f.shingles().len() as f64 * self.ln_prior - shingles).max(0.0),
         };
-        Some((&slot.entry, weights))
+        Some((slot.entry.with(Arc::clone(&features)), weights))
+    }
+
+    /// The features of indexed entry `id` (see [`super::resident`]).
+    fn features(&self, id: i64) -> Option<Arc<Packed>> {
+        self.resident
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+    }
+
+    /// Reads the features of entries back through `source` once the
+    /// transaction that stored them has committed (see
+    /// [`CandidateIndex::committed`]), keeping at most `cached` of them in
+    /// memory besides those not committed yet; without a source, every
+    /// entry's features stay in memory.
+    pub fn set_feature_source(&mut self, source: Box<dyn FeatureSource>, cached: usize) {
+        self.resident
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_source(source, cached);
+    }
+
+    /// Every entry inserted so far is stored and committed: the source can
+    /// read its features (see [`CandidateIndex::set_feature_source`]).
+    pub fn committed(&mut self) {
+        self.resident
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .committed();
+    }
+
+    /// How many entries' features are in memory, and how many were read
+    /// back through the source so far.
+    pub fn features_in_memory(&self) -> (usize, u64) {
+        let r = self.resident.lock().unwrap_or_else(|e| e.into_inner());
+        (r.in_memory(), r.loads())
+    }
+
+    /// An empty index that reads features through the same source as this
+    /// one did (this one loses it), and goes on counting what it reads.
+    pub fn emptied(&mut self) -> CandidateIndex {
+        let mut resident =
+            std::mem::take(self.resident.get_mut().unwrap_or_else(|e| e.into_inner()));
+        resident.clear();
+        CandidateIndex {
+            resident: std::sync::Mutex::new(resident),
+            ..CandidateIndex::new()
+        }
     }
 
     /// How many entries it holds.
@@ -683,10 +753,16 @@ impl CandidateIndex {
         self.by_id.is_empty()
     }
 
-    /// The indexed entry with this id.
-    pub fn get(&self, id: i64) -> Option<&Indexed<Packed>> {
-        let slot = *self.by_id.get(&id)?;
-        self.slot(slot).map(|s| &s.entry)
+    /// Whether an entry with this id is indexed.
+    pub fn contains(&self, id: i64) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    /// The indexed entry with this id, with its features (read back from
+    /// the store if they are not in memory; `None` if that fails).
+    pub fn get(&self, id: i64) -> Option<Indexed<Arc<Packed>>> {
+        let slot = self.slot(*self.by_id.get(&id)?)?;
+        Some(slot.entry.with(self.features(id)?))
     }
 
     fn slot(&self, slot: u32) -> Option<&Slot> {
@@ -758,24 +834,13 @@ impl CandidateIndex {
                 link: entry.link,
             });
         self.by_id.insert(id, slot);
-        let Indexed {
-            feed_id,
-            outlet,
-            link,
-            story_id,
-            time,
-            features,
-        } = entry;
+        self.resident
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Arc::new(Packed::new(&entry.features)));
         self.slots[slot as usize] = Some(Slot {
             id,
-            entry: Indexed {
-                feed_id,
-                outlet,
-                link,
-                story_id,
-                time,
-                features: Packed::new(&features),
-            },
+            entry: entry.with(()),
             counted,
             sums: CachedSums::default(),
         });
@@ -784,21 +849,22 @@ impl CandidateIndex {
 
     /// The shingles of a story's indexed entries, sorted and unique.
     fn story_shingles(&self, story: i64) -> Vec<u32> {
-        let mut all: Vec<u32> = self
-            .members
-            .get(&story)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| self.get(m.id))
-            .flat_map(|e| e.features.shingles().iter().copied())
-            .collect();
+        let mut all: Vec<u32> = Vec::new();
+        for m in self.members.get(&story).into_iter().flatten() {
+            if let Some(f) = self.features(m.id) {
+                all.extend_from_slice(f.shingles());
+            }
+        }
         all.sort_unstable();
         all.dedup();
         all
     }
 
-    /// Removes an entry, if present.
-    pub fn remove(&mut self, id: i64) -> Option<Indexed<Packed>> {
+    /// Removes an entry, if present, and returns it with its features
+    /// (`None` for them if they could not be read back: then its keys
+    /// stay counted, and its slot is not given out again, since posting
+    /// lists may still name it).
+    pub fn remove(&mut self, id: i64) -> Option<Indexed<Option<Arc<Packed>>>> {
         let slot = self.by_id.remove(&id)?;
         let Slot {
             entry: old,
@@ -806,8 +872,37 @@ impl CandidateIndex {
             ..
         } = self.slots.get_mut(slot as usize)?.take()?;
         self.changed();
+        let features = self
+            .resident
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(id);
+        if old.link != 0 {
+            if let Some(list) = self.links.get_mut(&old.link) {
+                list.retain(|s| *s != slot);
+                if list.is_empty() {
+                    self.links.remove(&old.link);
+                }
+            }
+        }
+        if let Some(list) = self.members.get_mut(&old.story_id) {
+            list.retain(|m| m.id != id);
+            if list.is_empty() {
+                self.members.remove(&old.story_id);
+            }
+        }
+        let at = part_of(old.time);
+        let Some(features) = features else {
+            if let Some(part) = self.parts.get_mut(&at) {
+                part.len -= 1;
+                if part.len == 0 {
+                    self.parts.remove(&at);
+                }
+            }
+            return Some(old.with(None));
+        };
         self.free.push(slot);
-        let f = &old.features;
+        let f = &*features;
         for (i, key) in f.shingles().iter().enumerate() {
             if counted
                 .get(i / 64)
@@ -827,15 +922,6 @@ impl CandidateIndex {
         for (key, _) in f.event_terms() {
             self.term_df.remove(key);
         }
-        if old.link != 0 {
-            if let Some(list) = self.links.get_mut(&old.link) {
-                list.retain(|s| *s != slot);
-                if list.is_empty() {
-                    self.links.remove(&old.link);
-                }
-            }
-        }
-        let at = part_of(old.time);
         if let Some(part) = self.parts.get_mut(&at) {
             part.len -= 1;
             if part.len == 0 {
@@ -852,13 +938,7 @@ impl CandidateIndex {
                 }
             }
         }
-        if let Some(list) = self.members.get_mut(&old.story_id) {
-            list.retain(|m| m.id != id);
-            if list.is_empty() {
-                self.members.remove(&old.story_id);
-            }
-        }
-        Some(old)
+        Some(old.with(Some(Arc::clone(&features))))
     }
 
     /// The first indexed entry with this canonical link (0: none), within

@@ -6,11 +6,13 @@
 //! each one and keeps the figures that decided, and [`placement`] decides
 //! where the entry goes (join a story, fold others into it, or start one);
 //! a new story then joins or starts an event ([`events`]). The index keeps
-//! each in-window entry's features [`packed`] in one allocation, read
-//! through [`FeatureView`] like a new entry's.
-//! The detector does no I/O and holds no SQL; the store's writer owns it,
-//! feeds it stored entries and applies its decisions in the same
-//! transaction as the insert.
+//! in-window entries' features [`packed`] in one allocation each, read
+//! through [`FeatureView`] like a new entry's: all of them, or, given a
+//! [`FeatureSource`], the uncommitted ones and a bounded cache of the rest
+//! ([`resident`]).
+//! The detector holds no SQL and does no I/O but through that source; the
+//! store's writer owns it, feeds it stored entries and applies its
+//! decisions in the same transaction as the insert.
 
 pub mod events;
 pub mod features;
@@ -18,6 +20,7 @@ pub mod index;
 pub mod outlet;
 pub mod packed;
 pub mod placement;
+pub mod resident;
 pub mod similarity;
 pub mod tokens;
 
@@ -28,6 +31,7 @@ pub use features::{FeatureView, Features};
 pub use index::{outlet_key, CandidateIndex, Indexed};
 pub use packed::Packed;
 pub use placement::Placement;
+pub use resident::{FeatureSource, SourceError, CACHED_FEATURES};
 pub use similarity::{Pair, Rule, Similarity};
 
 /// The config's `[grouping]` table: when two entries are copies of one
@@ -58,6 +62,11 @@ pub struct GroupingConfig {
     /// For a short text with moderate containment: headline agreement and
     /// sentence alignment both at least this.
     pub short_agree: f64,
+    /// How many window entries' features the store's writer keeps in
+    /// memory (besides those of its open transaction); it reads the
+    /// others back from the store when it needs them (see [`resident`]).
+    /// Memory, not grouping: any value groups the same.
+    pub features_in_memory: usize,
 }
 
 impl Default for GroupingConfig {
@@ -72,6 +81,7 @@ impl Default for GroupingConfig {
             alignment: 0.6,
             names: 0.5,
             short_agree: 0.8,
+            features_in_memory: CACHED_FEATURES,
         }
     }
 }
@@ -193,12 +203,25 @@ impl Detector {
 
     /// Whether the index holds this entry.
     pub fn contains(&self, id: i64) -> bool {
-        self.index.get(id).is_some()
+        self.index.contains(id)
     }
 
-    /// The indexed entry with this id.
-    pub fn get(&self, id: i64) -> Option<&Indexed<Packed>> {
+    /// The indexed entry with this id, with its features (see
+    /// [`CandidateIndex::get`]).
+    pub fn get(&self, id: i64) -> Option<Indexed<std::sync::Arc<Packed>>> {
         self.index.get(id)
+    }
+
+    /// Reads indexed entries' features back through `source` instead of
+    /// keeping them all in memory (see [`CandidateIndex::set_feature_source`]).
+    pub fn set_feature_source(&mut self, source: Box<dyn FeatureSource>, cached: usize) {
+        self.index.set_feature_source(source, cached);
+    }
+
+    /// Every entry inserted so far is committed to the store (see
+    /// [`CandidateIndex::committed`]).
+    pub fn committed(&mut self) {
+        self.index.committed();
     }
 
     /// Adds (or replaces) an entry of the window.
@@ -208,7 +231,7 @@ impl Detector {
 
     /// Empties the index and the events.
     pub fn clear(&mut self) {
-        self.index = CandidateIndex::new();
+        self.index = self.index.emptied();
         self.events = Events::new();
     }
 
@@ -228,7 +251,7 @@ impl Detector {
 
     /// Removes an entry from the index (its words stop counting), if it is
     /// there.
-    pub fn remove(&mut self, id: i64) -> Option<Indexed<Packed>> {
+    pub fn remove(&mut self, id: i64) -> Option<Indexed<Option<std::sync::Arc<Packed>>>> {
         self.index.remove(id)
     }
 
@@ -288,12 +311,12 @@ impl Detector {
             let mut s = similarity::compare_weighted(
                 features,
                 &weights,
-                &other.features,
+                &*other.features,
                 sums,
                 gap,
                 &self.index,
             );
-            let text = similarity::shared_text_weighted(features, &weights, &other.features, sums);
+            let text = similarity::shared_text_weighted(features, &weights, &*other.features, sums);
             match found
                 .shared_text
                 .iter_mut()
@@ -306,7 +329,7 @@ impl Detector {
                 same_outlet: other.outlet == arrival.outlet,
                 same_link: arrival.link != 0 && other.link == arrival.link,
             };
-            if let Some(rule) = self.decide(features, &other.features, &mut s, pair) {
+            if let Some(rule) = self.decide(features, &*other.features, &mut s, pair) {
                 ranked.push((
                     similarity::strength(&s),
                     gap.abs(),

@@ -26,6 +26,7 @@ mod actor;
 mod checkpointer;
 pub mod queries;
 pub mod schema;
+mod stored_features;
 pub mod subscriptions;
 pub mod window;
 pub mod writer;

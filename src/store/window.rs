@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::detector::outlet::link_key;
-use crate::detector::{outlet_key, Detector, Features, Indexed, Settings};
+use crate::detector::{outlet_key, Detector, Features, Indexed, Settings, StoryVector};
 use crate::model::{format_time, parse_time};
 
 /// Above this many indexed entries, entries far behind the newest are evicted.
@@ -297,30 +297,34 @@ pub fn load_range(
         stored.push((id, r.get(7)?, entry));
     }
     stored.sort_unstable_by_key(|(id, _, _)| *id);
-    let mut loaded: Vec<(i64, i64, i64)> = Vec::with_capacity(stored.len());
+    // What the events need of each entry, taken before it goes in (the
+    // index may keep its features out of memory).
+    // Outside a transaction every row read is committed: the index may
+    // keep the features of the loaded entries out of memory at once.
+    let committed = conn.is_autocommit();
+    let mut loaded: Vec<(i64, i64, i64, StoryVector)> = Vec::with_capacity(stored.len());
     for (id, event_id, entry) in stored {
-        loaded.push((id, entry.story_id, event_id));
+        let vector = detector.story_vector(&entry.features);
+        loaded.push((entry.story_id, event_id, entry.time, vector));
         detector.insert(id, entry);
+        if committed {
+            detector.committed();
+        }
     }
-    // The events of the loaded stories, once their words are counted.
-    for (id, story, event) in loaded {
-        let Some(entry) = detector.get(id) else {
-            continue;
-        };
-        let time = entry.time;
+    // The events of the loaded stories: a story's first loaded entry adds
+    // the story, later ones their event terms (the story vector's).
+    for (story, event, time, vector) in loaded {
         if detector.event_of(story).is_none() {
-            let vector = detector.story_vector(&entry.features);
             detector.add_story_to_event(event, story, vector, time);
         } else {
-            let vector = detector.event_terms(&entry.features);
-            detector.add_entry_to_event(event, &vector, time);
+            detector.add_entry_to_event(event, &vector.vector, time);
         }
     }
     Ok(())
 }
 
 /// A stored entry's title and text, to extract its features from.
-fn stored_text(conn: &Connection, id: i64) -> Result<(String, String), StoreError> {
+pub(super) fn stored_text(conn: &Connection, id: i64) -> Result<(String, String), StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT title, coalesce(nullif(content_text, ''), summary_text, '')

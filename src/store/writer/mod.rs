@@ -67,6 +67,8 @@ pub struct Writer {
     /// The connection's count of changed rows when the checkpointer was
     /// last signalled.
     signalled_changes: u64,
+    /// The index's count of features read back, as last reported.
+    reported_loads: u64,
 }
 
 /// One document of a batch, with the poll that fetched it (the daemon)
@@ -112,10 +114,24 @@ impl Writer {
                 None
             }
         };
+        let settings: Settings = grouping.into();
+        let cached = settings.stories.features_in_memory;
+        let mut window = Window::new(settings);
+        // The index reads the features of committed entries back from the
+        // store instead of keeping them all in memory.
+        match super::stored_features::StoredFeatures::open(path) {
+            Ok(source) => window
+                .detector_mut()
+                .set_feature_source(Box::new(source), cached),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::chain(&e), "cannot open a second connection to read features back; the grouping window keeps them all in memory");
+            }
+        }
         Ok(Writer {
             signalled_changes: conn.total_changes(),
+            reported_loads: 0,
             conn,
-            window: Window::new(grouping.into()),
+            window,
             full_text: FullTextSettings::default(),
             loaded: false,
             checkpointer,
@@ -126,6 +142,17 @@ impl Writer {
     /// signal: the writer thread calls it after each command (or batch).
     /// Never waits.
     pub(crate) fn committed(&mut self) {
+        if self.conn.is_autocommit() {
+            // Whatever the index holds is committed (a failed transaction
+            // reloads the window).
+            self.window.detector_mut().committed();
+        }
+        let (in_memory, loads) = self.window.detector().index().features_in_memory();
+        let m = &crate::metrics::METRICS;
+        m.window_features_read
+            .add(loads.saturating_sub(self.reported_loads));
+        m.window_features_in_memory.set(in_memory as u64);
+        self.reported_loads = loads;
         let changes = self.conn.total_changes();
         if changes == self.signalled_changes {
             return;

@@ -340,3 +340,83 @@ fn the_writer_keeps_index_statistics_but_no_value_samples() {
     );
     w.close();
 }
+
+/// The placement of every entry (guid, story, event, rule), in id order.
+fn placements(conn: &Connection) -> Vec<(String, i64, i64, Option<String>)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.guid, e.story_id, s.event_id, e.match_rule
+               FROM entries e JOIN stories s ON s.id = e.story_id ORDER BY e.id",
+        )
+        .expect("prepare");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query");
+    rows.collect::<Result<_, _>>().expect("rows")
+}
+
+#[test]
+fn features_read_back_from_the_store_place_entries_as_features_kept_in_memory() {
+    let stories = [
+        "Dock workers in Rotterdam walked out on Monday over pay, halting container traffic at Europe's biggest port. The union said the strike would last 48 hours unless operators improved their offer. Shipping lines diverted several vessels to Antwerp and Hamburg, a port spokesman said.",
+        "Wheat futures fell sharply in Chicago on Tuesday as heavy rain across the southern plains eased fears for the winter crop. Traders said funds sold after the weather service forecast more showers for Kansas. Corn and soybeans followed wheat lower in thin trade.",
+        "A magnitude 6.1 earthquake struck off the coast of northern Chile on Wednesday, shaking buildings in Iquique and Arica. The national emergency office said there were no immediate reports of damage. Residents of Iquique fled to higher ground as sirens sounded.",
+        "The central bank of Norway raised its key interest rate by a quarter point to 4.75 percent on Thursday, citing stubborn inflation. Governor Ida Wolden Bache said further increases could not be ruled out. The crown strengthened against the euro after the decision.",
+        "Firefighters in southern France battled a wildfire that forced the evacuation of 3,000 campers near Argeles on Friday. Strong winds fanned the flames across 500 hectares of scrubland, the prefecture said. No injuries were reported.",
+    ];
+    // Five outlets carry every story: the wire text, or its last two
+    // sentences; two documents each.
+    let mut docs = Vec::new();
+    for outlet in 0..5 {
+        for half in 0..2 {
+            let items: Vec<(String, String)> = stories
+                .iter()
+                .enumerate()
+                .filter(|(s, _)| s % 2 == half)
+                .map(|(s, text)| {
+                    let text = if outlet % 2 == 0 {
+                        text.to_string()
+                    } else {
+                        text.split_once(". ")
+                            .map_or(*text, |(_, rest)| rest)
+                            .to_string()
+                    };
+                    (format!("o{outlet}s{s}"), text)
+                })
+                .collect();
+            let items: Vec<(&str, &str)> = items
+                .iter()
+                .map(|(g, t)| (g.as_str(), t.as_str()))
+                .collect();
+            docs.push(feed(&format!("outlet{outlet}"), &items));
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, in_memory: usize| {
+        let path = dir.path().join(name);
+        let grouping = GroupingConfig {
+            features_in_memory: in_memory,
+            ..GroupingConfig::default()
+        };
+        let mut w = Writer::open(&path, grouping).expect("store opens");
+        for doc in &docs {
+            let result = w.ingest_batch(&[doc], Utc::now()).pop();
+            assert!(matches!(result, Some(Ok(_))), "{result:?}");
+            w.committed();
+        }
+        let (in_memory, loads) = w.window.detector().index().features_in_memory();
+        let placed = placements(&w.conn);
+        w.close();
+        (placed, in_memory, loads)
+    };
+    let (kept, kept_in_memory, kept_loads) = run("kept.db", 1_000);
+    let (read_back, in_memory, loads) = run("read-back.db", 0);
+    assert_eq!(kept_loads, 0);
+    assert_eq!(kept_in_memory, 25);
+    assert!(in_memory <= 2, "{in_memory} entries' features in memory");
+    assert!(loads >= 25, "only {loads} features read back");
+    assert_eq!(read_back, kept);
+    // The copies were grouped: one story per wire story.
+    let stories: std::collections::BTreeSet<i64> = kept.iter().map(|p| p.1).collect();
+    assert_eq!(stories.len(), 5, "{kept:?}");
+}
