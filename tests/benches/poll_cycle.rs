@@ -31,7 +31,10 @@
 //!
 //! Run: `cargo bench --bench poll_cycle`; `-- --quick` for 1,000 feeds
 //! against the 100,000-entry store; `-- --feeds N`, `-- --store N` and
-//! `-- --entries N` (per feed) to choose. `POLL_CYCLE_FEEDFOLD=PATH` runs
+//! `-- --entries N` (per feed) to choose; `-- --features-in-memory N` sets
+//! `[grouping] features_in_memory` (how many window entries keep their
+//! features in memory; the rest are read back from the store), to weigh
+//! memory against CPU. `POLL_CYCLE_FEEDFOLD=PATH` runs
 //! another build of the daemon (to compare two builds on the same bench).
 
 #[path = "support/mod.rs"]
@@ -346,6 +349,7 @@ fn main() {
     let feeds: usize = support::arg("--feeds").unwrap_or(if quick { 1_000 } else { 10_000 });
     let size: usize = support::arg("--store").unwrap_or(if quick { 100_000 } else { 1_000_000 });
     let per_feed: usize = support::arg("--entries").unwrap_or(20);
+    let features_in_memory: Option<usize> = support::arg("--features-in-memory");
     assert!(feeds <= support::FEEDS, "at most {} feeds", support::FEEDS);
 
     let cached = support::cached_store(&pool, size);
@@ -383,14 +387,15 @@ fn main() {
     text.push_str("</body></opml>\n");
     std::fs::write(&opml, text).expect("write the OPML file");
     let config = dir.path().join("feedfold.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database = {:?}\n\n[full_text]\nmode = \"never\"\n",
-            db.display().to_string()
-        ),
-    )
-    .expect("write the config");
+    let mut settings = format!(
+        "database = {:?}\n\n[full_text]\nmode = \"never\"\n",
+        db.display().to_string()
+    );
+    if let Some(n) = features_in_memory {
+        settings.push_str(&format!("\n[grouping]\nfeatures_in_memory = {n}\n"));
+        println!("poll_cycle: [grouping] features_in_memory = {n}");
+    }
+    std::fs::write(&config, settings).expect("write the config");
     let entries_before = count(&db, "SELECT count(*) FROM entries");
     println!(
         "poll_cycle: {feeds} feeds on {HOSTS} loopback addresses ({served_mb:.0} MB of feed documents, {per_feed} new entries each), store of {entries_before} entries ({:.0} MB), default [http] and [polling] settings, [full_text] mode = \"never\"",
