@@ -1462,4 +1462,39 @@ mod tests {
         assert!(idx.is_empty());
         assert!(idx.parts.is_empty() && idx.members.is_empty());
     }
+
+    /// A store whose rows are all gone.
+    struct Gone;
+
+    impl FeatureSource for Gone {
+        fn load(&mut self, _: i64) -> Result<Option<Packed>, super::super::SourceError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn an_entry_whose_features_cannot_be_read_back_leaves_without_giving_its_slot_away() {
+        let mut idx = CandidateIndex::new();
+        // One entry's features in memory at most, beside uncommitted ones.
+        idx.set_feature_source(Box::new(Gone), 1);
+        let oil = ("Oil rises", "Oil prices rose sharply on Monday in London.");
+        let wheat = ("Wheat falls", "Wheat futures fell in Chicago on rain.");
+        idx.insert(1, entry(1, 10, 0, oil.0, oil.1));
+        idx.committed();
+        idx.insert(2, entry(2, 20, 0, wheat.0, wheat.1));
+        idx.committed();
+        idx.insert(3, entry(3, 30, 0, wheat.0, wheat.1));
+        idx.committed();
+        // Entry 1 is out of memory and cannot be read back.
+        assert!(idx.get(1).is_none());
+        let q = extract(oil.0, oil.1);
+        assert_eq!(idx.candidates(&q, 0, 100, 10), vec![1]);
+        let removed = idx.remove(1).expect("entry 1 was indexed");
+        assert!(removed.features.is_none());
+        assert!(!idx.contains(1) && idx.len() == 2);
+        // Its postings may remain, so its slot is not given to the next.
+        idx.insert(4, entry(4, 40, 0, wheat.0, wheat.1));
+        assert!(idx.candidates(&q, 0, 100, 10).iter().all(|id| *id != 4));
+        assert_eq!(idx.get(4).map(|e| e.story_id), Some(40));
+    }
 }

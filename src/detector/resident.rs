@@ -6,8 +6,9 @@
 //! entry of the window, the [`Packed`] features were most of the daemon's
 //! memory (~1.3 KB per entry, 200,000 entries in a busy window).
 //!
-//! Without a [`FeatureSource`] (one-shot tools, tests) every entry's
-//! features stay in memory, as they always did. With one (the store's
+//! Without a [`FeatureSource`] (tests, benches, anything that builds a
+//! detector of its own) every entry's features stay in memory, as they
+//! always did. With one (the store's
 //! writer gives the index a read-only connection), an entry's features
 //! stay *pinned* only until the transaction that wrote them commits, since
 //! before that the source cannot read them; after that they sit in a
@@ -19,8 +20,8 @@
 //!
 //! The cache has two generations of at most half its entries each: an
 //! entry found in the older one moves to the newer, and when the newer is
-//! full the older is dropped and the newer takes its place. Which entries are cached changes how fast grouping is, never
-//! what it decides.
+//! full the older is dropped and the newer takes its place. Which entries
+//! are cached changes how fast grouping is, never what it decides.
 
 use std::collections::HashMap as StdHashMap;
 use std::fmt;
@@ -227,8 +228,10 @@ mod tests {
 
     #[test]
     fn without_a_source_every_entry_stays_in_memory() {
-        let mut r = Resident::default();
-        r.generation = 8;
+        let mut r = Resident {
+            generation: 8,
+            ..Resident::default()
+        };
         for id in 0..100 {
             r.insert(id, Arc::new(Packed::new(&features(id))));
         }

@@ -297,10 +297,9 @@ pub fn load_range(
         stored.push((id, r.get(7)?, entry));
     }
     stored.sort_unstable_by_key(|(id, _, _)| *id);
-    // What the events need of each entry, taken before it goes in (the
-    // index may keep its features out of memory).
-    // Outside a transaction every row read is committed: the index may
-    // keep the features of the loaded entries out of memory at once.
+    // What the events need of each entry is taken before it goes in: the
+    // index may keep its features out of memory, at once when no
+    // transaction is open (every row read is committed).
     let committed = conn.is_autocommit();
     let mut loaded: Vec<(i64, i64, i64, StoryVector)> = Vec::with_capacity(stored.len());
     for (id, event_id, entry) in stored {

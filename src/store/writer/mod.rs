@@ -140,7 +140,9 @@ impl Writer {
 
     /// Signals the checkpointer if something was written since the last
     /// signal: the writer thread calls it after each command (or batch).
-    /// Never waits.
+    /// Never waits. Outside a transaction, it also tells the index that
+    /// the entries it holds are committed (their features may leave
+    /// memory), and updates the window's metrics.
     pub(crate) fn committed(&mut self) {
         if self.conn.is_autocommit() {
             // Whatever the index holds is committed (a failed transaction
