@@ -608,7 +608,7 @@ fn put_list(out: &mut Vec<u8>, list: &[u32]) {
 }
 
 /// Reads `N` bytes off the front of `rest`.
-pub(super) fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     if rest.len() < N {
         return None;
     }
@@ -617,12 +617,12 @@ pub(super) fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     head.try_into().ok()
 }
 
-pub(super) fn take_u32(rest: &mut &[u8]) -> Option<u32> {
+fn take_u32(rest: &mut &[u8]) -> Option<u32> {
     take::<4>(rest).map(u32::from_le_bytes)
 }
 
 /// A list [`put_list`] wrote, as its bytes.
-pub(super) fn take_list_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+fn take_list_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     let n = take_u32(rest)? as usize;
     let len = n.checked_mul(4)?;
     if rest.len() < len {
@@ -633,21 +633,79 @@ pub(super) fn take_list_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(head)
 }
 
-fn take_list(rest: &mut &[u8]) -> Option<Vec<u32>> {
-    let n = take_u32(rest)? as usize;
-    let len = n.checked_mul(4)?;
-    if rest.len() < len {
-        return None;
+/// The little-endian `u32`s of a list's bytes. (A loop the compiler
+/// vectorizes: opening a store decodes the features of every entry of the
+/// window.)
+pub(super) fn list_values(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// [`Features::encode`] output split into its parts, each list as its
+/// bytes, and checked whole: the one reader of the format, for
+/// [`Features::decode`] and [`super::packed::Packed::decode`].
+pub(super) struct Encoded<'a> {
+    pub(super) simhash: u64,
+    pub(super) tokens: u32,
+    /// shingles, narrative, lede, numbers, title, names and words, in
+    /// that order.
+    pub(super) lists: [&'a [u8]; 7],
+    /// The sentences' lists, one after the other (see
+    /// [`Encoded::sentences`]).
+    sentences: &'a [u8],
+    sentence_count: usize,
+    /// The event terms: (key, weight) pairs, 8 bytes each.
+    pub(super) terms: &'a [u8],
+}
+
+impl<'a> Encoded<'a> {
+    /// Splits an encoding; `None` if it is not of this version or is cut
+    /// short.
+    pub(super) fn parse(bytes: &'a [u8]) -> Option<Encoded<'a>> {
+        let (&version, mut rest) = bytes.split_first()?;
+        if version != FEATURES_VERSION {
+            return None;
+        }
+        let rest = &mut rest;
+        let simhash = u64::from_le_bytes(take::<8>(rest)?);
+        let tokens = take_u32(rest)?;
+        let mut lists: [&[u8]; 7] = [&[]; 7];
+        for list in &mut lists {
+            *list = take_list_bytes(rest)?;
+        }
+        let sentence_count = take_u32(rest)? as usize;
+        if rest.len() < sentence_count.checked_mul(4)? {
+            return None;
+        }
+        let start = *rest;
+        for _ in 0..sentence_count {
+            take_list_bytes(rest)?;
+        }
+        let sentences = &start[..start.len() - rest.len()];
+        let n = take_u32(rest)? as usize;
+        let terms = rest.get(..n.checked_mul(8)?)?;
+        Some(Encoded {
+            simhash,
+            tokens,
+            lists,
+            sentences,
+            sentence_count,
+            terms,
+        })
     }
-    let (head, tail) = rest.split_at(len);
-    *rest = tail;
-    // (A loop the compiler vectorizes: opening a store decodes the
-    // features of every entry of the window.)
-    Some(
-        head.chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
+
+    /// Each sentence's list, as its bytes.
+    pub(super) fn sentences(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        // Checked by `parse`: every list is there.
+        let mut rest = self.sentences;
+        std::iter::from_fn(move || take_list_bytes(&mut rest)).take(self.sentence_count)
+    }
+
+    /// How many sentences.
+    pub(super) fn sentence_count(&self) -> usize {
+        self.sentence_count
+    }
 }
 
 impl Features {
@@ -698,37 +756,12 @@ impl Features {
     /// Decodes [`Features::encode`] output; `None` if it is not of this
     /// version or is cut short.
     pub fn decode(bytes: &[u8]) -> Option<Features> {
-        let (&version, mut rest) = bytes.split_first()?;
-        if version != FEATURES_VERSION {
-            return None;
-        }
-        let rest = &mut rest;
-        let simhash = u64::from_le_bytes(take::<8>(rest)?);
-        let tokens = take_u32(rest)?;
-        let shingles = take_list(rest)?;
-        let narrative = take_list(rest)?;
-        let lede = take_list(rest)?;
-        let numbers = take_list(rest)?;
-        let title = take_list(rest)?;
-        let names = take_list(rest)?;
-        let words = take_list(rest)?;
-        let n = take_u32(rest)? as usize;
-        if rest.len() < n.checked_mul(4)? {
-            return None;
-        }
-        let sentences = (0..n)
-            .map(|_| take_list(rest))
-            .collect::<Option<Vec<_>>>()?;
-        let n = take_u32(rest)? as usize;
-        if rest.len() < n.checked_mul(8)? {
-            return None;
-        }
-        let event_terms = (0..n)
-            .map(|_| Some((take_u32(rest)?, f32::from_le_bytes(take::<4>(rest)?))))
-            .collect::<Option<Vec<_>>>()?;
+        let e = Encoded::parse(bytes)?;
+        let [shingles, narrative, lede, numbers, title, names, words] =
+            e.lists.map(|l| list_values(l).collect());
         Some(Features {
-            simhash,
-            tokens,
+            simhash: e.simhash,
+            tokens: e.tokens,
             shingles,
             narrative,
             lede,
@@ -736,8 +769,17 @@ impl Features {
             title,
             names,
             words,
-            sentences,
-            event_terms,
+            sentences: e.sentences().map(|s| list_values(s).collect()).collect(),
+            event_terms: e
+                .terms
+                .chunks_exact(8)
+                .map(|t| {
+                    (
+                        u32::from_le_bytes([t[0], t[1], t[2], t[3]]),
+                        f32::from_le_bytes([t[4], t[5], t[6], t[7]]),
+                    )
+                })
+                .collect(),
         })
     }
 }

@@ -112,46 +112,20 @@ impl Packed {
     /// the store so): the same as `Packed::new(&Features::decode(bytes)?)`,
     /// and `None` where that is.
     pub fn decode(bytes: &[u8]) -> Option<Packed> {
-        use super::features::{take, take_list_bytes, take_u32, FEATURES_VERSION};
-        let (&version, mut rest) = bytes.split_first()?;
-        if version != FEATURES_VERSION {
-            return None;
-        }
-        let rest = &mut rest;
-        let simhash = u64::from_le_bytes(take::<8>(rest)?);
-        let tokens = take_u32(rest)?;
-        // shingles, narrative, lede, numbers, title, names, words
-        let mut lists: [&[u8]; 7] = [&[]; 7];
-        for list in &mut lists {
-            *list = take_list_bytes(rest)?;
-        }
-        let n = take_u32(rest)? as usize;
-        if rest.len() < n.checked_mul(4)? {
-            return None;
-        }
-        let mut sentences = Vec::with_capacity(n);
-        for _ in 0..n {
-            sentences.push(take_list_bytes(rest)?);
-        }
-        let n = take_u32(rest)? as usize;
-        let terms = rest.get(..n.checked_mul(8)?)?;
+        use super::features::{list_values, Encoded};
+        let e = Encoded::parse(bytes)?;
+        let mut lists = e.lists;
         let narrative_is_all = lists[1] == lists[0];
         if narrative_is_all {
             lists[1] = &[];
         }
-        let words = |b: &[u8]| b.len() / 4;
-        let sentence_words: usize = sentences.iter().map(|s| words(s)).sum();
-        let len = lists.iter().map(|l| words(l)).sum::<usize>()
+        let terms = e.terms.len() / 8;
+        let sentence_words: usize = e.sentences().map(|s| s.len() / 4).sum();
+        let len = lists.iter().map(|l| l.len() / 4).sum::<usize>()
             + sentence_words
-            + sentences.len()
-            + 2 * n;
+            + e.sentence_count()
+            + 2 * terms;
         let mut data: Vec<u32> = Vec::with_capacity(len);
-        let put = |data: &mut Vec<u32>, b: &[u8]| {
-            data.extend(
-                b.chunks_exact(4)
-                    .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
-            );
-        };
         let mut ends = [0u32; SECTIONS];
         let end = |data: &Vec<u32>| u32::try_from(data.len()).unwrap_or(u32::MAX);
         let sections = [
@@ -164,34 +138,27 @@ impl Packed {
             Section::Words,
         ];
         for (list, section) in lists.iter().zip(sections) {
-            put(&mut data, list);
+            data.extend(list_values(list));
             ends[section as usize] = end(&data);
         }
-        for s in &sentences {
-            put(&mut data, s);
+        for s in e.sentences() {
+            data.extend(list_values(s));
         }
         ends[Section::SentenceWords as usize] = end(&data);
         let mut at = 0u32;
-        for s in &sentences {
-            at = at.saturating_add(u32::try_from(words(s)).unwrap_or(u32::MAX));
+        for s in e.sentences() {
+            at = at.saturating_add(u32::try_from(s.len() / 4).unwrap_or(u32::MAX));
             data.push(at);
         }
         ends[Section::SentenceEnds as usize] = end(&data);
-        data.extend(
-            terms
-                .chunks_exact(8)
-                .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]])),
-        );
+        let pairs = || e.terms.chunks_exact(8);
+        data.extend(pairs().map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]])));
         ends[Section::TermKeys as usize] = end(&data);
-        data.extend(
-            terms
-                .chunks_exact(8)
-                .map(|t| u32::from_le_bytes([t[4], t[5], t[6], t[7]])),
-        );
+        data.extend(pairs().map(|t| u32::from_le_bytes([t[4], t[5], t[6], t[7]])));
         ends[Section::TermWeights as usize] = end(&data);
         Some(Packed {
-            simhash,
-            tokens,
+            simhash: e.simhash,
+            tokens: e.tokens,
             narrative_is_all,
             ends,
             data: data.into_boxed_slice(),
@@ -319,6 +286,12 @@ mod tests {
             assert_eq!(
                 Packed::decode(part),
                 Features::decode(part).map(|f| Packed::new(&f)),
+                "cut at {cut}"
+            );
+            // Only the whole encoding reads.
+            assert_eq!(
+                Packed::decode(part).is_some(),
+                cut == bytes.len(),
                 "cut at {cut}"
             );
         }
