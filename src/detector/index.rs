@@ -692,7 +692,7 @@ impl CandidateIndex {
             narrative: (f.narrative().len() as f64 * self.ln_prior - narrative).max(0.0),
             shingles: (f.shingles().len() as f64 * self.ln_prior - shingles).max(0.0),
         };
-        Some((slot.entry.with(Arc::clone(&features)), weights))
+        Some((slot.entry.with(features), weights))
     }
 
     /// The features of indexed entry `id` (see [`super::resident`]).
@@ -938,7 +938,7 @@ impl CandidateIndex {
                 }
             }
         }
-        Some(old.with(Some(Arc::clone(&features))))
+        Some(old.with(Some(features)))
     }
 
     /// The first indexed entry with this canonical link (0: none), within

@@ -136,18 +136,21 @@ impl Resident {
         if let Some(f) = self.pinned.get(&id).or_else(|| self.recent.get(&id)) {
             return Some(Arc::clone(f));
         }
-        if let Some(f) = self.older.remove(&id) {
-            self.cache(id, Arc::clone(&f));
-            return Some(f);
-        }
+        let f = match self.older.remove(&id) {
+            Some(f) => f,
+            None => self.load(id)?,
+        };
+        self.cache(id, Arc::clone(&f));
+        Some(f)
+    }
+
+    /// Reads entry `id`'s features through the source (none without one);
+    /// `None`, logged, when the source has none or fails.
+    fn load(&mut self, id: i64) -> Option<Arc<Packed>> {
         let source = self.source.as_mut()?;
         self.loads += 1;
         match source.load(id) {
-            Ok(Some(features)) => {
-                let f = Arc::new(features);
-                self.cache(id, Arc::clone(&f));
-                Some(f)
-            }
+            Ok(Some(features)) => Some(Arc::new(features)),
             Ok(None) => {
                 tracing::warn!(
                     entry = id,
@@ -167,19 +170,14 @@ impl Resident {
     }
 
     /// The features of an entry leaving the index (see [`Resident::get`]),
-    /// no longer kept.
+    /// no longer kept: read back if they must be, without passing through
+    /// the cache.
     pub(crate) fn take(&mut self, id: i64) -> Option<Arc<Packed>> {
-        if let Some(f) = self
-            .pinned
+        self.pinned
             .remove(&id)
             .or_else(|| self.recent.remove(&id))
             .or_else(|| self.older.remove(&id))
-        {
-            return Some(f);
-        }
-        let f = self.get(id)?;
-        self.recent.remove(&id);
-        Some(f)
+            .or_else(|| self.load(id))
     }
 
     /// Forgets every entry's features (the source stays).
@@ -274,6 +272,7 @@ mod tests {
         assert_eq!(r.take(0).as_deref(), Some(&Packed::new(&features(0))));
         assert_eq!(r.take(19).as_deref(), Some(&Packed::new(&features(19))));
         assert!(!r.recent.contains_key(&19) && !r.older.contains_key(&19));
+        assert!(!r.recent.contains_key(&0) && !r.older.contains_key(&0));
         // A row gone, or a failing source: no features, no panic.
         assert_eq!(r.get(99), None);
         assert_eq!(r.get(-1), None);
