@@ -176,11 +176,53 @@ impl Default for CandidateIndex {
 
 /// One posting: an entry's slot, and its date as seconds into its part
 /// (see [`offset_in_part`]), so that a lookup filters by date without
-/// reading anything of the slot.
+/// reading anything of the slot. Six bytes (the arena of postings is the
+/// largest part of the index): the date in the low [`AT_BITS`] bits of
+/// `low` (a lookup tests every posting's date, and reads the slot only of
+/// those within its window), the slot in the bits above it and in `high`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, packed(2))]
 struct Posting {
-    slot: u32,
-    at: u32,
+    low: u32,
+    high: u16,
+}
+
+/// The bits of a posting's date: every date in a part fits them.
+const AT_BITS: u32 = 18;
+
+/// The date bits of [`Posting::low`].
+const AT_MASK: u32 = (1 << AT_BITS) - 1;
+
+/// A posting's slot has the other 30 of its 48 bits: the index holds
+/// fewer than 2^30 entries (a slot alone takes ~100 bytes, so 2^30 of
+/// them would not fit in memory).
+const SLOT_LIMIT: u32 = 1 << (48 - AT_BITS);
+
+const _: () = assert!(PART_SECONDS <= 1 << AT_BITS);
+
+/// A posting is 6 bytes.
+const _: () = assert!(size_of::<Posting>() == 6);
+
+impl Posting {
+    /// The posting of slot `slot` (below [`SLOT_LIMIT`]) dated `at`
+    /// seconds into its part.
+    fn new(slot: u32, at: u32) -> Posting {
+        debug_assert!(slot < SLOT_LIMIT && i64::from(at) < PART_SECONDS);
+        Posting {
+            low: (at & AT_MASK) | slot << AT_BITS,
+            high: (slot >> (32 - AT_BITS)) as u16,
+        }
+    }
+
+    /// The entry's slot.
+    fn slot(self) -> u32 {
+        u32::from(self.high) << (32 - AT_BITS) | self.low >> AT_BITS
+    }
+
+    /// The entry's date, as seconds into its part.
+    fn at(self) -> u32 {
+        self.low & AT_MASK
+    }
 }
 
 /// The tag bits of a cell's [`Cell::word`].
@@ -315,10 +357,7 @@ impl Postings {
     /// to tell.
     fn list(&self, cell: &Cell) -> Option<List<'_>> {
         match cell.word & TAG {
-            ONE => Some(List::One([Posting {
-                slot: cell.slot,
-                at: cell.word & AT,
-            }])),
+            ONE => Some(List::One([Posting::new(cell.slot, cell.word & AT)])),
             LONG => {
                 let from = cell.slot as usize;
                 Some(List::Many(
@@ -380,8 +419,8 @@ impl Postings {
             }
             self.cells[i] = Cell {
                 key,
-                slot: posting.slot,
-                word: ONE | posting.at,
+                slot: posting.slot(),
+                word: ONE | posting.at(),
             };
             self.len += 1;
             return;
@@ -402,10 +441,7 @@ impl Postings {
         // Into the arena: a first block, or a bigger one once full.
         let (from, class) = if cell.word & TAG == ONE {
             let at = self.alloc(0);
-            self.arena[at as usize] = Posting {
-                slot: cell.slot,
-                at: cell.word & AT,
-            };
+            self.arena[at as usize] = Posting::new(cell.slot, cell.word & AT);
             (at, 0)
         } else {
             let (at, class) = (cell.slot, class_of(cell.word));
@@ -439,7 +475,7 @@ impl Postings {
                 let (at, class) = (cell.slot, class_of(cell.word));
                 let from = at as usize;
                 let list = &mut self.arena[from..from + len];
-                let Some(pos) = list.iter().position(|p| p.slot == slot) else {
+                let Some(pos) = list.iter().position(|p| p.slot() == slot) else {
                     return;
                 };
                 list.swap(pos, len - 1);
@@ -451,8 +487,8 @@ impl Postings {
                 }
                 // Back in place.
                 let p = self.arena[from];
-                c.slot = p.slot;
-                c.word = ONE | p.at;
+                c.slot = p.slot();
+                c.word = ONE | p.at();
                 self.free[class].push(at);
             }
             _ => {}
@@ -494,7 +530,7 @@ impl Postings {
     /// The slots carrying `key`, in list order; `None` if too common.
     #[cfg(test)]
     fn slots(&self, key: u32) -> Option<Vec<u32>> {
-        self.get(key).map(|l| l.iter().map(|p| p.slot).collect())
+        self.get(key).map(|l| l.iter().map(|p| p.slot()).collect())
     }
 }
 
@@ -791,10 +827,7 @@ impl CandidateIndex {
         let f = &entry.features;
         let part = self.parts.entry(part_of(entry.time)).or_default();
         part.len += 1;
-        let posting = Posting {
-            slot,
-            at: offset_in_part(entry.time),
-        };
+        let posting = Posting::new(slot, offset_in_part(entry.time));
         for key in sampled(f) {
             part.postings.add(*key, posting);
         }
@@ -1075,8 +1108,8 @@ impl CandidateIndex {
                     // reach a story many feeds carry, without counting a
                     // phrase many stories share entry by entry.
                     for p in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
-                        if within.contains(&p.at) {
-                            counted.push((p.slot, weight));
+                        if within.contains(&p.at()) {
+                            counted.push((p.slot(), weight));
                         }
                     }
                 }
@@ -1234,7 +1267,24 @@ mod tests {
     }
 
     fn at(slot: u32) -> Posting {
-        Posting { slot, at: 0 }
+        Posting::new(slot, 0)
+    }
+
+    #[test]
+    fn a_posting_keeps_its_slot_and_date_to_the_bit() {
+        let max_slot = SLOT_LIMIT - 1;
+        let max_at = PART_SECONDS as u32 - 1;
+        for (slot, at) in [
+            (0, 0),
+            (1, max_at),
+            (max_slot, 0),
+            (max_slot, max_at),
+            (0x2aaa_5555, 0x2_a5a5),
+        ] {
+            let p = Posting::new(slot, at);
+            assert_eq!((p.slot(), p.at()), (slot, at), "{slot:#x} at {at}");
+        }
+        assert_ne!(Posting::new(1, 2), Posting::new(2, 1));
     }
 
     #[test]
