@@ -625,6 +625,66 @@ fn offset_in_part(time: i64) -> u32 {
     time.rem_euclid(PART_SECONDS) as u32
 }
 
+/// The entries of each canonical link. Most links are one entry's: the
+/// first slot of a link sits in `first`, with no list of its own, and
+/// only the slots after it in `more`.
+#[derive(Debug, Default)]
+struct Links {
+    first: HashMap<u64, u32>,
+    more: HashMap<u64, Vec<u32>>,
+}
+
+impl Links {
+    /// Adds the entry in `slot` to the entries of `link`.
+    fn insert(&mut self, link: u64, slot: u32) {
+        match self.first.entry(link) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(slot);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.more.entry(link).or_default().push(slot);
+            }
+        }
+    }
+
+    /// Takes the entry in `slot` out of the entries of `link` (one of the
+    /// others, if any, becomes its first).
+    fn remove(&mut self, link: u64, slot: u32) {
+        let Some(first) = self.first.get_mut(&link) else {
+            return;
+        };
+        let more = self.more.get_mut(&link);
+        if *first == slot {
+            match more.and_then(Vec::pop) {
+                Some(next) => *first = next,
+                None => {
+                    self.first.remove(&link);
+                }
+            }
+        } else if let Some(list) = more {
+            list.retain(|s| *s != slot);
+        }
+        if self.more.get(&link).is_some_and(Vec::is_empty) {
+            self.more.remove(&link);
+        }
+    }
+
+    /// The slots of `link`, in no order.
+    fn slots(&self, link: u64) -> impl Iterator<Item = u32> + '_ {
+        let more = self.more.get(&link).map_or(&[][..], Vec::as_slice);
+        self.first
+            .get(&link)
+            .copied()
+            .into_iter()
+            .chain(more.iter().copied())
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.first.is_empty() && self.more.is_empty()
+    }
+}
+
 /// The keys an entry is indexed and looked up by: its sampled word pairs
 /// (the [`SAMPLE`] smallest hashes) and the [`LEDE_SAMPLE`] smallest of
 /// its lede.
@@ -651,7 +711,7 @@ pub struct CandidateIndex {
     word_df: DocFreq,
     term_df: DocFreq,
     /// Per canonical link, the entries that have it.
-    links: HashMap<u64, Vec<u32>>,
+    links: Links,
     /// Per story, its indexed entries with the outlet and link of each.
     members: HashMap<i64, Vec<Member>>,
     /// Scratch space of lookups (only the writer looks up; the lock is
@@ -684,7 +744,7 @@ impl CandidateIndex {
             title_df: DocFreq::new(WORD_DF_CELLS),
             word_df: DocFreq::new(WORD_DF_CELLS),
             term_df: DocFreq::new(WORD_DF_CELLS),
-            links: HashMap::default(),
+            links: Links::default(),
             members: HashMap::default(),
             hits: Default::default(),
             resident: Default::default(),
@@ -856,7 +916,7 @@ impl CandidateIndex {
             self.term_df.add(*key);
         }
         if entry.link != 0 {
-            self.links.entry(entry.link).or_default().push(slot);
+            self.links.insert(entry.link, slot);
         }
         self.members
             .entry(entry.story_id)
@@ -911,12 +971,7 @@ impl CandidateIndex {
             .unwrap_or_else(|e| e.into_inner())
             .take(id);
         if old.link != 0 {
-            if let Some(list) = self.links.get_mut(&old.link) {
-                list.retain(|s| *s != slot);
-                if list.is_empty() {
-                    self.links.remove(&old.link);
-                }
-            }
+            self.links.remove(old.link, slot);
         }
         if let Some(list) = self.members.get_mut(&old.story_id) {
             list.retain(|m| m.id != id);
@@ -981,9 +1036,8 @@ impl CandidateIndex {
             return None;
         }
         self.links
-            .get(&link)?
-            .iter()
-            .filter_map(|slot| self.slot(*slot))
+            .slots(link)
+            .filter_map(|slot| self.slot(slot))
             .filter(|s| (s.entry.time - time).abs() <= window)
             .map(|s| s.id)
             .min()
@@ -1510,7 +1564,53 @@ mod tests {
         assert_eq!(idx.candidates(&q, 0, 100, 10), vec![2]);
         idx.remove(2);
         assert!(idx.is_empty());
-        assert!(idx.parts.is_empty() && idx.members.is_empty());
+        assert!(idx.parts.is_empty() && idx.members.is_empty() && idx.links.is_empty());
+    }
+
+    #[test]
+    fn a_link_carried_by_several_entries_lists_each_until_it_leaves() {
+        let mut links = Links::default();
+        let sorted = |links: &Links, link| {
+            let mut v: Vec<u32> = links.slots(link).collect();
+            v.sort_unstable();
+            v
+        };
+        for slot in [4, 7, 9] {
+            links.insert(1, slot);
+        }
+        links.insert(2, 5);
+        assert_eq!(sorted(&links, 1), vec![4, 7, 9]);
+        links.remove(1, 4);
+        assert_eq!(sorted(&links, 1), vec![7, 9]);
+        links.remove(1, 3);
+        links.remove(3, 7);
+        assert_eq!(sorted(&links, 1), vec![7, 9]);
+        links.remove(1, 9);
+        assert_eq!(sorted(&links, 1), vec![7]);
+        assert!(links.more.is_empty(), "a link of one entry has no list");
+        links.remove(1, 7);
+        assert_eq!(sorted(&links, 1), Vec::<u32>::new());
+        assert_eq!(sorted(&links, 2), vec![5]);
+        links.remove(2, 5);
+        assert!(links.is_empty());
+    }
+
+    #[test]
+    fn by_link_finds_the_lowest_id_within_the_window() {
+        let mut idx = CandidateIndex::new();
+        for (id, time) in [(5, 0), (3, 1_000), (8, 10)] {
+            let mut e = entry(id, id, time, "Oil rises", "Oil prices rose sharply.");
+            e.link = 42;
+            idx.insert(id, e);
+        }
+        assert_eq!(idx.by_link(42, 0, 100), Some(5));
+        assert_eq!(idx.by_link(42, 1_000, 100), Some(3));
+        assert_eq!(idx.by_link(42, 0, 10_000), Some(3));
+        idx.remove(3);
+        assert_eq!(idx.by_link(42, 0, 10_000), Some(5));
+        idx.remove(5);
+        assert_eq!(idx.by_link(42, 0, 10_000), Some(8));
+        assert_eq!(idx.by_link(7, 0, 10_000), None);
     }
 
     /// A store whose rows are all gone.
