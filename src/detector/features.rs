@@ -636,7 +636,7 @@ fn take_list_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 /// The little-endian `u32`s of a list's bytes. (A loop the compiler
 /// vectorizes: opening a store decodes the features of every entry of the
 /// window.)
-pub(super) fn list_values(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+pub(super) fn list_values(bytes: &[u8]) -> impl ExactSizeIterator<Item = u32> + '_ {
     bytes
         .chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -696,15 +696,10 @@ impl<'a> Encoded<'a> {
     }
 
     /// Each sentence's list, as its bytes.
-    pub(super) fn sentences(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub(super) fn sentences(&self) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
         // Checked by `parse`: every list is there.
         let mut rest = self.sentences;
         std::iter::from_fn(move || take_list_bytes(&mut rest)).take(self.sentence_count)
-    }
-
-    /// How many sentences.
-    pub(super) fn sentence_count(&self) -> usize {
-        self.sentence_count
     }
 }
 

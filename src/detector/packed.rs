@@ -47,64 +47,94 @@ pub struct Packed {
     data: Box<[u32]>,
 }
 
+/// Lays the sections out in order in one exactly sized block: the one
+/// place that knows the layout, for [`Packed::new`] and [`Packed::decode`].
+/// `lists` are the shingles, the narrative shingles (empty when
+/// `narrative_is_all`), the lede, numbers, title, names and words; `terms`
+/// the event terms' keys and their weights' bits.
+fn pack<L, S, T>(
+    simhash: u64,
+    tokens: u32,
+    narrative_is_all: bool,
+    lists: [L; 7],
+    sentences: S,
+    terms: T,
+) -> Packed
+where
+    L: ExactSizeIterator<Item = u32>,
+    S: Iterator<Item = L> + Clone,
+    T: ExactSizeIterator<Item = (u32, u32)> + Clone,
+{
+    let sentence_words: usize = sentences.clone().map(|s| s.len()).sum();
+    let len = lists.iter().map(ExactSizeIterator::len).sum::<usize>()
+        + sentence_words
+        + sentences.clone().count()
+        + 2 * terms.len();
+    let mut data = Vec::with_capacity(len);
+    let mut ends = [0u32; SECTIONS];
+    let mut end = |data: &Vec<u32>, section: Section| {
+        // A text large enough to overflow this would not have passed the
+        // normalizer's limits; saturate rather than wrap.
+        ends[section as usize] = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    };
+    let sections = [
+        Section::Shingles,
+        Section::Narrative,
+        Section::Lede,
+        Section::Numbers,
+        Section::Title,
+        Section::Names,
+        Section::Words,
+    ];
+    for (list, section) in lists.into_iter().zip(sections) {
+        data.extend(list);
+        end(&data, section);
+    }
+    for s in sentences.clone() {
+        data.extend(s);
+    }
+    end(&data, Section::SentenceWords);
+    let mut at = 0u32;
+    for s in sentences {
+        at = at.saturating_add(u32::try_from(s.len()).unwrap_or(u32::MAX));
+        data.push(at);
+    }
+    end(&data, Section::SentenceEnds);
+    data.extend(terms.clone().map(|(k, _)| k));
+    end(&data, Section::TermKeys);
+    data.extend(terms.map(|(_, w)| w));
+    end(&data, Section::TermWeights);
+    Packed {
+        simhash,
+        tokens,
+        narrative_is_all,
+        ends,
+        data: data.into_boxed_slice(),
+    }
+}
+
 impl Packed {
     /// Packs `f`.
     pub fn new(f: &Features) -> Packed {
         let narrative_is_all = f.narrative == f.shingles;
         let narrative: &[u32] = if narrative_is_all { &[] } else { &f.narrative };
-        let sentence_words: usize = f.sentences.iter().map(Vec::len).sum();
-        let len = f.shingles.len()
-            + narrative.len()
-            + f.lede.len()
-            + f.numbers.len()
-            + f.title.len()
-            + f.names.len()
-            + f.words.len()
-            + sentence_words
-            + f.sentences.len()
-            + 2 * f.event_terms.len();
-        let mut data = Vec::with_capacity(len);
-        let mut ends = [0u32; SECTIONS];
-        let mut end = |data: &Vec<u32>, section: Section| {
-            // A text large enough to overflow this would not have passed
-            // the normalizer's limits; saturate rather than wrap.
-            ends[section as usize] = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        };
-        data.extend_from_slice(&f.shingles);
-        end(&data, Section::Shingles);
-        data.extend_from_slice(narrative);
-        end(&data, Section::Narrative);
-        data.extend_from_slice(&f.lede);
-        end(&data, Section::Lede);
-        data.extend_from_slice(&f.numbers);
-        end(&data, Section::Numbers);
-        data.extend_from_slice(&f.title);
-        end(&data, Section::Title);
-        data.extend_from_slice(&f.names);
-        end(&data, Section::Names);
-        data.extend_from_slice(&f.words);
-        end(&data, Section::Words);
-        for s in &f.sentences {
-            data.extend_from_slice(s);
-        }
-        end(&data, Section::SentenceWords);
-        let mut at = 0u32;
-        for s in &f.sentences {
-            at = at.saturating_add(u32::try_from(s.len()).unwrap_or(u32::MAX));
-            data.push(at);
-        }
-        end(&data, Section::SentenceEnds);
-        data.extend(f.event_terms.iter().map(|(k, _)| *k));
-        end(&data, Section::TermKeys);
-        data.extend(f.event_terms.iter().map(|(_, w)| w.to_bits()));
-        end(&data, Section::TermWeights);
-        Packed {
-            simhash: f.simhash,
-            tokens: f.tokens,
+        let lists = [
+            &f.shingles[..],
+            narrative,
+            &f.lede,
+            &f.numbers,
+            &f.title,
+            &f.names,
+            &f.words,
+        ];
+        pack(
+            f.simhash,
+            f.tokens,
             narrative_is_all,
-            ends,
-            data: data.into_boxed_slice(),
-        }
+            lists.map(|l| l.iter().copied()),
+            f.sentences.iter().map(|s| s.iter().copied()),
+            f.event_terms.iter().map(|(k, w)| (*k, w.to_bits())),
+        )
     }
 
     /// Packs the features [`Features::encode`] wrote, without decoding
@@ -119,50 +149,20 @@ impl Packed {
         if narrative_is_all {
             lists[1] = &[];
         }
-        let terms = e.terms.len() / 8;
-        let sentence_words: usize = e.sentences().map(|s| s.len() / 4).sum();
-        let len = lists.iter().map(|l| l.len() / 4).sum::<usize>()
-            + sentence_words
-            + e.sentence_count()
-            + 2 * terms;
-        let mut data: Vec<u32> = Vec::with_capacity(len);
-        let mut ends = [0u32; SECTIONS];
-        let end = |data: &Vec<u32>| u32::try_from(data.len()).unwrap_or(u32::MAX);
-        let sections = [
-            Section::Shingles,
-            Section::Narrative,
-            Section::Lede,
-            Section::Numbers,
-            Section::Title,
-            Section::Names,
-            Section::Words,
-        ];
-        for (list, section) in lists.iter().zip(sections) {
-            data.extend(list_values(list));
-            ends[section as usize] = end(&data);
-        }
-        for s in e.sentences() {
-            data.extend(list_values(s));
-        }
-        ends[Section::SentenceWords as usize] = end(&data);
-        let mut at = 0u32;
-        for s in e.sentences() {
-            at = at.saturating_add(u32::try_from(s.len() / 4).unwrap_or(u32::MAX));
-            data.push(at);
-        }
-        ends[Section::SentenceEnds as usize] = end(&data);
-        let pairs = || e.terms.chunks_exact(8);
-        data.extend(pairs().map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]])));
-        ends[Section::TermKeys as usize] = end(&data);
-        data.extend(pairs().map(|t| u32::from_le_bytes([t[4], t[5], t[6], t[7]])));
-        ends[Section::TermWeights as usize] = end(&data);
-        Some(Packed {
-            simhash: e.simhash,
-            tokens: e.tokens,
+        let terms = e.terms.chunks_exact(8).map(|t| {
+            (
+                u32::from_le_bytes([t[0], t[1], t[2], t[3]]),
+                u32::from_le_bytes([t[4], t[5], t[6], t[7]]),
+            )
+        });
+        Some(pack(
+            e.simhash,
+            e.tokens,
             narrative_is_all,
-            ends,
-            data: data.into_boxed_slice(),
-        })
+            lists.map(list_values),
+            e.sentences().map(list_values),
+            terms,
+        ))
     }
 
     /// One section of `data`.
