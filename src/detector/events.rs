@@ -154,7 +154,7 @@ pub struct StoryVector {
 struct Event {
     /// The sum of the (unweighted) term vectors of its entries, per term,
     /// with the event's place in the term's list of [`Events::by_term`].
-    sum: Sums,
+    sum: HashMap<u32, (f32, u32)>,
     tmin: i64,
     tmax: i64,
     stories: BTreeSet<i64>,
@@ -170,64 +170,6 @@ struct Event {
     slot: u32,
     /// The [`Events::pass`] at which a story or an entry last joined it.
     touched: u64,
-}
-
-/// An event's sums, per term: `(term, (sum, place))`, sorted by term. A
-/// sorted vector, 12 bytes a term, rather than a hash map, whose empty
-/// buckets and control bytes more than doubled it: the sums were the
-/// largest part of the events' memory. A term is found by binary search;
-/// new terms arrive sorted ([`Vector`]s are), and go in with one merge.
-#[derive(Debug, Clone, Default)]
-struct Sums(Vec<(u32, (f32, u32))>);
-
-impl Sums {
-    fn find(&self, term: u32) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&term, |(k, _)| *k)
-    }
-
-    /// The sum and place of `term`.
-    fn get(&self, term: u32) -> Option<&(f32, u32)> {
-        self.find(term).ok().map(|i| &self.0[i].1)
-    }
-
-    /// The sum and place of `term`, to change.
-    fn get_mut(&mut self, term: u32) -> Option<&mut (f32, u32)> {
-        self.find(term).ok().map(|i| &mut self.0[i].1)
-    }
-
-    /// Every term with its sum and place, by term.
-    fn iter(&self) -> impl Iterator<Item = (&u32, &(f32, u32))> + '_ {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    /// How many terms it carries.
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Adds `new`, sorted by term and none of them carried yet, merging
-    /// from the back so nothing moves twice; `new` is left empty.
-    fn insert_new(&mut self, new: &mut Vec<(u32, (f32, u32))>) {
-        if new.is_empty() {
-            return;
-        }
-        let old = self.0.len();
-        self.0.reserve_exact(new.len());
-        self.0.extend_from_slice(new);
-        let (mut i, mut j, mut to) = (old, new.len(), self.0.len());
-        while j > 0 {
-            to -= 1;
-            if i > 0 && self.0[i - 1].0 > new[j - 1].0 {
-                self.0[to] = self.0[i - 1];
-                i -= 1;
-            } else {
-                self.0[to] = new[j - 1];
-                j -= 1;
-            }
-        }
-        new.clear();
-    }
 }
 
 /// What an event shares with a vector, for the bounds of
@@ -512,8 +454,6 @@ pub struct Events {
     /// scratch of [`Events::shared_terms`] (the lock is never contended:
     /// only the writer places).
     slots: std::sync::Mutex<Vec<Tally>>,
-    /// Scratch of [`Events::add_terms`]: the terms new to the event.
-    added: Vec<(u32, (f32, u32))>,
 }
 
 impl Events {
@@ -816,7 +756,7 @@ impl Events {
                 });
                 for (slot, event) in resolved.iter() {
                     if let (Some((sum, _)), Some(e)) =
-                        (event.sum.get(k), shared.get_mut(*slot as usize))
+                        (event.sum.get(&k), shared.get_mut(*slot as usize))
                     {
                         add(e, v, sum * r);
                     }
@@ -937,7 +877,7 @@ impl Events {
         let Some(e) = self.events.remove(&from) else {
             return;
         };
-        for (k, (_, at)) in e.sum.iter() {
+        for (k, (_, at)) in &e.sum {
             self.unlist(*k, *at);
         }
         for s in &e.stories {
@@ -963,25 +903,10 @@ impl Events {
         // Sums only grow (the vectors' values are positive): the top terms
         // follow each term that grew; else they are computed again.
         let growing = vector.iter().all(|(_, w)| *w >= 0.0);
-        // New terms wait in `added` and go in with one merge at the end,
-        // which needs the vector's terms sorted (as `Vector`s are); any
-        // other vector is sorted first, a term given twice kept in order.
-        let sorted: std::borrow::Cow<'_, [(u32, f32)]> =
-            if vector.windows(2).all(|p| p[0].0 <= p[1].0) {
-                std::borrow::Cow::Borrowed(vector)
-            } else {
-                let mut v = vector.to_vec();
-                v.sort_by_key(|(k, _)| *k);
-                std::borrow::Cow::Owned(v)
-            };
-        let added = &mut self.added;
-        for (k, w) in sorted.iter() {
-            let carried = match added.last_mut() {
-                Some((last, place)) if last == k => Some(place),
-                _ => e.sum.get_mut(*k),
-            };
-            let grown = match carried {
-                Some((sum, at)) => {
+        for (k, w) in vector {
+            let grown = match e.sum.entry(*k) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let (sum, at) = o.get_mut();
                     *sum += *w;
                     let list = self.by_term.get_mut(k);
                     if let Some(cell) = list.and_then(|l| l.get_mut(*at as usize)) {
@@ -989,9 +914,9 @@ impl Events {
                     }
                     *sum
                 }
-                None => {
+                std::collections::hash_map::Entry::Vacant(v) => {
                     let list = self.by_term.entry(*k).or_default();
-                    added.push((*k, (*w, list.len() as u32)));
+                    v.insert((*w, list.len() as u32));
                     list.push((e.slot, *w));
                     *w
                 }
@@ -1000,7 +925,6 @@ impl Events {
                 e.raise_top(*k, grown);
             }
         }
-        e.sum.insert_new(added);
         if !growing {
             e.update_top();
         }
@@ -1027,7 +951,7 @@ impl Events {
         if let Some((moved, _)) = list.get(at) {
             let holder = self.holders.get(*moved as usize);
             if let Some(e) = holder.and_then(|id| self.events.get_mut(id)) {
-                if let Some(place) = e.sum.get_mut(k) {
+                if let Some(place) = e.sum.get_mut(&k) {
                     place.1 = at as u32;
                 }
             }
@@ -1096,7 +1020,7 @@ impl Events {
 
     fn forget(&mut self, event: i64) {
         if let Some(e) = self.events.remove(&event) {
-            for (k, (_, at)) in e.sum.iter() {
+            for (k, (_, at)) in &e.sum {
                 self.unlist(*k, *at);
             }
             for s in e.stories {

@@ -106,45 +106,6 @@ fn figures_reports_with_other_figures_are_other_events() {
 }
 
 #[test]
-fn sums_merge_new_terms_in_order_of_term() {
-    let mut sums = Sums::default();
-    let mut new = vec![(5, (0.5, 0)), (9, (0.9, 1))];
-    sums.insert_new(&mut new);
-    assert!(new.is_empty());
-    let mut new = vec![(1, (0.1, 2)), (7, (0.7, 3)), (12, (1.2, 4))];
-    sums.insert_new(&mut new);
-    let terms: Vec<u32> = sums.iter().map(|(k, _)| *k).collect();
-    assert_eq!(terms, [1, 5, 7, 9, 12]);
-    assert_eq!(sums.get(7), Some(&(0.7, 3)));
-    assert_eq!(sums.get(8), None);
-    if let Some(place) = sums.get_mut(12) {
-        place.0 += 1.0;
-    }
-    assert_eq!(sums.get(12), Some(&(2.2, 4)));
-    assert_eq!(sums.len(), 5);
-}
-
-#[test]
-fn an_entry_vector_out_of_order_or_with_a_term_twice_adds_up() {
-    let mut events = Events::new();
-    events.add_story(100, 10, story(&[(4, 1.0), (2, 1.0)], &[], false), 0);
-    let before: Vec<(u32, f32)> = events.events[&100]
-        .sum
-        .iter()
-        .map(|(k, (w, _))| (*k, *w))
-        .collect();
-    // Not a `Vector`: unsorted, term 3 new and given twice, term 4 known.
-    events.add_entry(100, &[(3, 0.25), (4, 0.5), (1, 1.0), (3, 0.5)], 5);
-    let sum = |k: u32| events.events[&100].sum.get(k).map(|(w, _)| *w);
-    assert_eq!(sum(1), Some(1.0));
-    assert_eq!(sum(2), Some(before[0].1));
-    assert_eq!(sum(3), Some(0.75));
-    assert_eq!(sum(4), Some(before[1].1 + 0.5));
-    assert_eq!(events.events[&100].tmax, 5);
-    assert_lists_match(&events);
-}
-
-#[test]
 fn folding_the_last_story_away_empties_the_event() {
     let mut events = Events::new();
     events.add_story(100, 10, story(&[(1, 1.0)], &[], false), 0);
@@ -207,7 +168,7 @@ fn assert_lists_match(events: &Events) {
         full.sort_by(before);
         full.truncate(TOP_TERMS);
         assert_eq!(top, full, "top terms of event {id}");
-        for (k, (sum, at)) in e.sum.iter() {
+        for (k, (sum, at)) in &e.sum {
             assert_eq!(events.by_term[k][*at as usize], (e.slot, *sum), "term {k}");
         }
     }
