@@ -111,7 +111,11 @@
 //! database file (`PRAGMA wal_checkpoint(PASSIVE)`, at most once a second),
 //! so the writer does not. The writer's candidate index reads the features
 //! of committed entries back through a read-only connection of its own
-//! (`store::stored_features`), on the writer's thread.
+//! (`store::stored_features`), on the writer's thread. On glibc, `feedfold
+//! run` caps malloc at two arenas before any thread starts (unless
+//! `MALLOC_ARENA_MAX` is set): memory the fetch and normalize threads free
+//! then goes back to an arena the writer also allocates from, instead of
+//! staying resident in an arena of their own.
 //!
 //! ## Where state lives
 //!
