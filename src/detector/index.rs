@@ -1389,6 +1389,32 @@ mod tests {
     }
 
     #[test]
+    fn a_list_moves_up_the_block_sizes_and_a_full_one_fills_its_block() {
+        let mut p = Postings::default();
+        for slot in 0..MAX_POSTINGS as u32 {
+            p.add(7, at(slot));
+        }
+        // One block of each size was taken in turn; all but the last are
+        // free for other lists.
+        let all: usize = (0..CLASSES).map(block_len).sum();
+        assert_eq!(p.arena.len(), all);
+        for class in 0..CLASSES - 1 {
+            assert_eq!(p.free[class].len(), 1, "class {class}");
+        }
+        assert!(p.free[CLASSES - 1].is_empty());
+        let i = p.find(7).expect("the key");
+        assert_eq!(class_of(p.cells[i].word), CLASSES - 1);
+        assert_eq!(p.slots(7), Some((0..MAX_POSTINGS as u32).collect()));
+        // A block freed by a list is the next of its size another takes.
+        let (free, len) = (p.free[3][0], p.arena.len());
+        for slot in 0..=block_len(2) as u32 {
+            p.add(8, at(slot));
+        }
+        assert_eq!(p.arena.len(), len);
+        assert_eq!(p.cells[p.find(8).expect("the key")].slot, free);
+    }
+
+    #[test]
     fn posting_tables_behave_as_vectors_under_random_changes() {
         // The reference: a vector per key, appended to and removed from by
         // swapping the last in, dropped for good past the cap.
