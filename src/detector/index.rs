@@ -288,6 +288,22 @@ struct Cell {
 /// A cell is 12 bytes.
 const _: () = assert!(size_of::<Cell>() == 12);
 
+impl Cell {
+    /// The cell of `key` holding `posting` in place ([`ONE`]).
+    fn one(key: u32, posting: Posting) -> Cell {
+        Cell {
+            key,
+            slot: posting.slot(),
+            word: ONE | posting.at(),
+        }
+    }
+
+    /// The posting a [`ONE`] cell holds.
+    fn posting(&self) -> Posting {
+        Posting::new(self.slot, self.word & AT)
+    }
+}
+
 /// The postings of a cell: one, or a stretch of the arena.
 enum List<'a> {
     /// The cell's own posting.
@@ -366,7 +382,7 @@ impl Postings {
     /// to tell.
     fn list(&self, cell: &Cell) -> Option<List<'_>> {
         match cell.word & TAG {
-            ONE => Some(List::One([Posting::new(cell.slot, cell.word & AT)])),
+            ONE => Some(List::One([cell.posting()])),
             LONG => {
                 let from = cell.slot as usize;
                 Some(List::Many(
@@ -426,11 +442,7 @@ impl Postings {
             while self.cells[i].word != EMPTY {
                 i = (i + 1) & mask;
             }
-            self.cells[i] = Cell {
-                key,
-                slot: posting.slot(),
-                word: ONE | posting.at(),
-            };
+            self.cells[i] = Cell::one(key, posting);
             self.len += 1;
             return;
         };
@@ -450,7 +462,7 @@ impl Postings {
         // Into the arena: a first block, or a bigger one once full.
         let (from, class) = if cell.word & TAG == ONE {
             let at = self.alloc(0);
-            self.arena[at as usize] = Posting::new(cell.slot, cell.word & AT);
+            self.arena[at as usize] = cell.posting();
             (at, 0)
         } else {
             let (at, class) = (cell.slot, class_of(cell.word));
@@ -495,9 +507,7 @@ impl Postings {
                     return;
                 }
                 // Back in place.
-                let p = self.arena[from];
-                c.slot = p.slot();
-                c.word = ONE | p.at();
+                *c = Cell::one(c.key, self.arena[from]);
                 self.free[class].push(at);
             }
             _ => {}
@@ -662,19 +672,23 @@ impl Links {
         let Some(first) = self.first.get_mut(&link) else {
             return;
         };
-        let more = self.more.get_mut(&link);
-        if *first == slot {
-            match more.and_then(Vec::pop) {
-                Some(next) => *first = next,
-                None => {
-                    self.first.remove(&link);
-                }
+        let std::collections::hash_map::Entry::Occupied(mut more) = self.more.entry(link) else {
+            if *first == slot {
+                self.first.remove(&link);
             }
-        } else if let Some(list) = more {
+            return;
+        };
+        // A list is never left empty, so it has a next first.
+        let list = more.get_mut();
+        if *first == slot {
+            if let Some(next) = list.pop() {
+                *first = next;
+            }
+        } else {
             list.retain(|s| *s != slot);
         }
-        if self.more.get(&link).is_some_and(Vec::is_empty) {
-            self.more.remove(&link);
+        if list.is_empty() {
+            more.remove();
         }
     }
 
