@@ -65,10 +65,14 @@ where
     S: Iterator<Item = L> + Clone,
     T: ExactSizeIterator<Item = (u32, u32)> + Clone,
 {
-    let sentence_words: usize = sentences.clone().map(|s| s.len()).sum();
+    // The sentences' count and words, in one pass (decoding walks the
+    // encoding's sentence lengths on every pass).
+    let (sentence_count, sentence_words) = sentences
+        .clone()
+        .fold((0, 0), |(n, words), s| (n + 1, words + s.len()));
     let len = lists.iter().map(ExactSizeIterator::len).sum::<usize>()
         + sentence_words
-        + sentences.clone().count()
+        + sentence_count
         + 2 * terms.len();
     let mut data = Vec::with_capacity(len);
     let mut ends = [0u32; SECTIONS];
