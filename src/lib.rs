@@ -102,10 +102,12 @@
 //! ([`store::Store`]), a few documents queued ahead so it stores them in
 //! one transaction, answering each command on a oneshot channel. `ingest`
 //! reads a bounded number of sources ahead and hands them to the writer in
-//! order. In the daemon the runner spawns one task per due feed (at most
-//! one per feed), and a poll holds a permit from fetch to store (at most
+//! order. In the daemon the runner spawns a task per poll (at most one
+//! per feed), and a poll holds a permit from fetch to store (at most
 //! twice `http.concurrency` under way), so a slow writer holds back
-//! fetching instead of growing memory. No async task touches SQLite.
+//! fetching instead of growing memory. The runner starts no more polls
+//! than there are permits: the other due feeds wait in its queue, not as
+//! tasks. No async task touches SQLite.
 //! Beside the writer, a WAL checkpointer thread (`store::checkpointer`),
 //! with a connection of its own, copies the committed WAL frames into the
 //! database file (`PRAGMA wal_checkpoint(PASSIVE)`, at most once a second),

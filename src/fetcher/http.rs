@@ -178,6 +178,13 @@ impl std::fmt::Debug for HttpFetcher {
     }
 }
 
+/// How many polls may hold a permit of [`HttpFetcher::hold`] at once:
+/// twice `http.concurrency`, so a poll's document can be normalized and
+/// wait for the writer while the next ones download.
+fn polls_at_once(config: &HttpConfig) -> usize {
+    config.concurrency.max(1).saturating_mul(2)
+}
+
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers
         .get(name)
@@ -227,7 +234,7 @@ impl HttpFetcher {
             classifier,
             config: Arc::new(config.clone()),
             global: Arc::new(Semaphore::new(config.concurrency.max(1))),
-            in_hand: Arc::new(Semaphore::new(config.concurrency.max(1).saturating_mul(2))),
+            in_hand: Arc::new(Semaphore::new(polls_at_once(config))),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             stop: None,
         })
@@ -323,6 +330,11 @@ impl HttpFetcher {
         self.unless_stopped(self.in_hand.clone().acquire_owned())
             .await
             .map(Result::ok)
+    }
+
+    /// How many polls can hold [`HttpFetcher::hold`]'s permit at once.
+    pub fn polls_at_once(&self) -> usize {
+        polls_at_once(&self.config)
     }
 
     /// How many requests are under way (holding a global permit).

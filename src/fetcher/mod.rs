@@ -249,6 +249,12 @@ impl Fetcher {
         self.http.hold().await
     }
 
+    /// How many polls can hold [`Fetcher::hold`]'s permit at once (twice
+    /// `http.concurrency`): the scheduler starts no more polls than that.
+    pub fn polls_at_once(&self) -> usize {
+        self.http.polls_at_once()
+    }
+
     /// `http.timeout`: the budget of one fetch, and of normalizing what it
     /// brought.
     pub fn timeout(&self) -> Interval {

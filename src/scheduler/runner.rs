@@ -146,8 +146,12 @@ pub struct Runner {
     mode: Mode,
     feeds: HashMap<i64, Subscription>,
     queue: DueQueue,
-    /// Poll tasks under way, at most one per feed.
+    /// Poll tasks under way, at most one per feed and at most
+    /// [`Fetcher::polls_at_once`] in all.
     in_flight: JoinSet<PollDone>,
+    /// [`Fetcher::polls_at_once`]: a feed that comes due while that many
+    /// polls are under way waits in the queue, not as a task.
+    at_once: usize,
     polling_now: HashSet<i64>,
     /// Which feed each poll task polls, to reschedule it if the task panics.
     tasks: HashMap<tokio::task::Id, i64>,
@@ -172,9 +176,11 @@ impl Runner {
                 .partition(|s| s.next_check_at.is_none_or(|at| at <= now)),
             _ => (feeds, Vec::new()),
         };
+        let at_once = fetcher.polls_at_once();
         let mut runner = Runner {
             store,
             fetcher,
+            at_once,
             polling,
             mode,
             feeds: HashMap::new(),
@@ -270,7 +276,7 @@ impl Runner {
             }
         };
         self.polling_now.remove(&id);
-        if self.in_flight.is_empty() {
+        if self.in_flight.is_empty() && !self.feed_waiting() {
             crate::metrics::cycle_finished();
         }
         match result {
@@ -302,6 +308,22 @@ impl Runner {
         }
     }
 
+    /// Whether a feed is due but waits for room among the polls under way.
+    fn feed_waiting(&mut self) -> bool {
+        self.queue
+            .peek()
+            .is_some_and(|(at, _)| at <= tokio::time::Instant::now())
+    }
+
+    /// Whether another poll may start: fewer than
+    /// [`Fetcher::polls_at_once`] are under way. A poll past that many
+    /// would only wait for [`Fetcher::hold`], holding its task (and a copy
+    /// of its subscription) meanwhile: 10,000 feeds due at once were
+    /// 10,000 tasks.
+    fn room(&self) -> bool {
+        self.in_flight.len() < self.at_once
+    }
+
     /// Whether a run of [`Mode::Once`] has nothing left to do.
     fn done(&self) -> bool {
         matches!(self.mode, Mode::Once { .. }) && self.queue.is_empty() && self.in_flight.is_empty()
@@ -328,7 +350,7 @@ impl Runner {
                     }
                 },
                 Some(done) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => self.finished(done),
-                id = self.queue.next_due(), if !self.queue.is_empty() => self.start(id),
+                id = self.queue.next_due(), if !self.queue.is_empty() && self.room() => self.start(id),
             }
         }
         self.drain().await;
@@ -366,5 +388,146 @@ impl Runner {
             );
             self.in_flight.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::detector::GroupingConfig;
+    use crate::fetcher::http::HttpConfig;
+    use crate::model::FeedSpec;
+    use crate::store::subscriptions::Origin;
+
+    /// A feed server on 127.0.0.1 that holds every answer until `open`
+    /// is set: each poll that reached it waits there.
+    fn held_server(open: Arc<(Mutex<bool>, Condvar)>, requests: Arc<AtomicUsize>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (open, requests) = (open.clone(), requests.clone());
+                std::thread::spawn(move || answer(stream, &open, &requests));
+            }
+        });
+        base
+    }
+
+    fn answer(
+        mut stream: std::net::TcpStream,
+        open: &(Mutex<bool>, Condvar),
+        requests: &AtomicUsize,
+    ) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            let line = String::from_utf8_lossy(&buf[..n]);
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            requests.fetch_add(1, Ordering::SeqCst);
+            let (lock, cvar) = open;
+            let mut is_open = lock.lock().expect("gate");
+            while !*is_open {
+                is_open = cvar.wait(is_open).expect("gate");
+            }
+            drop(is_open);
+            let body = format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{path}</title>\
+                 <link>http://example.com{path}</link><item><title>Item of {path}</title>\
+                 <guid>{path}/1</guid><description>Text of the feed {path}.</description>\
+                 </item></channel></rss>"
+            );
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            if stream.write_all(head.as_bytes()).is_err()
+                || stream.write_all(body.as_bytes()).is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn feeds_due_together_wait_in_the_queue_not_as_tasks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) =
+            Store::open_deferred(&dir.path().join("t.db"), GroupingConfig::default())
+                .expect("store opens");
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let base = held_server(open.clone(), requests.clone());
+        const FEEDS: usize = 40;
+        for i in 0..FEEDS {
+            store
+                .add_feed(FeedSpec::of_url(&format!("{base}/f{i}")), Origin::Cli)
+                .await
+                .expect("subscribed");
+        }
+        let feeds = store.active_feeds().await.expect("feeds");
+        assert_eq!(feeds.len(), FEEDS);
+        let config = HttpConfig {
+            concurrency: 2,
+            per_host: 2,
+            deny_private_addresses: false,
+            ..HttpConfig::default()
+        };
+        let fetcher = Fetcher::new(&config).expect("client");
+        let at_once = fetcher.polls_at_once();
+        assert_eq!(at_once, 4);
+        let runtime = tokio::runtime::Handle::current().metrics();
+        let before = runtime.num_alive_tasks();
+        let runner = Runner::new(
+            store.clone(),
+            fetcher,
+            PollingConfig::default(),
+            feeds,
+            Mode::Once { all: true },
+        );
+        let (_control_tx, control_rx) = mpsc::channel(1);
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let run = tokio::spawn(runner.run(control_rx, stop_rx));
+        // Every feed is due; the server holds the first requests.
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            while requests.load(Ordering::SeqCst) < 2 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "no request reached the server");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The runner, its polls, and the HTTP client's connection tasks:
+        // not a task per due feed.
+        let alive = runtime.num_alive_tasks().saturating_sub(before);
+        assert!(
+            alive <= 1 + at_once + config.concurrency,
+            "{alive} tasks alive with {FEEDS} feeds due"
+        );
+        assert_eq!(requests.load(Ordering::SeqCst), config.concurrency);
+        {
+            let (lock, cvar) = &*open;
+            *lock.lock().expect("gate") = true;
+            cvar.notify_all();
+        }
+        let report = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .expect("the cycle ends")
+            .expect("no panic")
+            .expect("the writer stays");
+        assert_eq!(
+            (report.feeds, report.modified, report.failed),
+            (FEEDS, FEEDS, 0)
+        );
+        assert_eq!(report.new_entries, FEEDS);
+        drop(store);
+        writer.join();
     }
 }
