@@ -142,13 +142,50 @@ pub struct Member {
 }
 
 /// A slot of the index: an entry, its row id, and which of its shingles
-/// it counted in the frequencies (one bit per shingle, in order).
+/// it counted in the frequencies.
 #[derive(Debug)]
 struct Slot {
     id: i64,
     entry: Indexed<()>,
-    counted: Vec<u64>,
+    counted: Counted,
     sums: CachedSums,
+}
+
+/// Which of an entry's shingles it counted in the frequencies. A story's
+/// first entry counts them all and a verbatim copy none, so neither needs
+/// a bit set of its own on the heap (most entries of a window are one or
+/// the other).
+#[derive(Debug)]
+enum Counted {
+    /// Every shingle.
+    All,
+    /// One bit per shingle, in order (none: an empty set, no allocation).
+    Bits(Box<[u64]>),
+}
+
+impl Counted {
+    /// From one bit per shingle of `len` shingles.
+    fn from_bits(bits: Vec<u64>, len: usize) -> Counted {
+        let full = |i: usize, w: u64| {
+            let n = (len - i * 64).min(64);
+            w == if n == 64 { u64::MAX } else { (1 << n) - 1 }
+        };
+        if len > 0 && bits.iter().enumerate().all(|(i, w)| full(i, *w)) {
+            Counted::All
+        } else if bits.iter().all(|w| *w == 0) {
+            Counted::Bits(Box::default())
+        } else {
+            Counted::Bits(bits.into_boxed_slice())
+        }
+    }
+
+    /// Whether shingle `i` was counted.
+    fn has(&self, i: usize) -> bool {
+        match self {
+            Counted::All => true,
+            Counted::Bits(bits) => bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0),
+        }
+    }
 }
 
 /// How many changes to the index (entries added or removed) an entry's
@@ -957,7 +994,7 @@ impl CandidateIndex {
         self.slots[slot as usize] = Some(Slot {
             id,
             entry: entry.with(()),
-            counted,
+            counted: Counted::from_bits(counted, f.shingles.len()),
             sums: CachedSums::default(),
         });
         self.changed();
@@ -1015,10 +1052,7 @@ impl CandidateIndex {
         self.free.push(slot);
         let f = &*features;
         for (i, key) in f.shingles().iter().enumerate() {
-            if counted
-                .get(i / 64)
-                .is_some_and(|w| w & (1 << (i % 64)) != 0)
-            {
+            if counted.has(i) {
                 self.df.remove(*key);
             }
         }
@@ -1275,6 +1309,28 @@ fn ln_count(df: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::detector::features::extract;
+
+    #[test]
+    fn counted_shingles_keep_a_bit_set_only_when_some_are_counted_and_some_not() {
+        // 70 shingles: two words, the second with 6 bits.
+        let all = Counted::from_bits(vec![u64::MAX, 0b11_1111], 70);
+        assert!(matches!(all, Counted::All));
+        assert!((0..70).all(|i| all.has(i)));
+        let none = Counted::from_bits(vec![0, 0], 70);
+        assert!(matches!(&none, Counted::Bits(b) if b.is_empty()));
+        assert!((0..70).all(|i| !none.has(i)));
+        let some = Counted::from_bits(vec![u64::MAX, 0b01_1111], 70);
+        assert!(matches!(&some, Counted::Bits(b) if b.len() == 2));
+        assert!((0..69).all(|i| some.has(i)) && !some.has(69));
+        let one = Counted::from_bits(vec![1 << 3], 5);
+        assert!(matches!(one, Counted::Bits(_)));
+        assert_eq!((0..5).filter(|i| one.has(*i)).collect::<Vec<_>>(), [3]);
+        assert!(matches!(
+            Counted::from_bits(vec![0b1_1111], 5),
+            Counted::All
+        ));
+        assert!(matches!(Counted::from_bits(Vec::new(), 0), Counted::Bits(b) if b.is_empty()));
+    }
 
     fn entry(feed_id: i64, story_id: i64, time: i64, title: &str, text: &str) -> Indexed {
         Indexed {
