@@ -64,6 +64,13 @@ struct Figures {
     failed: usize,
 }
 
+impl Figures {
+    /// The ingest time per new entry, in µs.
+    fn us_per_entry(&self) -> f64 {
+        self.ingest_s * 1e6 / self.new.max(1) as f64
+    }
+}
+
 /// Recent stored stories: (event, feeds carrying it), and the newest date
 /// and event of the store.
 fn recent(db: &Path) -> (i64, u64, Vec<(u64, Vec<usize>)>) {
@@ -264,9 +271,8 @@ fn main() {
     for round in 1..=rounds {
         for (i, &size) in sizes.iter().enumerate() {
             let f = measure(&pool, size, total, &rt);
-            let us = f.ingest_s * 1e6 / f.new.max(1) as f64;
-            print_figures(round, &f, us);
-            per[i].push(us);
+            print_figures(round, &f);
+            per[i].push(f.us_per_entry());
         }
     }
     let medians: Vec<f64> = per.iter_mut().map(|v| median(v)).collect();
@@ -303,14 +309,14 @@ fn spread(v: &[f64]) -> (f64, f64) {
 }
 
 /// One measurement's line.
-fn print_figures(round: usize, f: &Figures, us: f64) {
+fn print_figures(round: usize, f: &Figures) {
     println!(
         "growth: round {round}, store {:>9} entries ({:>6.0} MB, {:>6} in the window): {:>6.1} µs/entry, {:>6.0} entries/s; {} new, {} joined a story, {} files failed; open {:.2} s (window loaded at {:.2} s), close {:.2} s",
         f.size,
         f.store_mb,
         f.in_window,
-        us,
-        1e6 / us.max(f64::MIN_POSITIVE),
+        f.us_per_entry(),
+        f.new as f64 / f.ingest_s,
         f.new,
         f.joined,
         f.failed,
