@@ -13,6 +13,16 @@
 //! once per story (a copy adds only the text its story lacked, so a
 //! widely syndicated story does not make its own words common), headline,
 //! sentence and event words once per entry.
+//!
+//! Sampled word pairs are posted at most twice per story and stretch: for
+//! the story's earliest and latest entries in the stretch carrying the
+//! pair. A copy dated between them posts none of the pairs they carry
+//! (most of a wire copy's); when an entry holding a posting leaves, the
+//! pair passes to the story's next earliest (or latest) entry carrying it.
+//! A lookup reaches the story through whichever entry holds the posting:
+//! a lookup's window (twice `window_hours`, six days at the default) that
+//! is at least a stretch long reaches the earliest or the latest of them
+//! whenever it reaches any entry of the story in the stretch.
 
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -359,6 +369,17 @@ impl List<'_> {
     }
 }
 
+/// The postings a story holds in a list (see [`Postings::span_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    /// The key is too common to list.
+    Common,
+    /// None.
+    None,
+    /// `n` postings, the earliest `lo` and the latest `hi`.
+    Some { lo: Posting, hi: Posting, n: usize },
+}
+
 /// Posting lists, compactly: an open-addressing table (linear probing,
 /// Fibonacci hashing of the key, which is itself a hash) from a key to its
 /// list. A list of one posting sits in the key's cell; a longer one in a
@@ -519,35 +540,70 @@ impl Postings {
         c.word = LONG | (class as u32) << 16 | (len + 1) as u32;
     }
 
+    /// Whether the list of `key` holds a posting of one of `slots`, or
+    /// the key is too common to list.
+    fn carried_by(&self, key: u32, slots: &[u32]) -> bool {
+        self.span_of(key, slots) != Span::None
+    }
+
+    /// The postings of `slots` in the list of `key`: the earliest and the
+    /// latest (by [`Posting::at`], then by place in the list), and how
+    /// many.
+    fn span_of(&self, key: u32, slots: &[u32]) -> Span {
+        let Some(i) = self.find(key) else {
+            return Span::None;
+        };
+        let Some(list) = self.list(&self.cells[i]) else {
+            return Span::Common;
+        };
+        let mut span: Option<(Posting, Posting, usize)> = None;
+        for p in list.as_slice().iter().filter(|p| slots.contains(&p.slot())) {
+            span = Some(match span {
+                None => (*p, *p, 1),
+                Some((lo, hi, n)) => (
+                    if p.at() < lo.at() { *p } else { lo },
+                    if p.at() > hi.at() { *p } else { hi },
+                    n + 1,
+                ),
+            });
+        }
+        span.map_or(Span::None, |(lo, hi, n)| Span::Some { lo, hi, n })
+    }
+
     /// Removes `slot` from the list of `key` (the last posting takes its
     /// place).
-    fn remove(&mut self, key: u32, slot: u32) {
+    /// Returns whether the list held it.
+    fn remove(&mut self, key: u32, slot: u32) -> bool {
         let Some(i) = self.find(key) else {
-            return;
+            return false;
         };
         let cell = self.cells[i];
         match cell.word & TAG {
-            ONE if cell.slot == slot => self.delete(i),
+            ONE if cell.slot == slot => {
+                self.delete(i);
+                true
+            }
             LONG => {
                 let len = (cell.word & LEN) as usize;
                 let (at, class) = (cell.slot, class_of(cell.word));
                 let from = at as usize;
                 let list = &mut self.arena[from..from + len];
                 let Some(pos) = list.iter().position(|p| p.slot() == slot) else {
-                    return;
+                    return false;
                 };
                 list.swap(pos, len - 1);
                 let len = len - 1;
                 let c = &mut self.cells[i];
                 if len > 1 {
                     c.word = LONG | (class as u32) << 16 | len as u32;
-                    return;
+                    return true;
                 }
                 // Back in place.
                 *c = Cell::one(c.key, self.arena[from]);
                 self.free[class].push(at);
+                true
             }
-            _ => {}
+            _ => false,
         }
     }
 
@@ -784,6 +840,10 @@ pub struct CandidateIndex {
     version: u64,
     /// `ln(len + PRIOR_ENTRIES)`, the numerator of every weight.
     ln_prior: f64,
+    /// Whether every entry posts all its sampled word pairs: when lookups
+    /// span less than a stretch, the earliest and latest entries of a
+    /// story (see the module doc) are not enough.
+    every_entry_posts: bool,
 }
 
 /// The key of the `i`th 16-bit band of a SimHash in [`Part::bands`]: the
@@ -810,6 +870,7 @@ impl CandidateIndex {
             resident: Default::default(),
             version: 0,
             ln_prior: PRIOR_ENTRIES.ln(),
+            every_entry_posts: false,
         }
     }
 
@@ -895,8 +956,17 @@ impl CandidateIndex {
         resident.clear();
         CandidateIndex {
             resident: std::sync::Mutex::new(resident),
+            every_entry_posts: self.every_entry_posts,
             ..CandidateIndex::new()
         }
+    }
+
+    /// Tells the index how far lookups reach each side of their date
+    /// (`window` seconds, as given to [`CandidateIndex::candidates`]):
+    /// under half a stretch, every entry posts all its word pairs. Call it
+    /// before the first insert.
+    pub fn set_lookup_window(&mut self, window: i64) {
+        self.every_entry_posts = window < PART_SECONDS / 2;
     }
 
     /// How many entries it holds.
@@ -945,11 +1015,43 @@ impl CandidateIndex {
         }
         counts[slot as usize].id = id;
         let f = &entry.features;
-        let part = self.parts.entry(part_of(entry.time)).or_default();
+        // The other entries of the story in this part: a word pair they
+        // post is posted again only if this entry is dated before or after
+        // all of them (see the module doc).
+        let at = part_of(entry.time);
+        let siblings: Vec<u32> = if self.every_entry_posts {
+            Vec::new()
+        } else {
+            self.siblings_in_part(entry.story_id, at, i64::MIN)
+                .map(|(slot, _)| slot)
+                .collect()
+        };
+        let part = self.parts.entry(at).or_default();
         part.len += 1;
         let posting = Posting::new(slot, offset_in_part(entry.time));
         for key in sampled(f) {
-            part.postings.add(*key, posting);
+            if siblings.is_empty() {
+                part.postings.add(*key, posting);
+                continue;
+            }
+            // The story keeps the postings of its earliest and its latest
+            // entry carrying the key (see the module doc).
+            match part.postings.span_of(*key, &siblings) {
+                Span::Common => {}
+                Span::None => part.postings.add(*key, posting),
+                Span::Some { lo, hi, n } => {
+                    let (earlier, later) = (posting.at() < lo.at(), posting.at() > hi.at());
+                    if earlier || later {
+                        part.postings.add(*key, posting);
+                        // What was the earliest (or latest) is now
+                        // between two postings of the story.
+                        if n >= 2 {
+                            let inner = if earlier { lo } else { hi };
+                            part.postings.remove(*key, inner.slot());
+                        }
+                    }
+                }
+            }
         }
         for key in &f.title {
             part.titles.add(*key, posting);
@@ -1013,11 +1115,43 @@ impl CandidateIndex {
         all
     }
 
+    /// The indexed entries of `story` dated in part `part` and not before
+    /// `from`: their slots and row ids, in the story's member order.
+    fn siblings_in_part(
+        &self,
+        story: i64,
+        part: i64,
+        from: i64,
+    ) -> impl Iterator<Item = (u32, i64)> + '_ {
+        self.members
+            .get(&story)
+            .into_iter()
+            .flatten()
+            .filter_map(move |m| {
+                let slot = *self.by_id.get(&m.id)?;
+                let s = self.slot(slot)?;
+                (part_of(s.entry.time) == part && s.entry.time >= from).then_some((slot, m.id))
+            })
+    }
+
     /// Removes an entry, if present, and returns it with its features
     /// (`None` for them if they could not be read back: then its keys
     /// stay counted, and its slot is not given out again, since posting
     /// lists may still name it).
+    ///
+    /// A word pair is posted for the earliest and the latest entry of a
+    /// story in a part carrying it (see the module doc). When an entry
+    /// holding such a posting leaves, the pair is posted for the earliest
+    /// and latest of the story's other entries in the part carrying it, so
+    /// the story stays findable by every word pair its indexed entries
+    /// carry.
     pub fn remove(&mut self, id: i64) -> Option<Indexed<Option<Arc<Packed>>>> {
+        self.remove_leaving(id, i64::MIN)
+    }
+
+    /// [`CandidateIndex::remove`], when every entry dated before `leaving`
+    /// leaves too: their word pairs are not passed to them.
+    fn remove_leaving(&mut self, id: i64, leaving: i64) -> Option<Indexed<Option<Arc<Packed>>>> {
         let slot = self.by_id.remove(&id)?;
         let Slot {
             entry: old,
@@ -1067,13 +1201,16 @@ impl CandidateIndex {
         for (key, _) in f.event_terms() {
             self.term_df.remove(key);
         }
+        let mut orphaned: Vec<u32> = Vec::new();
         if let Some(part) = self.parts.get_mut(&at) {
             part.len -= 1;
             if part.len == 0 {
                 self.parts.remove(&at);
             } else {
                 for key in sampled(f) {
-                    part.postings.remove(*key, slot);
+                    if part.postings.remove(*key, slot) {
+                        orphaned.push(*key);
+                    }
                 }
                 for key in f.title() {
                     part.titles.remove(*key, slot);
@@ -1083,7 +1220,56 @@ impl CandidateIndex {
                 }
             }
         }
+        if !orphaned.is_empty() && !self.every_entry_posts {
+            self.pass_postings(old.story_id, at, leaving, orphaned);
+        }
         Some(old.with(Some(features)))
+    }
+
+    /// Posts again, for each of `keys` (word pairs an entry of `story`
+    /// dated in part `part` posted, and no longer does), the earliest and
+    /// the latest other entry of the story in that part, dated from
+    /// `leaving` on, that carries it (those not posted already).
+    fn pass_postings(&mut self, story: i64, part: i64, leaving: i64, mut keys: Vec<u32>) {
+        keys.sort_unstable();
+        keys.dedup();
+        let siblings: Vec<(u32, i64)> = self.siblings_in_part(story, part, leaving).collect();
+        // Per key, the earliest and the latest carrier (the first in member
+        // order among equal dates).
+        let mut ends: Vec<Option<(Posting, Posting)>> = vec![None; keys.len()];
+        for &(slot, id) in &siblings {
+            let Some(f) = self.features(id) else {
+                continue;
+            };
+            let Some(time) = self.slot(slot).map(|s| s.entry.time) else {
+                continue;
+            };
+            let posting = Posting::new(slot, offset_in_part(time));
+            for key in sampled(&*f) {
+                if let Ok(i) = keys.binary_search(key) {
+                    ends[i] = Some(match ends[i] {
+                        None => (posting, posting),
+                        Some((lo, hi)) => (
+                            if posting.at() < lo.at() { posting } else { lo },
+                            if posting.at() > hi.at() { posting } else { hi },
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(p) = self.parts.get_mut(&part) else {
+            return;
+        };
+        for (key, ends) in keys.into_iter().zip(ends) {
+            let Some((lo, hi)) = ends else {
+                continue;
+            };
+            for posting in [lo, hi] {
+                if !p.postings.carried_by(key, &[posting.slot()]) {
+                    p.postings.add(key, posting);
+                }
+            }
+        }
     }
 
     /// The first indexed entry with this canonical link (0: none), within
@@ -1131,7 +1317,7 @@ impl CandidateIndex {
             .map(|s| s.id)
             .collect();
         for id in &old {
-            self.remove(*id);
+            self.remove_leaving(*id, time);
         }
         old.len()
     }
@@ -1634,6 +1820,175 @@ mod tests {
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.truncate(limit);
         ranked.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Checks that every word pair an indexed entry samples is posted, in
+    /// the entry's part, for the story's earliest and latest entries
+    /// carrying it (unless too common to list), that no slot is posted
+    /// twice for a key, and that every posting names an entry carrying the
+    /// key.
+    fn assert_story_postings(idx: &CandidateIndex) {
+        for (at, part) in &idx.parts {
+            for cell in part.postings.cells.iter().filter(|c| c.word != EMPTY) {
+                let Some(list) = part.postings.list(cell) else {
+                    continue;
+                };
+                let mut slots: Vec<u32> = list.as_slice().iter().map(|p| p.slot()).collect();
+                slots.sort_unstable();
+                let n = slots.len();
+                slots.dedup();
+                assert_eq!(slots.len(), n, "a slot posted twice for key {}", cell.key);
+                for slot in slots {
+                    let s = idx.slot(slot).expect("a posting names an indexed entry");
+                    assert_eq!(part_of(s.entry.time), *at);
+                    let f = idx.features(s.id).expect("features");
+                    assert!(sampled(&*f).any(|k| *k == cell.key));
+                }
+            }
+        }
+        for s in idx.slots.iter().flatten() {
+            let part = &idx.parts[&part_of(s.entry.time)];
+            let f = idx.features(s.id).expect("features");
+            let story: Vec<u32> = idx
+                .siblings_in_part(s.entry.story_id, part_of(s.entry.time), i64::MIN)
+                .map(|(slot, _)| slot)
+                .collect();
+            for key in sampled(&*f) {
+                // The dates of the story's entries in the part carrying the key.
+                let carriers: Vec<u32> = story
+                    .iter()
+                    .filter_map(|slot| idx.slot(*slot))
+                    .filter(|c| {
+                        let f = idx.features(c.id).expect("features");
+                        let carries = sampled(&*f).any(|k| k == key);
+                        carries
+                    })
+                    .map(|c| offset_in_part(c.entry.time))
+                    .collect();
+                let (first, last) = (carriers.iter().min(), carriers.iter().max());
+                match part.postings.span_of(*key, &story) {
+                    Span::Common => {}
+                    Span::None => panic!(
+                        "entry {} of story {}: key {key} posted by no entry of the story",
+                        s.id, s.entry.story_id
+                    ),
+                    Span::Some { lo, hi, .. } => {
+                        assert_eq!(Some(&lo.at()), first, "key {key}: the earliest carrier");
+                        assert_eq!(Some(&hi.at()), last, "key {key}: the latest carrier");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_story_stays_findable_by_every_word_pair_its_entries_carry() {
+        let mut rng = Rng(11);
+        let mut idx = CandidateIndex::new();
+        let day = 86_400;
+        // Each story's entries take their word pairs from the story's own
+        // small vocabulary (copies share most of them), plus a few common
+        // ones, so lists are shared within and across stories.
+        let features = |rng: &mut Rng, story: i64| {
+            let mut shingles: Vec<u32> = (0..45)
+                .map(|_| {
+                    if rng.below(8) == 0 {
+                        rng.below(50) as u32
+                    } else {
+                        1_000 + story as u32 * 64 + rng.below(60) as u32
+                    }
+                })
+                .collect();
+            shingles.sort_unstable();
+            shingles.dedup();
+            let lede = shingles.iter().rev().take(10).rev().copied().collect();
+            Features {
+                simhash: rng.next(),
+                shingles,
+                lede,
+                ..Features::default()
+            }
+        };
+        for round in 0..8 {
+            for _ in 0..400 {
+                let id = rng.below(600) as i64 + 1;
+                match rng.below(10) {
+                    0 | 1 => {
+                        idx.remove(id);
+                    }
+                    2 => {
+                        let (from, to) = (rng.below(40) as i64, rng.below(40) as i64);
+                        idx.merge_story(from, to);
+                    }
+                    _ => {
+                        let story = rng.below(40) as i64;
+                        let time = (round * 2 * day as u64 + rng.below(4 * 24) * 3_600) as i64;
+                        let f = features(&mut rng, story);
+                        idx.insert(
+                            id,
+                            Indexed {
+                                feed_id: 1,
+                                outlet: 1,
+                                link: 0,
+                                story_id: story,
+                                time,
+                                features: f,
+                            },
+                        );
+                    }
+                }
+            }
+            assert_story_postings(&idx);
+            idx.evict_before(((round as i64) * 2 - 1) * day);
+            assert_story_postings(&idx);
+        }
+        // Copies posted fewer than every entry would have.
+        let posted: usize = idx
+            .parts
+            .values()
+            .flat_map(|p| p.postings.cells.iter().filter_map(|c| p.postings.list(c)))
+            .map(|l| l.as_slice().len())
+            .sum();
+        let sampled_total: usize = idx
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| sampled(&*idx.features(s.id).expect("features")).count())
+            .sum();
+        assert!(posted < sampled_total, "{posted} of {sampled_total}");
+    }
+
+    #[test]
+    fn a_copy_between_its_storys_entries_posts_no_word_pair_they_post() {
+        let text =
+            "Oil prices rose sharply on Monday after the cartel met in Vienna to cut output.";
+        let posted = |idx: &CandidateIndex, id: i64| {
+            let slot = idx.by_id[&id];
+            let part = &idx.parts[&0];
+            let f = idx.features(id).expect("features");
+            let n = sampled(&*f)
+                .filter(|k| part.postings.carried_by(**k, &[slot]))
+                .count();
+            n
+        };
+        for (window, every) in [(72 * 3_600, false), (6 * 3_600, true)] {
+            let mut idx = CandidateIndex::new();
+            idx.set_lookup_window(window);
+            idx.insert(1, entry(1, 7, 100, "Oil rises", text));
+            idx.insert(2, entry(2, 7, 300, "Oil rises", text));
+            idx.insert(3, entry(3, 7, 200, "Oil rises", text));
+            let all = sampled(&extract("Oil rises", text)).count();
+            assert!(all > 5);
+            // The earliest and the latest post; the one between them does
+            // not, unless lookups span less than a stretch.
+            assert_eq!((posted(&idx, 1), posted(&idx, 2)), (all, all));
+            assert_eq!(posted(&idx, 3), if every { all } else { 0 });
+            // The earliest leaves: the next earliest takes its postings.
+            idx.remove(1);
+            assert_eq!(posted(&idx, 3), all);
+            let q = extract("Oil up", text);
+            assert_eq!(idx.candidates(&q, 250, 100, 10), vec![2, 3]);
+        }
     }
 
     #[test]

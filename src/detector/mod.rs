@@ -163,10 +163,12 @@ impl Detector {
     /// A detector with an empty index.
     pub fn new(settings: impl Into<Settings>) -> Self {
         let Settings { stories, events } = settings.into();
+        let mut index = CandidateIndex::new();
+        index.set_lookup_window(stories.window_seconds());
         Detector {
             config: stories,
             events_config: events,
-            index: CandidateIndex::new(),
+            index,
             events: Events::new(),
         }
     }
