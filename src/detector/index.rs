@@ -369,6 +369,18 @@ impl List<'_> {
     }
 }
 
+/// The earliest and the latest posting (by [`Posting::at`]) of `ends` and
+/// `p`; of equal dates, the one seen first.
+fn widen(ends: Option<(Posting, Posting)>, p: Posting) -> (Posting, Posting) {
+    match ends {
+        None => (p, p),
+        Some((lo, hi)) => (
+            if p.at() < lo.at() { p } else { lo },
+            if p.at() > hi.at() { p } else { hi },
+        ),
+    }
+}
+
 /// The postings a story holds in a list (see [`Postings::span_of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Span {
@@ -556,18 +568,13 @@ impl Postings {
         let Some(list) = self.list(&self.cells[i]) else {
             return Span::Common;
         };
-        let mut span: Option<(Posting, Posting, usize)> = None;
+        let mut ends: Option<(Posting, Posting)> = None;
+        let mut n = 0;
         for p in list.as_slice().iter().filter(|p| slots.contains(&p.slot())) {
-            span = Some(match span {
-                None => (*p, *p, 1),
-                Some((lo, hi, n)) => (
-                    if p.at() < lo.at() { *p } else { lo },
-                    if p.at() > hi.at() { *p } else { hi },
-                    n + 1,
-                ),
-            });
+            ends = Some(widen(ends, *p));
+            n += 1;
         }
-        span.map_or(Span::None, |(lo, hi, n)| Span::Some { lo, hi, n })
+        ends.map_or(Span::None, |(lo, hi)| Span::Some { lo, hi, n })
     }
 
     /// Removes `slot` from the list of `key` (the last posting takes its
@@ -1247,13 +1254,7 @@ impl CandidateIndex {
             let posting = Posting::new(slot, offset_in_part(time));
             for key in sampled(&*f) {
                 if let Ok(i) = keys.binary_search(key) {
-                    ends[i] = Some(match ends[i] {
-                        None => (posting, posting),
-                        Some((lo, hi)) => (
-                            if posting.at() < lo.at() { posting } else { lo },
-                            if posting.at() > hi.at() { posting } else { hi },
-                        ),
-                    });
+                    ends[i] = Some(widen(ends[i], posting));
                 }
             }
         }
@@ -1518,6 +1519,18 @@ mod tests {
         assert!(matches!(Counted::from_bits(Vec::new(), 0), Counted::Bits(b) if b.is_empty()));
     }
 
+    /// An entry of feed 1, without a link, with the given features.
+    fn indexed(story_id: i64, time: i64, features: Features) -> Indexed {
+        Indexed {
+            feed_id: 1,
+            outlet: 1,
+            link: 0,
+            story_id,
+            time,
+            features,
+        }
+    }
+
     fn entry(feed_id: i64, story_id: i64, time: i64, title: &str, text: &str) -> Indexed {
         Indexed {
             feed_id,
@@ -1759,17 +1772,7 @@ mod tests {
                 // entries fall on the window's bounds.
                 let time = rng.below(30 * 24) as i64 * 3_600 - 10 * day;
                 let f = features(&mut rng);
-                idx.insert(
-                    id,
-                    Indexed {
-                        feed_id: 1,
-                        outlet: 1,
-                        link: 0,
-                        story_id: id,
-                        time,
-                        features: f,
-                    },
-                );
+                idx.insert(id, indexed(id, time, f));
             }
             for _ in 0..200 {
                 let q = features(&mut rng);
@@ -1924,17 +1927,7 @@ mod tests {
                         let story = rng.below(40) as i64;
                         let time = (round * 2 * day as u64 + rng.below(4 * 24) * 3_600) as i64;
                         let f = features(&mut rng, story);
-                        idx.insert(
-                            id,
-                            Indexed {
-                                feed_id: 1,
-                                outlet: 1,
-                                link: 0,
-                                story_id: story,
-                                time,
-                                features: f,
-                            },
-                        );
+                        idx.insert(id, indexed(story, time, f));
                     }
                 }
             }
