@@ -154,7 +154,7 @@ pub struct StoryVector {
 struct Event {
     /// The sum of the (unweighted) term vectors of its entries, per term,
     /// with the event's place in the term's list of [`Events::by_term`].
-    sum: HashMap<u32, (f32, u32)>,
+    sum: Sums,
     tmin: i64,
     tmax: i64,
     stories: BTreeSet<i64>,
@@ -170,6 +170,167 @@ struct Event {
     slot: u32,
     /// The [`Events::pass`] at which a story or an entry last joined it.
     touched: u64,
+}
+
+/// An event's sums per term, with its place in the term's list. Most
+/// events of a window have one story, and its 64 terms or fewer: those are
+/// kept sorted by term, 12 bytes a term (a hash map took ~1.7 KB for 64);
+/// an event past [`FEW_TERMS`] terms moves to a hash map, where the
+/// searches look terms up fastest. Nothing reads the sums in their order
+/// but to find a term: every figure computed from them sorts what it
+/// takes.
+#[derive(Debug, Clone)]
+enum Sums {
+    Few(Vec<(u32, (f32, u32))>),
+    Many(HashMap<u32, (f32, u32)>),
+}
+
+/// The most terms an event keeps sorted (see [`Sums`]).
+const FEW_TERMS: usize = 96;
+
+impl Default for Sums {
+    fn default() -> Self {
+        Sums::Few(Vec::new())
+    }
+}
+
+impl Sums {
+    /// The sum and place of term `k`.
+    fn get(&self, k: &u32) -> Option<&(f32, u32)> {
+        match self {
+            Sums::Few(few) => {
+                let i = few.binary_search_by_key(k, |(t, _)| *t).ok()?;
+                Some(&few[i].1)
+            }
+            Sums::Many(many) => many.get(k),
+        }
+    }
+
+    /// The sum and place of term `k`, to change.
+    fn get_mut(&mut self, k: &u32) -> Option<&mut (f32, u32)> {
+        match self {
+            Sums::Few(few) => {
+                let i = few.binary_search_by_key(k, |(t, _)| *t).ok()?;
+                Some(&mut few[i].1)
+            }
+            Sums::Many(many) => many.get_mut(k),
+        }
+    }
+
+    /// Adds `w` to term `k`'s sum; a term it did not have yet starts at
+    /// `w`, at the place `place` gives. Returns the sum, the place, and
+    /// whether the term is new.
+    fn add(&mut self, k: u32, w: f32, place: impl FnOnce() -> u32) -> (f32, u32, bool) {
+        match self {
+            Sums::Few(few) => match few.binary_search_by_key(&k, |(t, _)| *t) {
+                Ok(i) => {
+                    let (sum, at) = &mut few[i].1;
+                    *sum += w;
+                    (*sum, *at, false)
+                }
+                Err(i) => {
+                    let at = place();
+                    if few.len() < FEW_TERMS {
+                        few.insert(i, (k, (w, at)));
+                    } else {
+                        let mut many: HashMap<u32, (f32, u32)> = few.drain(..).collect();
+                        many.insert(k, (w, at));
+                        *self = Sums::Many(many);
+                    }
+                    (w, at, true)
+                }
+            },
+            Sums::Many(many) => match many.entry(k) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let (sum, at) = o.get_mut();
+                    *sum += w;
+                    (*sum, *at, false)
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let at = place();
+                    v.insert((w, at));
+                    (w, at, true)
+                }
+            },
+        }
+    }
+
+    /// The terms, their sums and places, in no order.
+    fn iter(&self) -> impl Iterator<Item = (&u32, &(f32, u32))> + '_ {
+        let (few, many) = match self {
+            Sums::Few(few) => (Some(few.iter().map(|(k, v)| (k, v))), None),
+            Sums::Many(many) => (None, Some(many.iter())),
+        };
+        few.into_iter().flatten().chain(many.into_iter().flatten())
+    }
+
+    /// How many terms.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Sums::Few(few) => few.len(),
+            Sums::Many(many) => many.len(),
+        }
+    }
+}
+
+/// A term's list in [`Events::by_term`]: the events whose sum carries it,
+/// each as its slot and that sum. Most terms of a window are carried by
+/// one event: its cell is kept in place (24 bytes in all, as an empty
+/// `Vec`), not in a block of its own on the heap.
+#[derive(Debug, Clone)]
+enum TermList {
+    One((u32, f32)),
+    Many(Vec<(u32, f32)>),
+}
+
+impl Default for TermList {
+    fn default() -> Self {
+        TermList::Many(Vec::new())
+    }
+}
+
+impl std::ops::Deref for TermList {
+    type Target = [(u32, f32)];
+    fn deref(&self) -> &[(u32, f32)] {
+        match self {
+            TermList::One(cell) => std::slice::from_ref(cell),
+            TermList::Many(cells) => cells,
+        }
+    }
+}
+
+impl std::ops::DerefMut for TermList {
+    fn deref_mut(&mut self) -> &mut [(u32, f32)] {
+        match self {
+            TermList::One(cell) => std::slice::from_mut(cell),
+            TermList::Many(cells) => cells,
+        }
+    }
+}
+
+impl TermList {
+    /// Adds a cell at the end.
+    fn push(&mut self, cell: (u32, f32)) {
+        match self {
+            TermList::Many(cells) if cells.is_empty() => *self = TermList::One(cell),
+            TermList::One(first) => *self = TermList::Many(vec![*first, cell]),
+            TermList::Many(cells) => cells.push(cell),
+        }
+    }
+
+    /// Removes the cell at `at` (in bounds), the last taking its place.
+    fn swap_remove(&mut self, at: usize) {
+        match self {
+            TermList::One(_) => *self = TermList::default(),
+            TermList::Many(cells) => {
+                cells.swap_remove(at);
+                if let [only] = cells[..] {
+                    *self = TermList::One(only);
+                }
+            }
+        }
+    }
 }
 
 /// What an event shares with a vector, for the bounds of
@@ -445,7 +606,7 @@ pub struct Events {
     stories: HashMap<i64, StoryVector>,
     /// Per term, the events whose sum carries it: each event's slot and
     /// that sum, in a compact list (the searches read these lists).
-    by_term: HashMap<u32, Vec<(u32, f32)>>,
+    by_term: HashMap<u32, TermList>,
     /// Per slot, the event holding it.
     holders: Vec<i64>,
     /// Slots no event holds.
@@ -649,7 +810,7 @@ impl Events {
         // value (their lists are long, their share of the cosine small).
         let mut by_cost: Vec<ListedTerm<'_>> = vector
             .iter()
-            .map(|(k, v)| (*k, *v, self.by_term.get(k).map_or(&[][..], Vec::as_slice)))
+            .map(|(k, v)| (*k, *v, self.by_term.get(k).map_or(&[][..], |l| &l[..])))
             .collect();
         let per_square = |v: f32, n: usize| n as f64 / (f64::from(v) * f64::from(v));
         by_cost.sort_unstable_by(|a, b| {
@@ -877,7 +1038,7 @@ impl Events {
         let Some(e) = self.events.remove(&from) else {
             return;
         };
-        for (k, (_, at)) in &e.sum {
+        for (k, (_, at)) in e.sum.iter() {
             self.unlist(*k, *at);
         }
         for s in &e.stories {
@@ -904,23 +1065,15 @@ impl Events {
         // follow each term that grew; else they are computed again.
         let growing = vector.iter().all(|(_, w)| *w >= 0.0);
         for (k, w) in vector {
-            let grown = match e.sum.entry(*k) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let (sum, at) = o.get_mut();
-                    *sum += *w;
-                    let list = self.by_term.get_mut(k);
-                    if let Some(cell) = list.and_then(|l| l.get_mut(*at as usize)) {
-                        cell.1 = *sum;
-                    }
-                    *sum
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let list = self.by_term.entry(*k).or_default();
-                    v.insert((*w, list.len() as u32));
-                    list.push((e.slot, *w));
-                    *w
-                }
-            };
+            let by_term = &mut self.by_term;
+            let (grown, at, new) = e
+                .sum
+                .add(*k, *w, || by_term.get(k).map_or(0, |l| l.len() as u32));
+            if new {
+                by_term.entry(*k).or_default().push((e.slot, *w));
+            } else if let Some(cell) = by_term.get_mut(k).and_then(|l| l.get_mut(at as usize)) {
+                cell.1 = grown;
+            }
             if growing {
                 e.raise_top(*k, grown);
             }
@@ -1020,7 +1173,7 @@ impl Events {
 
     fn forget(&mut self, event: i64) {
         if let Some(e) = self.events.remove(&event) {
-            for (k, (_, at)) in &e.sum {
+            for (k, (_, at)) in e.sum.iter() {
                 self.unlist(*k, *at);
             }
             for s in e.stories {

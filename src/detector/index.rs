@@ -151,14 +151,39 @@ pub struct Member {
     pub link: u64,
 }
 
-/// A slot of the index: an entry, its row id, and which of its shingles
-/// it counted in the frequencies.
+/// A slot of the index: an entry, its row id, which of its shingles it
+/// counted in the frequencies, and the next entry of its story. 80 bytes
+/// (the one-byte `counted` gives `Option<Slot>` its tag for free): a busy
+/// window holds 200,000 and more.
 #[derive(Debug)]
 struct Slot {
     id: i64,
     entry: Indexed<()>,
-    counted: Counted,
     sums: CachedSums,
+    /// The slot of the next indexed entry of the same story ([`NO_SLOT`]:
+    /// none), in the order they joined the index: a story's entries are a
+    /// list through their slots (see [`CandidateIndex::stories`]).
+    next: u32,
+    /// Which shingles it counted; the bits of [`Shares::Some`] are kept
+    /// apart, in [`CandidateIndex::counted`].
+    counted: Shares,
+}
+
+/// A slot's [`Slot::next`] at the end of its story's list.
+const NO_SLOT: u32 = u32::MAX;
+
+/// A slot is 80 bytes, with or without an entry.
+const _: () = assert!(size_of::<Option<Slot>>() == 80);
+
+/// Which of an entry's shingles it counted, without the bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shares {
+    /// Every shingle.
+    All,
+    /// None.
+    None,
+    /// Some: the bits are in [`CandidateIndex::counted`].
+    Some,
 }
 
 /// Which of an entry's shingles it counted in the frequencies. A story's
@@ -186,6 +211,15 @@ impl Counted {
             Counted::Bits(Box::default())
         } else {
             Counted::Bits(bits.into_boxed_slice())
+        }
+    }
+
+    /// What a slot keeps of it, and the bits to keep apart, if any.
+    fn split(self) -> (Shares, Option<Box<[u64]>>) {
+        match self {
+            Counted::All => (Shares::All, None),
+            Counted::Bits(bits) if bits.is_empty() => (Shares::None, None),
+            Counted::Bits(bits) => (Shares::Some, Some(bits)),
         }
     }
 
@@ -835,8 +869,12 @@ pub struct CandidateIndex {
     term_df: DocFreq,
     /// Per canonical link, the entries that have it.
     links: Links,
-    /// Per story, its indexed entries with the outlet and link of each.
-    members: HashMap<i64, Vec<Member>>,
+    /// Per story, the first and the last slot of the list of its indexed
+    /// entries (linked by [`Slot::next`]).
+    stories: HashMap<i64, (u32, u32)>,
+    /// Per slot of an entry that counted some of its shingles but not all,
+    /// which (see [`Counted`]).
+    counted: HashMap<u32, Box<[u64]>>,
     /// Scratch space of lookups (only the writer looks up; the lock is
     /// never contended).
     hits: std::sync::Mutex<Hits>,
@@ -872,7 +910,8 @@ impl CandidateIndex {
             word_df: DocFreq::new(WORD_DF_CELLS),
             term_df: DocFreq::new(WORD_DF_CELLS),
             links: Links::default(),
-            members: HashMap::default(),
+            stories: HashMap::default(),
+            counted: HashMap::default(),
             hits: Default::default(),
             resident: Default::default(),
             version: 0,
@@ -1068,12 +1107,10 @@ impl CandidateIndex {
             part.bands.add(band_key(f.simhash, i), posting);
         }
         // A copy counts only the shingles its story's other entries lack.
-        let carried = self.story_shingles(entry.story_id);
-        let mut counted = vec![0u64; f.shingles.len().div_ceil(64)];
+        let counted = self.uncarried(entry.story_id, &f.shingles);
         for (i, key) in f.shingles.iter().enumerate() {
-            if carried.binary_search(key).is_err() {
+            if counted[i / 64] & (1 << (i % 64)) != 0 {
                 self.df.add(*key);
-                counted[i / 64] |= 1 << (i % 64);
             }
         }
         for sentence in &f.sentences {
@@ -1087,39 +1124,119 @@ impl CandidateIndex {
         if entry.link != 0 {
             self.links.insert(entry.link, slot);
         }
-        self.members
-            .entry(entry.story_id)
-            .or_default()
-            .push(Member {
-                id,
-                outlet: entry.outlet,
-                link: entry.link,
-            });
         self.by_id.insert(id, slot);
         self.resident
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, Arc::new(Packed::new(&entry.features)));
+        let (shares, bits) = Counted::from_bits(counted, f.shingles.len()).split();
+        if let Some(bits) = bits {
+            self.counted.insert(slot, bits);
+        }
         self.slots[slot as usize] = Some(Slot {
             id,
             entry: entry.with(()),
-            counted: Counted::from_bits(counted, f.shingles.len()),
             sums: CachedSums::default(),
+            next: NO_SLOT,
+            counted: shares,
         });
+        self.append(entry.story_id, slot);
         self.changed();
     }
 
-    /// The shingles of a story's indexed entries, sorted and unique.
-    fn story_shingles(&self, story: i64) -> Vec<u32> {
-        let mut all: Vec<u32> = Vec::new();
-        for m in self.members.get(&story).into_iter().flatten() {
-            if let Some(f) = self.features(m.id) {
-                all.extend_from_slice(f.shingles());
+    /// Adds `slot` (holding an entry of `story`) at the end of the
+    /// story's list.
+    fn append(&mut self, story: i64, slot: u32) {
+        match self.stories.get_mut(&story) {
+            None => {
+                self.stories.insert(story, (slot, slot));
+            }
+            Some((_, last)) => {
+                let tail = std::mem::replace(last, slot);
+                if let Some(Some(t)) = self.slots.get_mut(tail as usize) {
+                    t.next = slot;
+                }
             }
         }
-        all.sort_unstable();
-        all.dedup();
-        all
+    }
+
+    /// Takes `slot` (whose next was `next`) out of `story`'s list.
+    fn unlink(&mut self, story: i64, slot: u32, next: u32) {
+        let Some(&(first, last)) = self.stories.get(&story) else {
+            return;
+        };
+        if first == slot {
+            if next == NO_SLOT {
+                self.stories.remove(&story);
+            } else {
+                self.stories.insert(story, (next, last));
+            }
+            return;
+        }
+        let mut at = first;
+        while let Some(s) = self.slot(at) {
+            if s.next == slot {
+                if let Some(Some(s)) = self.slots.get_mut(at as usize) {
+                    s.next = next;
+                }
+                if last == slot {
+                    self.stories.insert(story, (first, at));
+                }
+                return;
+            }
+            at = s.next;
+        }
+    }
+
+    /// The slots of a story's indexed entries, in the order they joined.
+    fn story_slots(&self, story: i64) -> impl Iterator<Item = (u32, &Slot)> + '_ {
+        let first = self
+            .stories
+            .get(&story)
+            .map_or(NO_SLOT, |(first, _)| *first);
+        std::iter::successors(self.slot(first).map(|s| (first, s)), |(_, s)| {
+            self.slot(s.next).map(|n| (s.next, n))
+        })
+    }
+
+    /// Which of `shingles` (sorted, unique) no indexed entry of `story`
+    /// carries, one bit per shingle in order. Reads the story's entries in
+    /// the order they joined, and stops once every shingle is found: a
+    /// verbatim copy's are all in the first entry read, usually (reading
+    /// every entry's features, for every entry that joins, was most of the
+    /// features read back from the store in a busy window).
+    fn uncarried(&self, story: i64, shingles: &[u32]) -> Vec<u64> {
+        let mut bits = vec![0u64; shingles.len().div_ceil(64)];
+        for i in 0..shingles.len() {
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        let mut left = shingles.len();
+        for (_, m) in self.story_slots(story) {
+            if left == 0 {
+                break;
+            }
+            let Some(f) = self.features(m.id) else {
+                continue;
+            };
+            let theirs = f.shingles();
+            let (mut i, mut j) = (0, 0);
+            while i < shingles.len() && j < theirs.len() {
+                match shingles[i].cmp(&theirs[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        let bit = 1 << (i % 64);
+                        if bits[i / 64] & bit != 0 {
+                            bits[i / 64] &= !bit;
+                            left -= 1;
+                        }
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+        }
+        bits
     }
 
     /// The indexed entries of `story` dated in part `part` and not before
@@ -1130,15 +1247,9 @@ impl CandidateIndex {
         part: i64,
         from: i64,
     ) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.members
-            .get(&story)
-            .into_iter()
-            .flatten()
-            .filter_map(move |m| {
-                let slot = *self.by_id.get(&m.id)?;
-                let s = self.slot(slot)?;
-                (part_of(s.entry.time) == part && s.entry.time >= from).then_some((slot, m.id))
-            })
+        self.story_slots(story).filter_map(move |(slot, s)| {
+            (part_of(s.entry.time) == part && s.entry.time >= from).then_some((slot, s.id))
+        })
     }
 
     /// Removes an entry, if present, and returns it with its features
@@ -1162,9 +1273,16 @@ impl CandidateIndex {
         let slot = self.by_id.remove(&id)?;
         let Slot {
             entry: old,
-            counted,
+            counted: shares,
+            next,
             ..
         } = self.slots.get_mut(slot as usize)?.take()?;
+        let counted = match shares {
+            Shares::All => Counted::All,
+            Shares::None => Counted::Bits(Box::default()),
+            Shares::Some => Counted::Bits(self.counted.remove(&slot).unwrap_or_default()),
+        };
+        self.unlink(old.story_id, slot, next);
         self.changed();
         let features = self
             .resident
@@ -1173,12 +1291,6 @@ impl CandidateIndex {
             .take(id);
         if old.link != 0 {
             self.links.remove(old.link, slot);
-        }
-        if let Some(list) = self.members.get_mut(&old.story_id) {
-            list.retain(|m| m.id != id);
-            if list.is_empty() {
-                self.members.remove(&old.story_id);
-            }
         }
         let at = part_of(old.time);
         let Some(features) = features else {
@@ -1287,25 +1399,40 @@ impl CandidateIndex {
             .min()
     }
 
-    /// The indexed entries of a story (unordered).
-    pub fn story_members(&self, story: i64) -> &[Member] {
-        self.members.get(&story).map_or(&[], Vec::as_slice)
+    /// The indexed entries of a story (in the order they joined).
+    pub fn story_members(&self, story: i64) -> impl Iterator<Item = Member> + '_ {
+        self.story_slots(story).map(|(_, s)| Member {
+            id: s.id,
+            outlet: s.entry.outlet,
+            link: s.entry.link,
+        })
     }
 
-    /// Moves every indexed entry of story `from` into story `to`.
+    /// Moves every indexed entry of story `from` into story `to` (after
+    /// those `to` has).
     pub fn merge_story(&mut self, from: i64, to: i64) {
         if from == to {
             return;
         }
-        let moved = self.members.remove(&from).unwrap_or_default();
-        for m in &moved {
-            if let Some(&slot) = self.by_id.get(&m.id) {
-                if let Some(Some(s)) = self.slots.get_mut(slot as usize) {
-                    s.entry.story_id = to;
+        let Some((first, last)) = self.stories.remove(&from) else {
+            return;
+        };
+        let mut at = first;
+        while let Some(Some(s)) = self.slots.get_mut(at as usize) {
+            s.entry.story_id = to;
+            at = s.next;
+        }
+        match self.stories.get_mut(&to) {
+            None => {
+                self.stories.insert(to, (first, last));
+            }
+            Some((_, tail)) => {
+                let old = std::mem::replace(tail, last);
+                if let Some(Some(t)) = self.slots.get_mut(old as usize) {
+                    t.next = first;
                 }
             }
         }
-        self.members.entry(to).or_default().extend(moved);
     }
 
     /// Removes every entry dated before `time`; returns how many.
@@ -1912,28 +2039,62 @@ mod tests {
                 ..Features::default()
             }
         };
+        // What the story lists must hold: each story's entries in the
+        // order they joined (as a `Vec` per story kept them), and each
+        // entry's date.
+        let mut stories: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        let mut dates: std::collections::BTreeMap<i64, i64> = Default::default();
+        let check_lists =
+            |idx: &CandidateIndex, stories: &std::collections::BTreeMap<i64, Vec<i64>>| {
+                for story in 0..40 {
+                    let listed: Vec<i64> = idx.story_members(story).map(|m| m.id).collect();
+                    let expected = stories.get(&story).cloned().unwrap_or_default();
+                    assert_eq!(listed, expected, "story {story}");
+                }
+                assert_eq!(
+                    idx.stories.len(),
+                    stories.values().filter(|l| !l.is_empty()).count()
+                );
+                for slot in idx.counted.keys() {
+                    assert_eq!(idx.slot(*slot).map(|s| s.counted), Some(Shares::Some));
+                }
+            };
         for round in 0..8 {
             for _ in 0..400 {
                 let id = rng.below(600) as i64 + 1;
                 match rng.below(10) {
                     0 | 1 => {
                         idx.remove(id);
+                        stories.values_mut().for_each(|l| l.retain(|e| *e != id));
                     }
                     2 => {
                         let (from, to) = (rng.below(40) as i64, rng.below(40) as i64);
                         idx.merge_story(from, to);
+                        if from != to {
+                            let moved = stories.remove(&from).unwrap_or_default();
+                            stories.entry(to).or_default().extend(moved);
+                        }
                     }
                     _ => {
                         let story = rng.below(40) as i64;
                         let time = (round * 2 * day as u64 + rng.below(4 * 24) * 3_600) as i64;
                         let f = features(&mut rng, story);
                         idx.insert(id, indexed(story, time, f));
+                        stories.values_mut().for_each(|l| l.retain(|e| *e != id));
+                        stories.entry(story).or_default().push(id);
+                        dates.insert(id, time);
                     }
                 }
             }
             assert_story_postings(&idx);
-            idx.evict_before(((round as i64) * 2 - 1) * day);
+            check_lists(&idx, &stories);
+            let before = ((round as i64) * 2 - 1) * day;
+            idx.evict_before(before);
+            stories
+                .values_mut()
+                .for_each(|l| l.retain(|e| dates.get(e).is_some_and(|t| *t >= before)));
             assert_story_postings(&idx);
+            check_lists(&idx, &stories);
         }
         // Copies posted fewer than every entry would have.
         let posted: usize = idx
@@ -2017,7 +2178,12 @@ mod tests {
         assert_eq!(idx.candidates(&q, 0, 100, 10), vec![2]);
         idx.remove(2);
         assert!(idx.is_empty());
-        assert!(idx.parts.is_empty() && idx.members.is_empty() && idx.links.is_empty());
+        assert!(
+            idx.parts.is_empty()
+                && idx.stories.is_empty()
+                && idx.counted.is_empty()
+                && idx.links.is_empty()
+        );
     }
 
     #[test]

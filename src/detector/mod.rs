@@ -402,8 +402,12 @@ impl Detector {
 
     /// What the event level keeps of a story's first entry.
     pub fn story_vector(&self, features: &impl FeatureView) -> StoryVector {
+        let mut vector = self.event_terms(features);
+        // Kept as long as the story is in the window: not the room the
+        // terms were gathered in.
+        vector.shrink_to_fit();
         StoryVector {
-            vector: self.event_terms(features),
+            vector,
             numbers: features.numbers().to_vec(),
             report: similarity::figures_report(features),
         }

@@ -32,15 +32,14 @@ pub enum Placement {
 
 /// Decides where an entry goes, given its `matches` (strongest first) and
 /// the indexed entries of each story.
-pub fn place<'a>(
+pub fn place<M: Iterator<Item = Member>>(
     matches: &[Match],
     arrival: Arrival,
-    members: impl Fn(i64) -> &'a [Member],
+    members: impl Fn(i64) -> M,
 ) -> Placement {
     let fits = |m: &Match| {
-        let members = members(m.story_id);
-        !members.iter().any(|e| e.outlet == arrival.outlet)
-            || (arrival.link != 0 && members.iter().any(|e| e.link == arrival.link))
+        !members(m.story_id).any(|e| e.outlet == arrival.outlet)
+            || (arrival.link != 0 && members(m.story_id).any(|e| e.link == arrival.link))
     };
     let best = matches
         .iter()
@@ -50,18 +49,17 @@ pub fn place<'a>(
     let Some(best) = best else {
         return Placement::Start;
     };
-    let mut outlets: Vec<i64> = members(best.story_id).iter().map(|e| e.outlet).collect();
+    let mut outlets: Vec<i64> = members(best.story_id).map(|e| e.outlet).collect();
     outlets.push(arrival.outlet);
     let mut fold: Vec<Match> = Vec::new();
     for m in matches {
         if m.story_id == best.story_id || fold.iter().any(|f| f.story_id == m.story_id) {
             continue;
         }
-        let theirs = members(m.story_id);
-        if theirs.iter().any(|e| outlets.contains(&e.outlet)) {
+        if members(m.story_id).any(|e| outlets.contains(&e.outlet)) {
             continue;
         }
-        outlets.extend(theirs.iter().map(|e| e.outlet));
+        outlets.extend(members(m.story_id).map(|e| e.outlet));
         fold.push(*m);
     }
     Placement::Join { best, fold }
@@ -82,7 +80,7 @@ mod tests {
     }
 
     /// Stories 10, 20, 30, 40 and their entries' outlets and links.
-    fn members(story: i64) -> &'static [Member] {
+    fn members(story: i64) -> std::iter::Copied<std::slice::Iter<'static, Member>> {
         const S10: [Member; 2] = [
             Member {
                 id: 100,
@@ -110,13 +108,14 @@ mod tests {
             outlet: 4,
             link: 15,
         }];
-        match story {
+        let all: &'static [Member] = match story {
             10 => &S10,
             20 => &S20,
             30 => &S30,
             40 => &S40,
             _ => &[],
-        }
+        };
+        all.iter().copied()
     }
 
     fn from(outlet: i64, link: u64) -> Arrival {

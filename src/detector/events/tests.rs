@@ -168,11 +168,11 @@ fn assert_lists_match(events: &Events) {
         full.sort_by(before);
         full.truncate(TOP_TERMS);
         assert_eq!(top, full, "top terms of event {id}");
-        for (k, (sum, at)) in &e.sum {
+        for (k, (sum, at)) in e.sum.iter() {
             assert_eq!(events.by_term[k][*at as usize], (e.slot, *sum), "term {k}");
         }
     }
-    let listed: usize = events.by_term.values().map(Vec::len).sum();
+    let listed: usize = events.by_term.values().map(|l| l.len()).sum();
     let carried: usize = events.events.values().map(|e| e.sum.len()).sum();
     assert_eq!(listed, carried);
     assert!(events.by_term.values().all(|l| !l.is_empty()));
