@@ -5,7 +5,10 @@
 //! them into a fresh store with grouping on, through the same pipeline as
 //! `feedfold ingest`, and prints entries/s, MB/s and peak RSS.
 //!
-//! Run: `cargo bench --bench ingest` (optionally `-- --limit N` stories).
+//! Run: `cargo bench --bench ingest` (optionally `-- --limit N` stories;
+//! `-- --features-in-memory N` sets `[grouping] features_in_memory`, how
+//! many window entries keep their features in memory, to weigh memory
+//! against CPU).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -58,6 +61,11 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(usize::MAX);
+    let mut grouping = GroupingConfig::default();
+    if let Some(n) = support::arg("--features-in-memory") {
+        grouping.features_in_memory = n;
+        println!("ingest: [grouping] features_in_memory = {n}");
+    }
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/reuters21578");
     if !corpus.exists() {
         println!("ingest bench: {} not found; skipped", corpus.display());
@@ -72,7 +80,7 @@ fn main() {
         .build()
         .expect("runtime");
     let started = Instant::now();
-    let (store, writer) = Store::open(&db, GroupingConfig::default()).expect("store");
+    let (store, writer) = Store::open(&db, grouping).expect("store");
     let outcomes = ingest_files(&rt, &store, &files);
     drop(store);
     writer.join();
