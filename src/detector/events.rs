@@ -173,7 +173,7 @@ struct Event {
 }
 
 /// An event's sums per term, with its place in the term's list. Most
-/// events of a window have one story, and its 64 terms or fewer: those are
+/// events of a window have one story, and a few dozen terms: those are
 /// kept sorted by term, 12 bytes a term (a hash map took ~1.7 KB for 64);
 /// an event past [`FEW_TERMS`] terms moves to a hash map, where the
 /// searches look terms up fastest. Nothing reads the sums in their order
