@@ -1140,21 +1140,21 @@ impl CandidateIndex {
             next: NO_SLOT,
             counted: shares,
         });
-        self.append(entry.story_id, slot);
+        self.append(entry.story_id, slot, slot);
         self.changed();
     }
 
-    /// Adds `slot` (holding an entry of `story`) at the end of the
-    /// story's list.
-    fn append(&mut self, story: i64, slot: u32) {
+    /// Adds the chain of slots from `first` to `last` (linked by
+    /// [`Slot::next`], entries of `story`) at the end of the story's list.
+    fn append(&mut self, story: i64, first: u32, last: u32) {
         match self.stories.get_mut(&story) {
             None => {
-                self.stories.insert(story, (slot, slot));
+                self.stories.insert(story, (first, last));
             }
-            Some((_, last)) => {
-                let tail = std::mem::replace(last, slot);
+            Some((_, end)) => {
+                let tail = std::mem::replace(end, last);
                 if let Some(Some(t)) = self.slots.get_mut(tail as usize) {
-                    t.next = slot;
+                    t.next = first;
                 }
             }
         }
@@ -1422,17 +1422,7 @@ impl CandidateIndex {
             s.entry.story_id = to;
             at = s.next;
         }
-        match self.stories.get_mut(&to) {
-            None => {
-                self.stories.insert(to, (first, last));
-            }
-            Some((_, tail)) => {
-                let old = std::mem::replace(tail, last);
-                if let Some(Some(t)) = self.slots.get_mut(old as usize) {
-                    t.next = first;
-                }
-            }
-        }
+        self.append(to, first, last);
     }
 
     /// Removes every entry dated before `time`; returns how many.
