@@ -1448,8 +1448,9 @@ impl CandidateIndex {
     /// words once, SimHash bands twice) when dated within the window; the
     /// postings carry their dates, so one outside the window costs nothing
     /// more. Loads that do not depend on each other (the first cell of
-    /// every key, the counter of every counted slot) are issued together
-    /// before the work that needs them, so their cache misses overlap.
+    /// every key in every part, the counted tail of every list, the counter
+    /// of every counted slot) are issued together before the work that
+    /// needs them, so their cache misses overlap.
     pub fn candidates(
         &self,
         features: &Features,
@@ -1490,43 +1491,74 @@ impl CandidateIndex {
         // vacant slot).
         let lo_time = (i128::from(time) - i128::from(window)).max(i128::from(i64::MIN) + 1);
         let hi_time = i128::from(time) + i128::from(window);
+        // The parts the window overlaps, with the window as dates in each.
+        let mut parts: Vec<(&Part, std::ops::RangeInclusive<u32>)> = Vec::with_capacity(4);
         for (&p, part) in self.parts.range(part_of(from)..=part_of(until)) {
             let start = i128::from(p) * i128::from(PART_SECONDS);
             let lo = (lo_time - start).max(0);
             let hi = (hi_time - start).min(i128::from(PART_SECONDS) - 1);
-            if lo > hi {
-                continue;
+            if lo <= hi {
+                parts.push((part, (lo as u32)..=(hi as u32)));
             }
-            let within = (lo as u32)..=(hi as u32);
-            for (table, keys, weight) in [
-                (&part.postings, &*shingles, 1),
-                (&part.titles, &*titles, 1),
-                (&part.bands, &*bands, 2),
-            ] {
+        }
+        type Keys = [(u32, u64)];
+        fn tables<'a>(part: &'a Part, keys: [&'a Keys; 3]) -> [(&'a Postings, &'a Keys, u32); 3] {
+            [
+                (&part.postings, keys[0], 1),
+                (&part.titles, keys[1], 1),
+                (&part.bands, keys[2], 2),
+            ]
+        }
+        let keys: [&Keys; 3] = [shingles, titles, bands];
+        // Every key's first cell in every part, before any is probed.
+        let mut any = 0u32;
+        for (part, _) in &parts {
+            for (table, keys, _) in tables(part, keys) {
                 if table.cells.is_empty() {
                     continue;
                 }
-                let mut any = 0u32;
                 for (_, hash) in keys {
                     any ^= table.cells[table.home_of(*hash)].word;
                 }
-                std::hint::black_box(any);
+            }
+        }
+        // Then every list's counted tail (a list of one sits in its cell),
+        // before any is read.
+        let mut lists: Vec<(&[Posting], &std::ops::RangeInclusive<u32>, u32)> = Vec::new();
+        for (part, within) in &parts {
+            for (table, keys, weight) in tables(part, keys) {
+                if table.cells.is_empty() {
+                    continue;
+                }
                 for (key, hash) in keys {
                     let Some(i) = table.find_from(*key, table.home_of(*hash)) else {
                         continue;
                     };
-                    let Some(list) = table.list(&table.cells[i]) else {
-                        continue;
-                    };
-                    let list = list.as_slice();
-                    // Of a long list, the entries added last: enough to
-                    // reach a story many feeds carry, without counting a
-                    // phrase many stories share entry by entry.
-                    for p in &list[list.len().saturating_sub(COUNTED_POSTINGS)..] {
-                        if within.contains(&p.at()) {
+                    match table.list(&table.cells[i]) {
+                        Some(List::One([p])) if within.contains(&p.at()) => {
                             counted.push((p.slot(), weight));
                         }
+                        Some(List::Many(list)) => {
+                            // Of a long list, the entries added last:
+                            // enough to reach a story many feeds carry,
+                            // without counting a phrase many stories
+                            // share entry by entry.
+                            let tail = &list[list.len().saturating_sub(COUNTED_POSTINGS)..];
+                            if let Some(p) = tail.first() {
+                                any ^= p.low;
+                            }
+                            lists.push((tail, within, weight));
+                        }
+                        Some(List::One(_)) | None => {}
                     }
+                }
+            }
+        }
+        std::hint::black_box(any);
+        for (tail, within, weight) in lists {
+            for p in tail {
+                if within.contains(&p.at()) {
+                    counted.push((p.slot(), weight));
                 }
             }
         }
