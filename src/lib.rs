@@ -117,7 +117,10 @@
 //! run` caps malloc at two arenas before any thread starts (unless
 //! `MALLOC_ARENA_MAX` is set): memory the fetch and normalize threads free
 //! then goes back to an arena the writer also allocates from, instead of
-//! staying resident in an arena of their own.
+//! staying resident in an arena of their own. It also fixes malloc's
+//! mapping threshold at 1 MiB (unless `MALLOC_MMAP_THRESHOLD_` is set), so
+//! the writer's large tables keep mappings of their own, returned to the
+//! system when freed.
 //!
 //! ## Where state lives
 //!
