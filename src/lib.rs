@@ -118,7 +118,7 @@
 //! `MALLOC_ARENA_MAX` is set): memory the fetch and normalize threads free
 //! then goes back to an arena the writer also allocates from, instead of
 //! staying resident in an arena of their own. It also fixes malloc's
-//! mapping threshold at 1 MiB (unless `MALLOC_MMAP_THRESHOLD_` is set), so
+//! mapping threshold at 1 MiB (unless the environment sets it), so
 //! the writer's large tables keep mappings of their own, returned to the
 //! system when freed.
 //!

@@ -60,10 +60,10 @@ const DAEMON_MALLOC_ARENAS: i32 = 2;
 /// otherwise). By default glibc raises this threshold (up to 32 MiB) each
 /// time a mapped block is freed, so once the writer's tables have grown and
 /// released a few large blocks, the next ones come from the heap, where a
-/// freed block leaves a hole that stays resident. Fixed at 1 MiB, the large
-/// tables and buffers keep their own mappings, and a freed one goes back to
-/// the system at once: `poll_cycle`'s cycle A peaked at ~183 MB instead of
-/// ~190 MB (see `tests/benches/README.md`).
+/// freed block can stay resident. Fixed at 1 MiB, the large tables and
+/// buffers keep their own mappings, and a freed one goes back to the system
+/// at once: `poll_cycle`'s cycle A peaked at 183–184 MB instead of
+/// 188–190 MB (see `tests/benches/README.md`).
 const DAEMON_MMAP_THRESHOLD: i32 = 1 << 20;
 
 /// Caps glibc's malloc arenas at [`DAEMON_MALLOC_ARENAS`] and fixes its
