@@ -114,8 +114,8 @@
 //! so the writer does not. The writer's candidate index reads the features
 //! of committed entries back through a read-only connection of its own
 //! (`store::stored_features`), on the writer's thread. On glibc, `feedfold
-//! run` caps malloc at two arenas before any thread starts (unless
-//! `MALLOC_ARENA_MAX` is set): memory the fetch and normalize threads free
+//! run` caps malloc at two arenas before any thread starts (unless the
+//! environment sets it): memory the fetch and normalize threads free
 //! then goes back to an arena the writer also allocates from, instead of
 //! staying resident in an arena of their own. It also fixes malloc's
 //! mapping threshold at 1 MiB (unless the environment sets it), so

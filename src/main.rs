@@ -44,7 +44,7 @@ fn main() -> ExitCode {
 }
 
 /// How many malloc arenas glibc may keep in the daemon (unless
-/// `MALLOC_ARENA_MAX` says otherwise). glibc gives threads that contend for
+/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` says otherwise). glibc gives threads that contend for
 /// the allocator arenas of their own, up to 8 per core, and memory freed
 /// into an arena stays resident for the next thread that allocates from
 /// it: the fetch and normalize threads parse a feed document, free it, and
@@ -71,26 +71,40 @@ const DAEMON_MMAP_THRESHOLD: i32 = 1 << 20;
 /// any thread starts, each unless the environment sets it (glibc has read
 /// the environment already).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
 fn tune_malloc(command: &Command) {
     if !matches!(command, Command::Run { .. }) {
         return;
     }
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() && !tunables.contains("arena_max") {
-        // SAFETY: `mallopt` only sets a parameter of the allocator; it is
-        // called before any other thread exists, and a refusal (0) leaves
-        // the default, which is harmless.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, DAEMON_MALLOC_ARENAS);
+    for (variable, tunable, parameter, value) in [
+        (
+            "MALLOC_ARENA_MAX",
+            "arena_max",
+            libc::M_ARENA_MAX,
+            DAEMON_MALLOC_ARENAS,
+        ),
+        (
+            "MALLOC_MMAP_THRESHOLD_",
+            "mmap_threshold",
+            libc::M_MMAP_THRESHOLD,
+            DAEMON_MMAP_THRESHOLD,
+        ),
+    ] {
+        if std::env::var_os(variable).is_none() && !tunables.contains(tunable) {
+            set_malloc_parameter(parameter, value);
         }
     }
-    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() && !tunables.contains("mmap_threshold")
-    {
-        // SAFETY: as above.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
-        }
+}
+
+/// Sets one of glibc's malloc parameters (`mallopt`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn set_malloc_parameter(parameter: libc::c_int, value: libc::c_int) {
+    // SAFETY: `mallopt` only sets a parameter of the allocator; it is
+    // called only by `tune_malloc`, before any other thread exists, and a
+    // refusal (0) leaves the default, which is harmless.
+    unsafe {
+        libc::mallopt(parameter, value);
     }
 }
 
