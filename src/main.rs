@@ -44,15 +44,16 @@ fn main() -> ExitCode {
 }
 
 /// How many malloc arenas glibc may keep in the daemon (unless
-/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` says otherwise). glibc gives threads that contend for
-/// the allocator arenas of their own, up to 8 per core, and memory freed
-/// into an arena stays resident for the next thread that allocates from
-/// it: the fetch and normalize threads parse a feed document, free it, and
-/// leave its pages in their arenas while the writer's memory grows in
-/// another. With two, `poll_cycle`'s cycle A (200,000 new entries) peaked
-/// at ~26 MB less. The `ingest` bench (`feedfold ingest`'s pipeline, whose
-/// normalize threads and writer contend harder) ran ~8% slower with two,
-/// so only `run` sets it (see `tests/benches/README.md`).
+/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` says otherwise). glibc gives
+/// threads that contend for the allocator arenas of their own, up to 8 per
+/// core, and memory freed into an arena stays resident for the next thread
+/// that allocates from it: the fetch and normalize threads parse a feed
+/// document, free it, and leave its pages in their arenas while the
+/// writer's memory grows in another. With two, `poll_cycle`'s cycle A
+/// (200,000 new entries) peaked at ~26 MB less. The `ingest` bench
+/// (`feedfold ingest`'s pipeline, whose normalize threads and writer
+/// contend harder) ran ~8% slower with two, so only `run` sets it (see
+/// `tests/benches/README.md`).
 const DAEMON_MALLOC_ARENAS: i32 = 2;
 
 /// The size from which glibc serves an allocation with its own mapping in
