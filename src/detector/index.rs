@@ -14,11 +14,12 @@
 //! widely syndicated story does not make its own words common), headline,
 //! sentence and event words once per entry.
 //!
-//! Sampled word pairs are posted at most twice per story and stretch: for
-//! the story's earliest and latest entries in the stretch carrying the
-//! pair. A copy dated between them posts none of the pairs they carry
-//! (most of a wire copy's); when an entry holding a posting leaves, the
-//! pair passes to the story's next earliest (or latest) entry carrying it.
+//! Each key (sampled word pair, headline word, SimHash band) is posted at
+//! most twice per story and stretch: for the story's earliest and latest
+//! entries in the stretch carrying it. A copy dated between them posts
+//! none of the keys they carry (most of a wire copy's, often all); when an
+//! entry holding a posting leaves, the key passes to the story's next
+//! earliest (or latest) entry carrying it.
 //! A lookup reaches the story through whichever entry holds the posting:
 //! a lookup's window (twice `window_hours`, six days at the default) that
 //! is at least a stretch long reaches the earliest or the latest of them
@@ -766,6 +767,52 @@ struct Part {
     len: usize,
 }
 
+/// The posting tables of a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// [`Part::postings`]: sampled word pairs.
+    Pairs,
+    /// [`Part::titles`]: headline words.
+    Titles,
+    /// [`Part::bands`]: SimHash bands.
+    Bands,
+}
+
+/// Every posting table, in the order lookups read them.
+const TABLES: [Table; 3] = [Table::Pairs, Table::Titles, Table::Bands];
+
+impl Table {
+    /// The keys an entry posts in this table (unique).
+    fn keys(self, f: &impl FeatureView) -> Vec<u32> {
+        match self {
+            Table::Pairs => sampled(f).copied().collect(),
+            Table::Titles => f.title().to_vec(),
+            Table::Bands => (0..4).map(|i| band_key(f.simhash(), i)).collect(),
+        }
+    }
+}
+
+impl Part {
+    /// The posting table `table`.
+    fn table_mut(&mut self, table: Table) -> &mut Postings {
+        match table {
+            Table::Pairs => &mut self.postings,
+            Table::Titles => &mut self.titles,
+            Table::Bands => &mut self.bands,
+        }
+    }
+
+    /// The posting table `table`.
+    #[cfg(test)]
+    fn table(&self, table: Table) -> &Postings {
+        match table {
+            Table::Pairs => &self.postings,
+            Table::Titles => &self.titles,
+            Table::Bands => &self.bands,
+        }
+    }
+}
+
 /// The length of a stretch of the index, in seconds.
 pub const PART_SECONDS: i64 = 3 * 86_400;
 
@@ -885,9 +932,9 @@ pub struct CandidateIndex {
     version: u64,
     /// `ln(len + PRIOR_ENTRIES)`, the numerator of every weight.
     ln_prior: f64,
-    /// Whether every entry posts all its sampled word pairs: when lookups
-    /// span less than a stretch, the earliest and latest entries of a
-    /// story (see the module doc) are not enough.
+    /// Whether every entry posts all its keys (word pairs, headline
+    /// words, bands): when lookups span less than a stretch, the earliest
+    /// and latest entries of a story (see the module doc) are not enough.
     every_entry_posts: bool,
 }
 
@@ -1009,7 +1056,7 @@ impl CandidateIndex {
 
     /// Tells the index how far lookups reach each side of their date
     /// (`window` seconds, as given to [`CandidateIndex::candidates`]):
-    /// under half a stretch, every entry posts all its word pairs. Call it
+    /// under half a stretch, every entry posts all its keys. Call it
     /// before the first insert.
     pub fn set_lookup_window(&mut self, window: i64) {
         self.every_entry_posts = window < PART_SECONDS / 2;
@@ -1075,36 +1122,35 @@ impl CandidateIndex {
         let part = self.parts.entry(at).or_default();
         part.len += 1;
         let posting = Posting::new(slot, offset_in_part(entry.time));
-        for key in sampled(f) {
-            if siblings.is_empty() {
-                part.postings.add(*key, posting);
-                continue;
-            }
-            // The story keeps the postings of its earliest and its latest
-            // entry carrying the key (see the module doc).
-            match part.postings.span_of(*key, &siblings) {
-                Span::Common => {}
-                Span::None => part.postings.add(*key, posting),
-                Span::Some { lo, hi, n } => {
-                    let (earlier, later) = (posting.at() < lo.at(), posting.at() > hi.at());
-                    if earlier || later {
-                        part.postings.add(*key, posting);
-                        // What was the earliest (or latest) is now
-                        // between two postings of the story.
-                        if n >= 2 {
-                            let inner = if earlier { lo } else { hi };
-                            part.postings.remove(*key, inner.slot());
+        for table in TABLES {
+            let postings = part.table_mut(table);
+            for key in table.keys(f) {
+                if siblings.is_empty() {
+                    postings.add(key, posting);
+                    continue;
+                }
+                // The story keeps the postings of its earliest and its
+                // latest entry carrying the key (see the module doc).
+                match postings.span_of(key, &siblings) {
+                    Span::Common => {}
+                    Span::None => postings.add(key, posting),
+                    Span::Some { lo, hi, n } => {
+                        let (earlier, later) = (posting.at() < lo.at(), posting.at() > hi.at());
+                        if earlier || later {
+                            postings.add(key, posting);
+                            // What was the earliest (or latest) is now
+                            // between two postings of the story.
+                            if n >= 2 {
+                                let inner = if earlier { lo } else { hi };
+                                postings.remove(key, inner.slot());
+                            }
                         }
                     }
                 }
             }
         }
         for key in &f.title {
-            part.titles.add(*key, posting);
             self.title_df.add(*key);
-        }
-        for i in 0..4 {
-            part.bands.add(band_key(f.simhash, i), posting);
         }
         // A copy counts only the shingles its story's other entries lack.
         let counted = self.uncarried(entry.story_id, &f.shingles);
@@ -1320,42 +1366,42 @@ impl CandidateIndex {
         for (key, _) in f.event_terms() {
             self.term_df.remove(key);
         }
-        let mut orphaned: Vec<u32> = Vec::new();
+        let mut orphaned: [Vec<u32>; 3] = Default::default();
         if let Some(part) = self.parts.get_mut(&at) {
             part.len -= 1;
             if part.len == 0 {
                 self.parts.remove(&at);
             } else {
-                for key in sampled(f) {
-                    if part.postings.remove(*key, slot) {
-                        orphaned.push(*key);
+                for (table, orphaned) in TABLES.into_iter().zip(&mut orphaned) {
+                    let postings = part.table_mut(table);
+                    for key in table.keys(f) {
+                        if postings.remove(key, slot) {
+                            orphaned.push(key);
+                        }
                     }
-                }
-                for key in f.title() {
-                    part.titles.remove(*key, slot);
-                }
-                for i in 0..4 {
-                    part.bands.remove(band_key(f.simhash(), i), slot);
                 }
             }
         }
-        if !orphaned.is_empty() && !self.every_entry_posts {
+        if orphaned.iter().any(|o| !o.is_empty()) && !self.every_entry_posts {
             self.pass_postings(old.story_id, at, leaving, orphaned);
         }
         Some(old.with(Some(features)))
     }
 
-    /// Posts again, for each of `keys` (word pairs an entry of `story`
-    /// dated in part `part` posted, and no longer does), the earliest and
-    /// the latest other entry of the story in that part, dated from
-    /// `leaving` on, that carries it (those not posted already).
-    fn pass_postings(&mut self, story: i64, part: i64, leaving: i64, mut keys: Vec<u32>) {
-        keys.sort_unstable();
-        keys.dedup();
+    /// Posts again, for each of `keys` (per table, keys an entry of
+    /// `story` dated in part `part` posted, and no longer does), the
+    /// earliest and the latest other entry of the story in that part, dated
+    /// from `leaving` on, that carries it (those not posted already).
+    fn pass_postings(&mut self, story: i64, part: i64, leaving: i64, mut keys: [Vec<u32>; 3]) {
+        for k in &mut keys {
+            k.sort_unstable();
+            k.dedup();
+        }
         let siblings: Vec<(u32, i64)> = self.siblings_in_part(story, part, leaving).collect();
-        // Per key, the earliest and the latest carrier (the first in member
-        // order among equal dates).
-        let mut ends: Vec<Option<(Posting, Posting)>> = vec![None; keys.len()];
+        // Per table and key, the earliest and the latest carrier (the first
+        // in member order among equal dates).
+        let mut ends: [Vec<Option<(Posting, Posting)>>; 3] =
+            std::array::from_fn(|t| vec![None; keys[t].len()]);
         for &(slot, id) in &siblings {
             let Some(f) = self.features(id) else {
                 continue;
@@ -1364,22 +1410,30 @@ impl CandidateIndex {
                 continue;
             };
             let posting = Posting::new(slot, offset_in_part(time));
-            for key in sampled(&*f) {
-                if let Ok(i) = keys.binary_search(key) {
-                    ends[i] = Some(widen(ends[i], posting));
+            for (t, table) in TABLES.into_iter().enumerate() {
+                if keys[t].is_empty() {
+                    continue;
+                }
+                for key in table.keys(&*f) {
+                    if let Ok(i) = keys[t].binary_search(&key) {
+                        ends[t][i] = Some(widen(ends[t][i], posting));
+                    }
                 }
             }
         }
         let Some(p) = self.parts.get_mut(&part) else {
             return;
         };
-        for (key, ends) in keys.into_iter().zip(ends) {
-            let Some((lo, hi)) = ends else {
-                continue;
-            };
-            for posting in [lo, hi] {
-                if !p.postings.carried_by(key, &[posting.slot()]) {
-                    p.postings.add(key, posting);
+        for ((table, keys), ends) in TABLES.into_iter().zip(keys).zip(ends) {
+            let postings = p.table_mut(table);
+            for (key, ends) in keys.into_iter().zip(ends) {
+                let Some((lo, hi)) = ends else {
+                    continue;
+                };
+                for posting in [lo, hi] {
+                    if !postings.carried_by(key, &[posting.slot()]) {
+                        postings.add(key, posting);
+                    }
                 }
             }
         }
@@ -1974,59 +2028,71 @@ mod tests {
         ranked.into_iter().map(|(id, _)| id).collect()
     }
 
-    /// Checks that every word pair an indexed entry samples is posted, in
-    /// the entry's part, for the story's earliest and latest entries
+    /// Checks, for each posting table, that every key an indexed entry
+    /// posts in it (sampled word pairs, headline words, bands) is posted,
+    /// in the entry's part, for the story's earliest and latest entries
     /// carrying it (unless too common to list), that no slot is posted
     /// twice for a key, and that every posting names an entry carrying the
     /// key.
     fn assert_story_postings(idx: &CandidateIndex) {
+        for table in TABLES {
+            assert_table_postings(idx, table);
+        }
+    }
+
+    fn assert_table_postings(idx: &CandidateIndex, table: Table) {
         for (at, part) in &idx.parts {
-            for cell in part.postings.cells.iter().filter(|c| c.word != EMPTY) {
-                let Some(list) = part.postings.list(cell) else {
+            let postings = part.table(table);
+            for cell in postings.cells.iter().filter(|c| c.word != EMPTY) {
+                let Some(list) = postings.list(cell) else {
                     continue;
                 };
                 let mut slots: Vec<u32> = list.as_slice().iter().map(|p| p.slot()).collect();
                 slots.sort_unstable();
                 let n = slots.len();
                 slots.dedup();
-                assert_eq!(slots.len(), n, "a slot posted twice for key {}", cell.key);
+                assert_eq!(
+                    slots.len(),
+                    n,
+                    "{table:?}: a slot posted twice for key {}",
+                    cell.key
+                );
                 for slot in slots {
                     let s = idx.slot(slot).expect("a posting names an indexed entry");
                     assert_eq!(part_of(s.entry.time), *at);
                     let f = idx.features(s.id).expect("features");
-                    assert!(sampled(&*f).any(|k| *k == cell.key));
+                    assert!(table.keys(&*f).contains(&cell.key), "{table:?}");
                 }
             }
         }
         for s in idx.slots.iter().flatten() {
-            let part = &idx.parts[&part_of(s.entry.time)];
+            let postings = idx.parts[&part_of(s.entry.time)].table(table);
             let f = idx.features(s.id).expect("features");
             let story: Vec<u32> = idx
                 .siblings_in_part(s.entry.story_id, part_of(s.entry.time), i64::MIN)
                 .map(|(slot, _)| slot)
                 .collect();
-            for key in sampled(&*f) {
+            for key in table.keys(&*f) {
                 // The dates of the story's entries in the part carrying the key.
                 let carriers: Vec<u32> = story
                     .iter()
                     .filter_map(|slot| idx.slot(*slot))
                     .filter(|c| {
                         let f = idx.features(c.id).expect("features");
-                        let carries = sampled(&*f).any(|k| k == key);
-                        carries
+                        table.keys(&*f).contains(&key)
                     })
                     .map(|c| offset_in_part(c.entry.time))
                     .collect();
                 let (first, last) = (carriers.iter().min(), carriers.iter().max());
-                match part.postings.span_of(*key, &story) {
+                match postings.span_of(key, &story) {
                     Span::Common => {}
                     Span::None => panic!(
-                        "entry {} of story {}: key {key} posted by no entry of the story",
+                        "{table:?}: entry {} of story {}: key {key} posted by no entry of the story",
                         s.id, s.entry.story_id
                     ),
                     Span::Some { lo, hi, .. } => {
-                        assert_eq!(Some(&lo.at()), first, "key {key}: the earliest carrier");
-                        assert_eq!(Some(&hi.at()), last, "key {key}: the latest carrier");
+                        assert_eq!(Some(&lo.at()), first, "{table:?} {key}: the earliest carrier");
+                        assert_eq!(Some(&hi.at()), last, "{table:?} {key}: the latest carrier");
                     }
                 }
             }
@@ -2054,10 +2120,32 @@ mod tests {
             shingles.sort_unstable();
             shingles.dedup();
             let lede = shingles.iter().rev().take(10).rev().copied().collect();
+            // Headline words and SimHash bands, too, mostly the story's,
+            // a few of each shared with other stories.
+            let mut title: Vec<u32> = (0..6)
+                .map(|_| {
+                    if rng.below(6) == 0 {
+                        rng.below(10) as u32
+                    } else {
+                        100 + story as u32 * 16 + rng.below(8) as u32
+                    }
+                })
+                .collect();
+            title.sort_unstable();
+            title.dedup();
+            let simhash = (0..4).fold(0u64, |h, i| {
+                let band = if rng.below(8) == 0 {
+                    rng.below(3)
+                } else {
+                    10 + story as u64 * 4 + rng.below(3)
+                };
+                h | band << (16 * i)
+            });
             Features {
-                simhash: rng.next(),
+                simhash,
                 shingles,
                 lede,
+                title,
                 ..Features::default()
             }
         };
@@ -2118,20 +2206,24 @@ mod tests {
             assert_story_postings(&idx);
             check_lists(&idx, &stories);
         }
-        // Copies posted fewer than every entry would have.
-        let posted: usize = idx
-            .parts
-            .values()
-            .flat_map(|p| p.postings.cells.iter().filter_map(|c| p.postings.list(c)))
-            .map(|l| l.as_slice().len())
-            .sum();
-        let sampled_total: usize = idx
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| sampled(&*idx.features(s.id).expect("features")).count())
-            .sum();
-        assert!(posted < sampled_total, "{posted} of {sampled_total}");
+        // Copies posted fewer keys than every entry would have, in each
+        // table.
+        for table in TABLES {
+            let posted: usize = idx
+                .parts
+                .values()
+                .map(|p| p.table(table))
+                .flat_map(|t| t.cells.iter().filter_map(|c| t.list(c)))
+                .map(|l| l.as_slice().len())
+                .sum();
+            let total: usize = idx
+                .slots
+                .iter()
+                .flatten()
+                .map(|s| table.keys(&*idx.features(s.id).expect("features")).len())
+                .sum();
+            assert!(posted < total, "{table:?}: {posted} of {total}");
+        }
     }
 
     #[test]
