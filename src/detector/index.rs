@@ -825,18 +825,28 @@ fn offset_in_part(time: i64) -> u32 {
     time.rem_euclid(PART_SECONDS) as u32
 }
 
-/// The entries of each canonical link. Most links are one entry's: the
-/// first slot of a link sits in `first`, with no list of its own, and
-/// only the slots after it in `more`.
+/// The entries of each canonical link, by 32 bits of the link's hash (8
+/// bytes a bucket instead of 16, for a map with a bucket per entry of the
+/// window): links whose hashes share those bits share a list, and the
+/// slots a lookup gets back are those of every such link (the caller
+/// keeps the entries whose link is the one it asked for). Most links are
+/// one entry's: the first slot of a link sits in `first`, with no list of
+/// its own, and only the slots after it in `more`.
 #[derive(Debug, Default)]
 struct Links {
-    first: HashMap<u64, u32>,
-    more: HashMap<u64, Vec<u32>>,
+    first: HashMap<u32, u32>,
+    more: HashMap<u32, Vec<u32>>,
+}
+
+/// The key of a link's hash in [`Links`].
+fn link_key(link: u64) -> u32 {
+    (link ^ (link >> 32)) as u32
 }
 
 impl Links {
     /// Adds the entry in `slot` to the entries of `link`.
     fn insert(&mut self, link: u64, slot: u32) {
+        let link = link_key(link);
         match self.first.entry(link) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(slot);
@@ -850,6 +860,7 @@ impl Links {
     /// Takes the entry in `slot` out of the entries of `link` (one of the
     /// others, if any, becomes its first).
     fn remove(&mut self, link: u64, slot: u32) {
+        let link = link_key(link);
         let Some(first) = self.first.get_mut(&link) else {
             return;
         };
@@ -873,8 +884,9 @@ impl Links {
         }
     }
 
-    /// The slots of `link`, in no order.
+    /// The slots of `link`, and of the links sharing its key, in no order.
     fn slots(&self, link: u64) -> impl Iterator<Item = u32> + '_ {
+        let link = link_key(link);
         let more = self.more.get(&link).map_or(&[][..], Vec::as_slice);
         self.first
             .get(&link)
@@ -886,6 +898,42 @@ impl Links {
     #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.first.is_empty() && self.more.is_empty()
+    }
+}
+
+/// The slot of each indexed entry, by row id. Row ids count up from 1, so
+/// all of them fit 32 bits in practice: those sit in a map of 8-byte
+/// buckets (one per entry of the window), any other in a second map.
+#[derive(Debug, Default)]
+struct SlotsById {
+    small: HashMap<u32, u32>,
+    large: HashMap<i64, u32>,
+}
+
+impl SlotsById {
+    fn get(&self, id: i64) -> Option<u32> {
+        match u32::try_from(id) {
+            Ok(small) => self.small.get(&small).copied(),
+            Err(_) => self.large.get(&id).copied(),
+        }
+    }
+
+    fn insert(&mut self, id: i64, slot: u32) {
+        match u32::try_from(id) {
+            Ok(small) => self.small.insert(small, slot),
+            Err(_) => self.large.insert(id, slot),
+        };
+    }
+
+    fn remove(&mut self, id: i64) -> Option<u32> {
+        match u32::try_from(id) {
+            Ok(small) => self.small.remove(&small),
+            Err(_) => self.large.remove(&id),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.small.len() + self.large.len()
     }
 }
 
@@ -908,7 +956,7 @@ fn sampled(features: &impl FeatureView) -> impl Iterator<Item = &u32> {
 pub struct CandidateIndex {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    by_id: HashMap<i64, u32>,
+    by_id: SlotsById,
     parts: std::collections::BTreeMap<i64, Part>,
     df: DocFreq,
     title_df: DocFreq,
@@ -950,7 +998,7 @@ impl CandidateIndex {
         CandidateIndex {
             slots: Vec::new(),
             free: Vec::new(),
-            by_id: HashMap::default(),
+            by_id: SlotsById::default(),
             parts: Default::default(),
             df: DocFreq::new(DF_CELLS),
             title_df: DocFreq::new(WORD_DF_CELLS),
@@ -979,7 +1027,7 @@ impl CandidateIndex {
     /// lag a little behind the frequencies; deterministically: the same
     /// changes and lookups in the same order give the same figures.
     pub fn get_weighted(&self, id: i64) -> Option<(Indexed<Arc<Packed>>, TextWeights)> {
-        let slot = self.slot(*self.by_id.get(&id)?)?;
+        let slot = self.slot(self.by_id.get(id)?)?;
         let features = self.features(id)?;
         let f = &*features;
         let cached = &slot.sums;
@@ -1069,18 +1117,18 @@ impl CandidateIndex {
 
     /// Whether it holds no entry.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.by_id.len() == 0
     }
 
     /// Whether an entry with this id is indexed.
     pub fn contains(&self, id: i64) -> bool {
-        self.by_id.contains_key(&id)
+        self.by_id.get(id).is_some()
     }
 
     /// The indexed entry with this id, with its features (read back from
     /// the store if they are not in memory; `None` if that fails).
     pub fn get(&self, id: i64) -> Option<Indexed<Arc<Packed>>> {
-        let slot = self.slot(*self.by_id.get(&id)?)?;
+        let slot = self.slot(self.by_id.get(id)?)?;
         Some(slot.entry.with(self.features(id)?))
     }
 
@@ -1316,7 +1364,7 @@ impl CandidateIndex {
     /// [`CandidateIndex::remove`], when every entry dated before `leaving`
     /// leaves too: their word pairs are not passed to them.
     fn remove_leaving(&mut self, id: i64, leaving: i64) -> Option<Indexed<Option<Arc<Packed>>>> {
-        let slot = self.by_id.remove(&id)?;
+        let slot = self.by_id.remove(id)?;
         let Slot {
             entry: old,
             counted: shares,
@@ -1448,7 +1496,7 @@ impl CandidateIndex {
         self.links
             .slots(link)
             .filter_map(|slot| self.slot(slot))
-            .filter(|s| (s.entry.time - time).abs() <= window)
+            .filter(|s| s.entry.link == link && (s.entry.time - time).abs() <= window)
             .map(|s| s.id)
             .min()
     }
@@ -2231,7 +2279,7 @@ mod tests {
         let text =
             "Oil prices rose sharply on Monday after the cartel met in Vienna to cut output.";
         let posted = |idx: &CandidateIndex, id: i64| {
-            let slot = idx.by_id[&id];
+            let slot = idx.by_id.get(id).expect("indexed");
             let part = &idx.parts[&0];
             let f = idx.features(id).expect("features");
             let n = sampled(&*f)
@@ -2344,6 +2392,47 @@ mod tests {
         idx.remove(5);
         assert_eq!(idx.by_link(42, 0, 10_000), Some(8));
         assert_eq!(idx.by_link(7, 0, 10_000), None);
+    }
+
+    #[test]
+    fn links_sharing_a_key_find_only_their_own_entries() {
+        let (a, b) = (42u64, 42u64 << 32);
+        assert_eq!(link_key(a), link_key(b));
+        let mut idx = CandidateIndex::new();
+        for (id, link) in [(1, b), (2, a), (3, b)] {
+            let mut e = entry(id, id, 0, "Oil rises", "Oil prices rose sharply.");
+            e.link = link;
+            idx.insert(id, e);
+        }
+        assert_eq!(idx.by_link(a, 0, 100), Some(2));
+        assert_eq!(idx.by_link(b, 0, 100), Some(1));
+        idx.remove(2);
+        assert_eq!(idx.by_link(a, 0, 100), None);
+        assert_eq!(idx.by_link(b, 0, 100), Some(1));
+        idx.remove(1);
+        assert_eq!(idx.by_link(b, 0, 100), Some(3));
+    }
+
+    #[test]
+    fn row_ids_beyond_32_bits_are_indexed_like_the_others() {
+        let mut idx = CandidateIndex::new();
+        let ids = [7, i64::from(u32::MAX), i64::from(u32::MAX) + 7, -3];
+        for (story, id) in ids.into_iter().enumerate() {
+            let e = entry(1, story as i64, 0, "Oil rises", "Oil prices rose sharply.");
+            idx.insert(id, e);
+        }
+        assert_eq!(idx.len(), 4);
+        for (story, id) in ids.into_iter().enumerate() {
+            assert!(idx.contains(id));
+            assert_eq!(idx.get(id).map(|e| e.story_id), Some(story as i64));
+        }
+        assert!(!idx.contains(i64::from(u32::MAX) + 8));
+        assert_eq!(
+            idx.remove(i64::from(u32::MAX) + 7).map(|e| e.story_id),
+            Some(2)
+        );
+        assert!(!idx.contains(i64::from(u32::MAX) + 7));
+        assert_eq!(idx.len(), 3);
     }
 
     /// A store whose rows are all gone.
