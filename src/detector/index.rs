@@ -778,16 +778,39 @@ enum Table {
     Bands,
 }
 
-/// Every posting table, in the order lookups read them.
+/// Every posting table, in the order lookups read them, which is their
+/// order of declaration: a table's place in a per-table array is `table as
+/// usize`.
 const TABLES: [Table; 3] = [Table::Pairs, Table::Titles, Table::Bands];
 
+const _: () =
+    assert!(TABLES[0] as usize == 0 && TABLES[1] as usize == 1 && TABLES[2] as usize == 2);
+
 impl Table {
-    /// The keys an entry posts in this table (unique).
-    fn keys(self, f: &impl FeatureView) -> Vec<u32> {
+    /// Calls `key` with each key an entry posts in this table, and a lookup
+    /// reads in it (unique).
+    fn each_key(self, f: &impl FeatureView, mut key: impl FnMut(u32)) {
         match self {
-            Table::Pairs => sampled(f).copied().collect(),
-            Table::Titles => f.title().to_vec(),
-            Table::Bands => (0..4).map(|i| band_key(f.simhash(), i)).collect(),
+            Table::Pairs => sampled(f).for_each(|k| key(*k)),
+            Table::Titles => f.title().iter().for_each(|k| key(*k)),
+            Table::Bands => (0..4).for_each(|i| key(band_key(f.simhash(), i))),
+        }
+    }
+
+    /// The keys an entry posts in this table (see [`Table::each_key`]).
+    fn keys(self, f: &impl FeatureView) -> Vec<u32> {
+        let mut keys = Vec::new();
+        self.each_key(f, |k| keys.push(k));
+        keys
+    }
+
+    /// How many hits a lookup counts for an entry posted under one of its
+    /// keys in this table: a SimHash band, a 16-bit stretch of a
+    /// near-identical text, counts twice.
+    fn weight(self) -> u32 {
+        match self {
+            Table::Pairs | Table::Titles => 1,
+            Table::Bands => 2,
         }
     }
 }
@@ -803,7 +826,6 @@ impl Part {
     }
 
     /// The posting table `table`.
-    #[cfg(test)]
     fn table(&self, table: Table) -> &Postings {
         match table {
             Table::Pairs => &self.postings,
@@ -1582,13 +1604,10 @@ impl CandidateIndex {
         touched.clear();
         counted.clear();
         let hashed = |k: u32| (k, u64::from(k).wrapping_mul(FIB));
-        let [shingles, titles, bands] = hashes;
-        shingles.clear();
-        shingles.extend(sampled(features).map(|k| hashed(*k)));
-        titles.clear();
-        titles.extend(features.title.iter().map(|k| hashed(*k)));
-        bands.clear();
-        bands.extend((0..4).map(|i| hashed(band_key(features.simhash, i))));
+        for (table, keys) in TABLES.into_iter().zip(hashes.iter_mut()) {
+            keys.clear();
+            table.each_key(features, |k| keys.push(hashed(k)));
+        }
         // The window exactly (no entry is dated i64::MIN, the date of a
         // vacant slot).
         let lo_time = (i128::from(time) - i128::from(window)).max(i128::from(i64::MIN) + 1);
@@ -1604,14 +1623,14 @@ impl CandidateIndex {
             }
         }
         type Keys = [(u32, u64)];
-        fn tables<'a>(part: &'a Part, keys: [&'a Keys; 3]) -> [(&'a Postings, &'a Keys, u32); 3] {
-            [
-                (&part.postings, keys[0], 1),
-                (&part.titles, keys[1], 1),
-                (&part.bands, keys[2], 2),
-            ]
+        /// Each table of `part`, with the query's keys in it and its weight.
+        fn tables<'a>(
+            part: &'a Part,
+            keys: &'a [Vec<(u32, u64)>; 3],
+        ) -> [(&'a Postings, &'a Keys, u32); 3] {
+            TABLES.map(|t| (part.table(t), keys[t as usize].as_slice(), t.weight()))
         }
-        let keys: [&Keys; 3] = [shingles, titles, bands];
+        let keys: &[Vec<(u32, u64)>; 3] = hashes;
         // Every key's first cell in every part, before any is probed.
         let mut any = 0u32;
         for (part, _) in &parts {
@@ -2155,39 +2174,32 @@ mod tests {
         // Each story's entries take their word pairs from the story's own
         // small vocabulary (copies share most of them), plus a few common
         // ones, so lists are shared within and across stories.
-        let features = |rng: &mut Rng, story: i64| {
-            let mut shingles: Vec<u32> = (0..45)
-                .map(|_| {
-                    if rng.below(8) == 0 {
-                        rng.below(50) as u32
-                    } else {
-                        1_000 + story as u32 * 64 + rng.below(60) as u32
-                    }
-                })
+        // A key drawn one time in `shared` from the `common` keys every
+        // story draws from, else from the story's own `own` keys starting
+        // at `story * stride + base`.
+        let draw = |rng: &mut Rng, story: i64, (shared, common), (base, stride, own)| {
+            if rng.below(shared) == 0 {
+                rng.below(common)
+            } else {
+                base + story as u64 * stride + rng.below(own)
+            }
+        };
+        let draw_sorted = |rng: &mut Rng, story: i64, n: usize, shared, own| {
+            let mut keys: Vec<u32> = (0..n)
+                .map(|_| draw(rng, story, shared, own) as u32)
                 .collect();
-            shingles.sort_unstable();
-            shingles.dedup();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        };
+        let features = |rng: &mut Rng, story: i64| {
+            let shingles = draw_sorted(rng, story, 45, (8, 50), (1_000, 64, 60));
             let lede = shingles.iter().rev().take(10).rev().copied().collect();
             // Headline words and SimHash bands, too, mostly the story's,
             // a few of each shared with other stories.
-            let mut title: Vec<u32> = (0..6)
-                .map(|_| {
-                    if rng.below(6) == 0 {
-                        rng.below(10) as u32
-                    } else {
-                        100 + story as u32 * 16 + rng.below(8) as u32
-                    }
-                })
-                .collect();
-            title.sort_unstable();
-            title.dedup();
+            let title = draw_sorted(rng, story, 6, (6, 10), (100, 16, 8));
             let simhash = (0..4).fold(0u64, |h, i| {
-                let band = if rng.below(8) == 0 {
-                    rng.below(3)
-                } else {
-                    10 + story as u64 * 4 + rng.below(3)
-                };
-                h | band << (16 * i)
+                h | draw(rng, story, (8, 3), (10, 4, 3)) << (16 * i)
             });
             Features {
                 simhash,
