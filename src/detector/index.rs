@@ -1632,14 +1632,13 @@ impl CandidateIndex {
         }
         let keys: &[Vec<(u32, u64)>; 3] = hashes;
         // Every key's first cell in every part, before any is probed.
-        let mut any = 0u32;
         for (part, _) in &parts {
             for (table, keys, _) in tables(part, keys) {
                 if table.cells.is_empty() {
                     continue;
                 }
                 for (_, hash) in keys {
-                    any ^= table.cells[table.home_of(*hash)].word;
+                    prefetch(&table.cells[table.home_of(*hash)]);
                 }
             }
         }
@@ -1665,9 +1664,7 @@ impl CandidateIndex {
                             // without counting a phrase many stories
                             // share entry by entry.
                             let tail = &list[list.len().saturating_sub(COUNTED_POSTINGS)..];
-                            if let Some(p) = tail.first() {
-                                any ^= p.low;
-                            }
+                            prefetch_all(tail);
                             lists.push((tail, within, weight));
                         }
                         Some(List::One(_)) | None => {}
@@ -1675,7 +1672,6 @@ impl CandidateIndex {
                 }
             }
         }
-        std::hint::black_box(any);
         for (tail, within, weight) in lists {
             for p in tail {
                 if within.contains(&p.at()) {
@@ -1683,11 +1679,9 @@ impl CandidateIndex {
                 }
             }
         }
-        let mut any = 0u32;
         for (slot, _) in counted.iter() {
-            any ^= counts[*slot as usize].epoch;
+            prefetch(&counts[*slot as usize]);
         }
-        std::hint::black_box(any);
         for &(slot, weight) in counted.iter() {
             let c = &mut counts[slot as usize];
             if c.epoch != epoch {
@@ -1717,6 +1711,46 @@ impl CandidateIndex {
         }
         ranked.sort_unstable_by(order);
         ranked.iter().map(|(id, _)| *id).collect()
+    }
+}
+
+/// Starts loading the cache line that holds `value` without waiting for it:
+/// a lookup first names the lines it is about to read, so that their cache
+/// misses overlap instead of following one another. (Elsewhere than on
+/// x86-64 it reads the value, and the CPU overlaps those reads as far as
+/// it can.)
+#[inline(always)]
+fn prefetch<T: Copy>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch_line(std::ptr::from_ref(value).cast());
+    #[cfg(not(target_arch = "x86_64"))]
+    std::hint::black_box(*value);
+}
+
+/// [`prefetch`] of every cache line `values` spans: one value per line
+/// (those a line apart, and the last).
+#[inline(always)]
+fn prefetch_all<T: Copy>(values: &[T]) {
+    let step = (CACHE_LINE / size_of::<T>().max(1)).max(1);
+    values.iter().step_by(step).for_each(prefetch);
+    if let Some(last) = values.last() {
+        prefetch(last);
+    }
+}
+
+/// The size of a cache line on the CPUs feedfold runs on (or less).
+const CACHE_LINE: usize = 64;
+
+/// Starts loading the cache line holding `address`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch_line(address: *const u8) {
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees and
+    // never faults, whatever the address; SSE, which it needs, is part of
+    // every x86-64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
     }
 }
 
