@@ -797,7 +797,9 @@ impl Table {
         }
     }
 
-    /// The keys an entry posts in this table (see [`Table::each_key`]).
+    /// The keys an entry posts in this table (see [`Table::each_key`]),
+    /// gathered: for the tests.
+    #[cfg(test)]
     fn keys(self, f: &impl FeatureView) -> Vec<u32> {
         let mut keys = Vec::new();
         self.each_key(f, |k| keys.push(k));
@@ -1194,10 +1196,10 @@ impl CandidateIndex {
         let posting = Posting::new(slot, offset_in_part(entry.time));
         for table in TABLES {
             let postings = part.table_mut(table);
-            for key in table.keys(f) {
+            table.each_key(f, |key| {
                 if siblings.is_empty() {
                     postings.add(key, posting);
-                    continue;
+                    return;
                 }
                 // The story keeps the postings of its earliest and its
                 // latest entry carrying the key (see the module doc).
@@ -1217,7 +1219,7 @@ impl CandidateIndex {
                         }
                     }
                 }
-            }
+            });
         }
         for key in &f.title {
             self.title_df.add(*key);
@@ -1444,11 +1446,11 @@ impl CandidateIndex {
             } else {
                 for (table, orphaned) in TABLES.into_iter().zip(&mut orphaned) {
                     let postings = part.table_mut(table);
-                    for key in table.keys(f) {
+                    table.each_key(f, |key| {
                         if postings.remove(key, slot) {
                             orphaned.push(key);
                         }
-                    }
+                    });
                 }
             }
         }
@@ -1484,11 +1486,12 @@ impl CandidateIndex {
                 if keys[t].is_empty() {
                     continue;
                 }
-                for key in table.keys(&*f) {
-                    if let Ok(i) = keys[t].binary_search(&key) {
-                        ends[t][i] = Some(widen(ends[t][i], posting));
+                let (keys, ends) = (&keys[t], &mut ends[t]);
+                table.each_key(&*f, |key| {
+                    if let Ok(i) = keys.binary_search(&key) {
+                        ends[i] = Some(widen(ends[i], posting));
                     }
-                }
+                });
             }
         }
         let Some(p) = self.parts.get_mut(&part) else {
