@@ -28,7 +28,8 @@
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::features::{FeatureView, Features};
@@ -98,8 +99,6 @@ const WORD_DF_CELLS: usize = 1 << 18;
 /// apart (see [`super::resident`]).
 #[derive(Debug, Clone)]
 pub struct Indexed<F = Features> {
-    /// `feeds.id` of the entry's feed.
-    pub feed_id: i64,
     /// The outlet that published it: its feed, or, in an aggregator feed
     /// (one that carries several sites' articles), its feed and its link's
     /// host (see [`outlet_key`]).
@@ -118,7 +117,6 @@ impl<F> Indexed<F> {
     /// The same entry with other features.
     fn with<G>(&self, features: G) -> Indexed<G> {
         Indexed {
-            feed_id: self.feed_id,
             outlet: self.outlet,
             link: self.link,
             story_id: self.story_id,
@@ -152,29 +150,77 @@ pub struct Member {
     pub link: u64,
 }
 
-/// A slot of the index: an entry, its row id, which of its shingles it
-/// counted in the frequencies, and the next entry of its story. 80 bytes
-/// (the one-byte `counted` gives `Option<Slot>` its tag for free): a busy
-/// window holds 200,000 and more.
+/// A slot of the index: an entry, its row id, its cached sums, which of
+/// its shingles it counted in the frequencies, and the next entry of its
+/// story. 64 bytes (the word of [`Chain`] gives `Option<Slot>` its tag
+/// for free): a busy window holds 200,000 and more.
 #[derive(Debug)]
 struct Slot {
     id: i64,
     entry: Indexed<()>,
-    sums: CachedSums,
+    /// The sums of its shingles' `ln(df + 1)` (see
+    /// [`CandidateIndex::get_weighted`]): over the narrative ones, and
+    /// over all, as `f64` bits.
+    narrative: AtomicU64,
+    shingles: AtomicU64,
+    /// The index version those sums were computed at, in 32 bits (0:
+    /// never; see [`sums_version`]).
+    sums_at: AtomicU32,
+    chain: Chain,
+}
+
+/// A slot's next slot in its story's list, and which of its shingles it
+/// counted, in one word that is never zero: the slot in the low 30 bits
+/// (all set: [`NO_SLOT`]; slots stay below that, as under
+/// [`SLOT_LIMIT`]), the [`Shares`] in the top two.
+#[derive(Debug, Clone, Copy)]
+struct Chain(NonZeroU32);
+
+/// The slot bits of a [`Chain`].
+const CHAIN_SLOT: u32 = (1 << 30) - 1;
+
+impl Chain {
+    fn new(next: u32, shares: Shares) -> Chain {
+        debug_assert!(next == NO_SLOT || next < CHAIN_SLOT);
+        let tag = match shares {
+            Shares::All => 1u32,
+            Shares::None => 2,
+            Shares::Some => 3,
+        };
+        // The tag is never 0, so neither is the word.
+        Chain(NonZeroU32::new(tag << 30 | (next & CHAIN_SLOT)).unwrap_or(NonZeroU32::MAX))
+    }
+
     /// The slot of the next indexed entry of the same story ([`NO_SLOT`]:
     /// none), in the order they joined the index: a story's entries are a
     /// list through their slots (see [`CandidateIndex::stories`]).
-    next: u32,
+    fn next(self) -> u32 {
+        match self.0.get() & CHAIN_SLOT {
+            CHAIN_SLOT => NO_SLOT,
+            slot => slot,
+        }
+    }
+
     /// Which shingles it counted; the bits of [`Shares::Some`] are kept
     /// apart, in [`CandidateIndex::counted`].
-    counted: Shares,
+    fn shares(self) -> Shares {
+        match self.0.get() >> 30 {
+            1 => Shares::All,
+            2 => Shares::None,
+            _ => Shares::Some,
+        }
+    }
+
+    fn set_next(&mut self, next: u32) {
+        *self = Chain::new(next, self.shares());
+    }
 }
 
-/// A slot's [`Slot::next`] at the end of its story's list.
+/// A slot's next slot at the end of its story's list.
 const NO_SLOT: u32 = u32::MAX;
 
-/// A slot is 80 bytes, with or without an entry.
-const _: () = assert!(size_of::<Option<Slot>>() == 80);
+/// A slot is 64 bytes, with or without an entry.
+const _: () = assert!(size_of::<Option<Slot>>() == 64);
 
 /// Which of an entry's shingles it counted, without the bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +231,16 @@ enum Shares {
     None,
     /// Some: the bits are in [`CandidateIndex::counted`].
     Some,
+}
+
+/// The index version `version` as a slot's [`Slot::sums_at`] keeps it:
+/// its low 32 bits, never 0 (0 is "never"). The sums count as fresh while
+/// the version has moved at most [`SUMS_LAG`] past it, compared modulo
+/// 2^32: the same answer as in 64 bits until four billion changes go by
+/// between two uses of one entry's sums, which a window does not live to
+/// see.
+fn sums_version(version: u64) -> u32 {
+    (version as u32).max(1)
 }
 
 /// Which of an entry's shingles it counted in the frequencies. A story's
@@ -240,16 +296,6 @@ impl Counted {
 /// cost of verifying a candidate.
 pub const SUMS_LAG: u64 = 1024;
 
-/// An entry's sums of `ln(df + 1)` over its narrative shingles and over
-/// all its shingles, and the index version they were computed at (0:
-/// never). Atomics, so lookups stay `&self` and the index `Sync`.
-#[derive(Debug, Default)]
-struct CachedSums {
-    version: AtomicU64,
-    narrative: AtomicU64,
-    shingles: AtomicU64,
-}
-
 impl Default for CandidateIndex {
     fn default() -> Self {
         Self::new()
@@ -276,8 +322,8 @@ const AT_BITS: u32 = 18;
 const AT_MASK: u32 = (1 << AT_BITS) - 1;
 
 /// A posting's slot has the other 30 of its 48 bits: the index holds
-/// fewer than 2^30 entries (a slot alone takes ~100 bytes, so 2^30 of
-/// them would not fit in memory).
+/// fewer than 2^30 entries (a slot and its hit counter alone take 72
+/// bytes, so 2^30 of them would not fit in memory).
 const SLOT_LIMIT: u32 = 1 << (48 - AT_BITS);
 
 const _: () = assert!(PART_SECONDS <= 1 << AT_BITS);
@@ -734,7 +780,7 @@ impl DocFreq {
 /// counter and one for its id.
 #[derive(Debug, Default)]
 struct Hits {
-    epoch: u32,
+    epoch: u16,
     counts: Vec<Counter>,
     touched: Vec<u32>,
     /// The query's keys and their Fibonacci hashes, per table (word
@@ -746,13 +792,22 @@ struct Hits {
     ranked: Vec<(i64, u32)>,
 }
 
-/// A slot's hit counter, and the row id of its entry.
+/// A slot's hit counter, and the row id of its entry if it fits 32 bits
+/// ([`LARGE_ID`]: read it from the slot). 8 bytes: the counters take one
+/// for every slot of the index.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counter {
-    id: i64,
-    epoch: u32,
-    count: u32,
+    id: u32,
+    epoch: u16,
+    count: u16,
 }
+
+/// A [`Counter::id`] whose entry's row id does not fit 32 bits (row ids
+/// count up from 1, so in practice none).
+const LARGE_ID: u32 = u32::MAX;
+
+/// A counter is 8 bytes.
+const _: () = assert!(size_of::<Counter>() == 8);
 
 /// The posting lists of the entries dated in one stretch of
 /// [`PART_SECONDS`]: a lookup reads only the stretches its window overlaps,
@@ -1054,20 +1109,23 @@ impl CandidateIndex {
         let slot = self.slot(self.by_id.get(id)?)?;
         let features = self.features(id)?;
         let f = &*features;
-        let cached = &slot.sums;
-        let at = cached.version.load(Ordering::Relaxed);
-        let (narrative, shingles) = if at != 0 && self.version - at <= SUMS_LAG {
+        // The sums are cached with atomics, so lookups stay `&self` and
+        // the index `Sync`.
+        let at = slot.sums_at.load(Ordering::Relaxed);
+        let fresh = at != 0 && u64::from(sums_version(self.version).wrapping_sub(at)) <= SUMS_LAG;
+        let (narrative, shingles) = if fresh {
             (
-                f64::from_bits(cached.narrative.load(Ordering::Relaxed)),
-                f64::from_bits(cached.shingles.load(Ordering::Relaxed)),
+                f64::from_bits(slot.narrative.load(Ordering::Relaxed)),
+                f64::from_bits(slot.shingles.load(Ordering::Relaxed)),
             )
         } else {
             let sum =
                 |keys: &[u32]| -> f64 { keys.iter().map(|k| ln_count(self.df.get(*k))).sum() };
             let (n, s) = (sum(f.narrative()), sum(f.shingles()));
-            cached.narrative.store(n.to_bits(), Ordering::Relaxed);
-            cached.shingles.store(s.to_bits(), Ordering::Relaxed);
-            cached.version.store(self.version.max(1), Ordering::Relaxed);
+            slot.narrative.store(n.to_bits(), Ordering::Relaxed);
+            slot.shingles.store(s.to_bits(), Ordering::Relaxed);
+            slot.sums_at
+                .store(sums_version(self.version), Ordering::Relaxed);
             (n, s)
         };
         let weights = TextWeights {
@@ -1178,7 +1236,10 @@ impl CandidateIndex {
         if counts.len() <= slot as usize {
             counts.resize(slot as usize + 1, Counter::default());
         }
-        counts[slot as usize].id = id;
+        counts[slot as usize].id = u32::try_from(id)
+            .ok()
+            .filter(|id| *id != LARGE_ID)
+            .unwrap_or(LARGE_ID);
         let f = &entry.features;
         // The other entries of the story in this part: a word pair they
         // post is posted again only if this entry is dated before or after
@@ -1254,9 +1315,10 @@ impl CandidateIndex {
         self.slots[slot as usize] = Some(Slot {
             id,
             entry: entry.with(()),
-            sums: CachedSums::default(),
-            next: NO_SLOT,
-            counted: shares,
+            narrative: AtomicU64::new(0),
+            shingles: AtomicU64::new(0),
+            sums_at: AtomicU32::new(0),
+            chain: Chain::new(NO_SLOT, shares),
         });
         self.append(entry.story_id, slot, slot);
         self.changed();
@@ -1272,7 +1334,7 @@ impl CandidateIndex {
             Some((_, end)) => {
                 let tail = std::mem::replace(end, last);
                 if let Some(Some(t)) = self.slots.get_mut(tail as usize) {
-                    t.next = first;
+                    t.chain.set_next(first);
                 }
             }
         }
@@ -1293,16 +1355,16 @@ impl CandidateIndex {
         }
         let mut at = first;
         while let Some(s) = self.slot(at) {
-            if s.next == slot {
+            if s.chain.next() == slot {
                 if let Some(Some(s)) = self.slots.get_mut(at as usize) {
-                    s.next = next;
+                    s.chain.set_next(next);
                 }
                 if last == slot {
                     self.stories.insert(story, (first, at));
                 }
                 return;
             }
-            at = s.next;
+            at = s.chain.next();
         }
     }
 
@@ -1313,7 +1375,8 @@ impl CandidateIndex {
             .get(&story)
             .map_or(NO_SLOT, |(first, _)| *first);
         std::iter::successors(self.slot(first).map(|s| (first, s)), |(_, s)| {
-            self.slot(s.next).map(|n| (s.next, n))
+            let next = s.chain.next();
+            self.slot(next).map(|n| (next, n))
         })
     }
 
@@ -1390,12 +1453,10 @@ impl CandidateIndex {
     fn remove_leaving(&mut self, id: i64, leaving: i64) -> Option<Indexed<Option<Arc<Packed>>>> {
         let slot = self.by_id.remove(id)?;
         let Slot {
-            entry: old,
-            counted: shares,
-            next,
-            ..
+            entry: old, chain, ..
         } = self.slots.get_mut(slot as usize)?.take()?;
-        let counted = match shares {
+        let next = chain.next();
+        let counted = match chain.shares() {
             Shares::All => Counted::All,
             Shares::None => Counted::Bits(Box::default()),
             Shares::Some => Counted::Bits(self.counted.remove(&slot).unwrap_or_default()),
@@ -1547,7 +1608,7 @@ impl CandidateIndex {
         let mut at = first;
         while let Some(Some(s)) = self.slots.get_mut(at as usize) {
             s.entry.story_id = to;
-            at = s.next;
+            at = s.chain.next();
         }
         self.append(to, first, last);
     }
@@ -1695,12 +1756,19 @@ impl CandidateIndex {
                 };
                 touched.push(slot);
             }
-            c.count += weight;
+            // A weight is at most 2, and an entry is counted at most once
+            // per key of the lookup (a few dozen): the count never nears
+            // the bound.
+            c.count = c.count.saturating_add(weight as u16);
         }
         ranked.clear();
         ranked.extend(touched.iter().map(|slot| {
             let c = counts[*slot as usize];
-            (c.id, c.count)
+            let id = match c.id {
+                LARGE_ID => self.slot(*slot).map_or(i64::MAX, |s| s.id),
+                small => i64::from(small),
+            };
+            (id, u32::from(c.count))
         }));
         // Most hits first, then the lowest id (ids are unique, so the
         // order is total): only the first `limit` are sorted.
@@ -1805,6 +1873,28 @@ mod tests {
     use crate::detector::features::extract;
 
     #[test]
+    fn a_chain_keeps_its_next_slot_and_its_shares_apart() {
+        for shares in [Shares::All, Shares::None, Shares::Some] {
+            for next in [0, 1, 12_345, CHAIN_SLOT - 1, NO_SLOT] {
+                let mut chain = Chain::new(next, shares);
+                assert_eq!((chain.next(), chain.shares()), (next, shares));
+                chain.set_next(7);
+                assert_eq!((chain.next(), chain.shares()), (7, shares));
+                chain.set_next(NO_SLOT);
+                assert_eq!((chain.next(), chain.shares()), (NO_SLOT, shares));
+            }
+        }
+    }
+
+    #[test]
+    fn sums_count_as_fresh_across_the_32_bit_wrap() {
+        let at = sums_version(u64::from(u32::MAX) - 10);
+        let now = sums_version(u64::from(u32::MAX) + 100);
+        assert!(u64::from(now.wrapping_sub(at)) <= SUMS_LAG);
+        assert_eq!(sums_version(1 << 32), 1, "never 0, the mark of no sums");
+    }
+
+    #[test]
     fn counted_shingles_keep_a_bit_set_only_when_some_are_counted_and_some_not() {
         // 70 shingles: two words, the second with 6 bits.
         let all = Counted::from_bits(vec![u64::MAX, 0b11_1111], 70);
@@ -1829,7 +1919,6 @@ mod tests {
     /// An entry of feed 1, without a link, with the given features.
     fn indexed(story_id: i64, time: i64, features: Features) -> Indexed {
         Indexed {
-            feed_id: 1,
             outlet: 1,
             link: 0,
             story_id,
@@ -1840,7 +1929,6 @@ mod tests {
 
     fn entry(feed_id: i64, story_id: i64, time: i64, title: &str, text: &str) -> Indexed {
         Indexed {
-            feed_id,
             outlet: feed_id,
             link: 0,
             story_id,
@@ -2263,7 +2351,10 @@ mod tests {
                     stories.values().filter(|l| !l.is_empty()).count()
                 );
                 for slot in idx.counted.keys() {
-                    assert_eq!(idx.slot(*slot).map(|s| s.counted), Some(Shares::Some));
+                    assert_eq!(
+                        idx.slot(*slot).map(|s| s.chain.shares()),
+                        Some(Shares::Some)
+                    );
                 }
             };
         for round in 0..8 {
@@ -2476,6 +2567,16 @@ mod tests {
             assert_eq!(idx.get(id).map(|e| e.story_id), Some(story as i64));
         }
         assert!(!idx.contains(i64::from(u32::MAX) + 8));
+        // A lookup gives every id back whole, whether or not its hit
+        // counter could hold it (ties rank by id).
+        let query = extract("Oil rises", "Oil prices rose sharply.");
+        let mut found = idx.candidates(&query, 0, 3_600, 10);
+        assert_eq!(
+            found,
+            vec![-3, 7, i64::from(u32::MAX), i64::from(u32::MAX) + 7]
+        );
+        found = idx.candidates(&query, 0, 3_600, 3);
+        assert_eq!(found, vec![-3, 7, i64::from(u32::MAX)]);
         assert_eq!(
             idx.remove(i64::from(u32::MAX) + 7).map(|e| e.story_id),
             Some(2)

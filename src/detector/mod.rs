@@ -479,7 +479,6 @@ mod tests {
 
     fn entry(outlet: i64, story: i64, link: u64, title: &str, text: &str) -> Indexed {
         Indexed {
-            feed_id: outlet,
             outlet,
             link,
             story_id: story,

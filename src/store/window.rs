@@ -287,7 +287,6 @@ pub fn load_range(
         let outlet: Option<String> = r.get(5)?;
         let canonical: Option<String> = r.get(6)?;
         let entry = Indexed {
-            feed_id,
             outlet: outlet_key(feed_id, outlet.as_deref()),
             link: link_key(canonical.as_deref()),
             story_id: r.get(2)?,
@@ -461,7 +460,6 @@ mod tests {
             w.insert(
                 id,
                 Indexed {
-                    feed_id: id,
                     outlet: id,
                     link: 0,
                     story_id: id,

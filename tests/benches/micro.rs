@@ -400,7 +400,6 @@ fn build_lookup_detector(bases: &[Base], entries: usize) -> Detector {
         detector.insert(
             id,
             Indexed {
-                feed_id: feed,
                 outlet: feed,
                 link: 0,
                 story_id: (b * 1_000 + copy / 3) as i64 + 1,

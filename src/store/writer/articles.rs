@@ -535,7 +535,6 @@ fn place_again(
     window.insert(
         id,
         Indexed {
-            feed_id,
             outlet: arrival.outlet,
             link: arrival.link,
             story_id: placed.story_id,

@@ -121,7 +121,6 @@ impl Writer {
                 self.window.insert(
                     e.id,
                     Indexed {
-                        feed_id: e.feed_id,
                         outlet: arrival.outlet,
                         link: arrival.link,
                         story_id: placed.story_id,

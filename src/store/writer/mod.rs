@@ -491,7 +491,7 @@ fn ingest_doc(
                     None => entry,
                 };
                 update_entry(conn, id, entry, hash, now_s)?;
-                window.insert(id, indexed_entry(feed_id, arrival, story_id, entry));
+                window.insert(id, indexed_entry(arrival, story_id, entry));
                 touched.stories.insert(story_id);
                 report.updated += 1;
             }
@@ -534,7 +534,7 @@ fn ingest_doc(
                     touched.stories.remove(&m.story_id);
                 }
                 touched.events.extend(&placed.events);
-                window.insert(id, indexed_entry(feed_id, arrival, placed.story_id, entry));
+                window.insert(id, indexed_entry(arrival, placed.story_id, entry));
                 if placed.best.is_none() {
                     // Unless a later entry joins it and marks it dirty.
                     seed_story_of_one(conn, placed.story_id, id, entry.credited_wire.as_deref())?;
@@ -551,14 +551,8 @@ fn ingest_doc(
     Ok(report)
 }
 
-fn indexed_entry(
-    feed_id: i64,
-    arrival: Arrival,
-    story_id: i64,
-    entry: &NormalizedEntry,
-) -> Indexed {
+fn indexed_entry(arrival: Arrival, story_id: i64, entry: &NormalizedEntry) -> Indexed {
     Indexed {
-        feed_id,
         outlet: arrival.outlet,
         link: arrival.link,
         story_id,
