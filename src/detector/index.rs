@@ -775,9 +775,10 @@ impl DocFreq {
 }
 
 /// Per-slot hit counters reused across lookups: a counter belongs to the
-/// current lookup when its epoch is the lookup's. Each holds its slot's
-/// row id, so that a counted slot costs one cache line, not one for its
-/// counter and one for its id.
+/// current lookup when its epoch is the lookup's (every 65,535 lookups the
+/// 16-bit epoch wraps and all counters are cleared). Each holds its slot's
+/// row id when it fits 32 bits (see [`Counter`]), so that a counted slot
+/// costs one cache line, not one for its counter and one for its id.
 #[derive(Debug, Default)]
 struct Hits {
     epoch: u16,
